@@ -1,0 +1,82 @@
+"""Tenants (the operator's business clients) and the users who work for them."""
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class Tenant(models.Model):
+    """A business client of the operator. Every domain row belongs to exactly one tenant."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Almaty", validators=[validate_time_zone]
+    )
+    language = models.CharField(_("default language"), max_length=8, default="ru")
+    brand_color = models.CharField(_("brand colour"), max_length=7, default="#1f6feb")
+    # Default SLA for emergencies, in minutes from creation.
+    response_sla_minutes = models.PositiveIntegerField(_("response SLA (minutes)"), default=60)
+    restoration_sla_minutes = models.PositiveIntegerField(
+        _("restoration SLA (minutes)"), default=240
+    )
+    window_hours = models.PositiveSmallIntegerField(_("arrival window (hours)"), default=2)
+    # Average driving speed and detour factor of the default travel-time model.
+    travel_speed_kmh = models.PositiveSmallIntegerField(_("average speed (km/h)"), default=30)
+    travel_detour_factor = models.FloatField(_("detour factor"), default=1.3)
+    # Last sequence number handed to a live event of this tenant; incremented under the row
+    # lock so events are numbered without gaps in commit order.
+    event_seq = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Role(models.TextChoices):
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    TECHNICIAN = "technician", _("Technician")
+    MANAGER = "manager", _("Manager")
+    OPERATOR = "operator", _("Contact-center operator")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="users",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Every user who acts in the domain belongs to a tenant; only platform staff without a
+            # role (superusers running the admin) may have none.
+            models.CheckConstraint(
+                condition=models.Q(role="") | models.Q(tenant__isnull=False),
+                name="user_with_role_has_tenant",
+            ),
+        ]
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_authenticated and self.tenant_id is not None and self.role in roles

@@ -1,0 +1,44 @@
+"""Role checks shared by pages (decorator) and the API (DRF permission class)."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+
+from accounts.models import Role
+
+STAFF_ROLES = (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN)
+DISPATCH_ROLES = (Role.DISPATCHER, Role.ADMIN)
+INTAKE_ROLES = (Role.DISPATCHER, Role.OPERATOR, Role.ADMIN)
+
+
+def role_required(*roles: str) -> Callable:
+    """Page decorator: login first, then the user's role must be one of `roles`."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        @login_required
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_role(*roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class HasRole(BasePermission):
+    """API permission: `permission_classes = [HasRole.of(Role.DISPATCHER, ...)]`."""
+
+    roles: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *roles: str) -> type["HasRole"]:
+        return type(f"HasRole_{'_'.join(roles)}", (cls,), {"roles": roles})
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.has_role(*self.roles))

@@ -1,0 +1,40 @@
+"""The Celery application and the one decorator every project task is declared with.
+
+Redis is only a doorbell: tasks are acknowledged after they finish (`acks_late`) and re-queued if
+the worker dies (`reject_on_worker_lost`), and the reconciler re-drives anything whose message was
+lost. Tasks therefore must be idempotent: they take ids, lock their row and return early when
+the work is already done.
+"""
+
+import os
+from collections.abc import Callable
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
+
+# DjangoTask adds delay_on_commit: enqueue only once the change that needs the task is committed.
+app = Celery("dispatch", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+QUEUES = ("assign", "plan", "notify", "default")
+
+
+def task(*, queue: str = "default", time_limit: int = 60, **options) -> Callable:
+    """Declare a project task with safe delivery semantics."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def decorator(func: Callable) -> Callable:
+        return app.task(
+            name=f"{func.__module__}.{func.__name__}",
+            acks_late=True,
+            reject_on_worker_lost=True,
+            time_limit=time_limit,
+            soft_time_limit=max(1, time_limit - 5),
+            queue=queue,
+            **options,
+        )(func)
+
+    return decorator

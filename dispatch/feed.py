@@ -1,0 +1,41 @@
+"""HTTP catch-up for live screens: events after a sequence number, from PostgreSQL."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Tenant
+from accounts.permissions import STAFF_ROLES, HasRole
+from dispatch.models import Event
+
+PAGE = 500
+
+
+class FeedQuery(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, default=0)
+
+
+class EventFeedView(APIView):
+    permission_classes = [IsAuthenticated, HasRole.of(*STAFF_ROLES)]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, description="Last sequence number seen.")],
+        responses={200: dict},
+    )
+    def get(self, request):
+        query = FeedQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tenant_id = request.user.tenant_id
+        events = list(
+            Event.objects.for_tenant(tenant_id)
+            .filter(seq__gt=query.validated_data["after"])
+            .order_by("seq")[:PAGE]
+        )
+        last_seq = Tenant.objects.values_list("event_seq", flat=True).get(pk=tenant_id)
+        return Response({
+            "events": [event.as_message() for event in events],
+            "last_seq": last_seq,
+            "complete": len(events) < PAGE,
+        })

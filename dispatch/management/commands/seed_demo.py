@@ -1,0 +1,160 @@
+"""A realistic demo city: two clients, 40 technicians, shifts today and tomorrow, 300 requests."""
+
+import random
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, Tenant, User
+from requests_app.models import Customer, ServiceRequest
+from requests_app.services import request_create
+from technicians.models import Shift, Skill, Technician
+from technicians.services import visit_create
+
+PASSWORD = "demo12345"  # noqa: S105 — demo only; the command refuses to run outside DEBUG
+CENTER = (43.2380, 76.8890)  # Almaty
+SKILLS = [
+    ("fiber", "Fibre optics"), ("copper", "Copper lines"), ("tv", "IPTV"),
+    ("router", "Routers and Wi-Fi"), ("business", "Business lines"),
+]
+FIRST = ["Aidos", "Dana", "Yerlan", "Aigerim", "Nurlan", "Madina", "Arman", "Saule", "Timur",
+         "Asel", "Daniyar", "Zhanna", "Ruslan", "Aliya", "Bauyrzhan", "Olga", "Sergei", "Irina"]
+LAST = ["Abenov", "Nurlanov", "Seitkali", "Ivanov", "Petrov", "Tulegenov", "Kim", "Akhmetov",
+        "Zhaksybekov", "Smagulov", "Omarov", "Pak", "Sultanov", "Kuznetsov"]
+STREETS = ["Abay Ave", "Dostyk Ave", "Tole Bi St", "Satpayev St", "Zhandosov St", "Raiymbek Ave",
+           "Al-Farabi Ave", "Furmanov St", "Gogol St", "Seifullin Ave", "Timiryazev St"]
+TENANTS = [
+    # slug, name, prefix, technicians, requests, brand colour, time zone
+    ("almaty-telecom", "Almaty Telecom", "", 30, 240, "#1f6feb", "Asia/Almaty"),
+    ("beta-networks", "Beta Networks", "beta.", 10, 60, "#8250df", "Asia/Almaty"),
+]
+WINDOWS = [(9, 11), (11, 13), (14, 16), (16, 18)]
+
+
+def near(rng: random.Random, spread_km: float = 9.0) -> tuple[float, float]:
+    return (
+        round(CENTER[0] + rng.uniform(-1, 1) * spread_km / 111.0, 6),
+        round(CENTER[1] + rng.uniform(-1, 1) * spread_km / 81.0, 6),
+    )
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenants, users, technicians, shifts and requests."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="only seed an empty database")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, if_empty: bool, seed: int, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo creates well-known passwords; it runs only with DEBUG.")
+        if Tenant.objects.exists():
+            if if_empty:
+                created = self.ensure_shifts(Technician.objects.select_related("tenant"))
+                self.stdout.write(f"Demo data present; {created} shifts added for today/tomorrow.")
+                return
+            raise CommandError("The database already has tenants.")
+        rng = random.Random(seed)
+        for spec in TENANTS:
+            self.seed_tenant(rng, *spec)
+        self.stdout.write(self.style.SUCCESS("Demo data created."))
+
+    @transaction.atomic
+    def seed_tenant(self, rng, slug, name, prefix, n_technicians, n_requests, colour, zone):
+        tenant = Tenant.objects.create(name=name, slug=slug, brand_color=colour, time_zone=zone)
+        for role in (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN):
+            is_admin = role == Role.ADMIN and not prefix
+            User.objects.create_user(
+                f"{prefix}{role}", password=PASSWORD, tenant=tenant, role=role,
+                first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
+                is_staff=is_admin, is_superuser=is_admin,
+            )
+        skills = [Skill.objects.create(tenant=tenant, code=c, name=n) for c, n in SKILLS]
+        technicians = []
+        for i in range(1, n_technicians + 1):
+            user = User.objects.create_user(
+                f"{prefix}technician{i}", password=PASSWORD, tenant=tenant, role=Role.TECHNICIAN,
+                first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
+            )
+            lat, lon = near(rng, 12)
+            technician = Technician.objects.create(
+                tenant=tenant, user=user, home_lat=lat, home_lon=lon,
+                territory=rng.choice(["North", "South", "East", "West"]),
+            )
+            technician.skills.set(rng.sample(skills, rng.randint(2, 4)))
+            technicians.append(technician)
+        self.ensure_shifts(technicians)
+        customers = []
+        for i in range(n_requests):
+            lat, lon = near(rng)
+            customers.append(Customer(
+                tenant=tenant, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                phone=f"+7701{rng.randint(1000000, 9999999)}",
+                email=f"customer{i}@example.kz",
+                address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty",
+                lat=lat, lon=lon, account_number=f"{slug[:2].upper()}{100000 + i}",
+            ))
+        Customer.objects.bulk_create(customers)
+        self.seed_requests(rng, tenant, technicians, customers, skills)
+
+    def seed_requests(self, rng, tenant, technicians, customers, skills):
+        today = timezone.localdate(timezone=tenant.zone)
+        free_slots = [
+            (technician, day, window)
+            for technician in technicians
+            for day in (today, today + timedelta(days=1))
+            for window in WINDOWS
+        ]
+        rng.shuffle(free_slots)
+        for customer in customers:
+            if rng.random() < 0.08:
+                request_create(
+                    tenant=tenant, customer=customer, kind=ServiceRequest.Kind.EMERGENCY,
+                    category=ServiceRequest.Category.OUTAGE, channel=ServiceRequest.Channel.PHONE,
+                    description="No internet since this morning", estimated_minutes=45,
+                    skills=[rng.choice(skills)],
+                )
+                continue
+            technician, day, (start_h, end_h) = free_slots.pop()
+            start = datetime.combine(day, time(start_h), tzinfo=tenant.zone)
+            needed = [s for s in technician.skills.all() if rng.random() < 0.5][:1]
+            request = request_create(
+                tenant=tenant, customer=customer, kind=ServiceRequest.Kind.PLANNED,
+                category=rng.choice([ServiceRequest.Category.INSTALLATION,
+                                     ServiceRequest.Category.RELOCATION,
+                                     ServiceRequest.Category.REPAIR]),
+                channel=rng.choice(list(ServiceRequest.Channel.values)),
+                description="Customer asked for a call 30 minutes before arrival",
+                estimated_minutes=rng.choice([45, 60, 90]), skills=needed,
+                window=(start, start.replace(hour=end_h)),
+            )
+            # Most of the planned work is already routed; the rest waits for the planner.
+            if rng.random() < 0.8:
+                arrival = start + timedelta(minutes=rng.choice([0, 15, 30]))
+                visit_create(
+                    request=request, technician=technician, start=arrival,
+                    end=arrival + timedelta(minutes=request.estimated_minutes),
+                    travel_minutes=rng.randint(10, 30),
+                )
+
+    @staticmethod
+    def ensure_shifts(technicians) -> int:
+        created = 0
+        for technician in technicians:
+            zone = technician.tenant.zone
+            today = timezone.localdate(timezone=zone)
+            for day in (today, today + timedelta(days=1)):
+                _, new = Shift.objects.get_or_create(
+                    technician=technician, date=day,
+                    defaults={
+                        "tenant_id": technician.tenant_id,
+                        "start": datetime.combine(day, time(8, 30), tzinfo=zone),
+                        "end": datetime.combine(day, time(19, 30), tzinfo=zone),
+                        "lunch_minutes": 60,
+                    },
+                )
+                created += new
+        return created

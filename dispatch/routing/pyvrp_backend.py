@@ -1,0 +1,325 @@
+"""PyVRP backend: maps a `Problem` onto `pyvrp.ProblemData`, solves it, maps the plan back.
+
+How the domain rules land in PyVRP 0.14:
+
+- Every job is an optional client with a prize that grows with its priority, so an over-full day
+  still gets a plan and the jobs that did not fit come back as unassigned.
+- Skills and pins become routing profiles. Each vehicle gets the profile of the set of jobs it
+  may serve; in that profile every arc into or out of any other job costs `MAX_VALUE`, so a
+  route through such a job can never pay off. Vehicles allowed the same jobs share a profile.
+  The returned plan is checked again against the rules, never trusted.
+- Each job gets its own PyVRP location (a copy of its matrix row), so two jobs at one address
+  can still be allowed to different technicians.
+- Jobs that no vehicle may or can serve are kept out of the model, with their reason.
+- Lunch breaks: PyVRP 0.14 has no break activity, and a break cannot be faked as a client
+  without a location of its own, so a `break_window` raises `NotImplementedError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyvrp
+from pyvrp.constants import MAX_VALUE
+from pyvrp.stop import MaxRuntime
+
+from dispatch.routing.problem import (
+    Job,
+    Problem,
+    Route,
+    Solution,
+    Stop,
+    UnassignedReason,
+    Vehicle,
+)
+
+_UNBOUNDED = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class PyVRPModel:
+    """A `Problem` in PyVRP's terms, with what it takes to read the answer back."""
+
+    data: pyvrp.ProblemData | None  # None when there is nothing to route
+    client_jobs: np.ndarray  # PyVRP client index -> index into problem.jobs
+    type_vehicles: list[list[int]]  # PyVRP vehicle type -> indexes into problem.vehicles
+    allowed: np.ndarray  # jobs x vehicles: skills and pins permit it
+    unassigned: dict[str, UnassignedReason]  # left out before solving
+
+
+class PyVRPSolver:
+    name = "pyvrp"
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
+        """Plan `problem`; `time_limit` bounds the search, building the model comes on top."""
+        started = time.perf_counter()
+        model = build_model(problem)
+        if model.data is None:
+            best = None
+        else:
+            stop = MaxRuntime(time_limit)
+            result = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False)
+            best = result.best
+        return read_solution(
+            problem=problem, model=model, best=best, runtime_s=time.perf_counter() - started
+        )
+
+
+def build_model(problem: Problem) -> PyVRPModel:
+    if any(v.break_window is not None or v.break_duration for v in problem.vehicles):
+        raise NotImplementedError("breaks are not supported by the PyVRP 0.14 backend")
+    allowed, servable, unassigned = _eligibility(problem)
+    client_jobs = np.flatnonzero(servable)
+    if not len(client_jobs):
+        return PyVRPModel(None, client_jobs, [], allowed, unassigned)
+
+    homes, home_of = np.unique([[v.start, v.end] for v in problem.vehicles], return_inverse=True)
+    jobs = [problem.jobs[j] for j in client_jobs]
+    # PyVRP locations: the homes first, then one location per job.
+    locations = np.concatenate([homes, [job.location for job in jobs]])
+    # Distinct "which jobs may this vehicle serve" columns are the routing profiles.
+    masks, profile_of = np.unique(allowed[client_jobs].T, axis=0, return_inverse=True)
+    blocked = [len(homes) + np.flatnonzero(~mask) for mask in masks]
+    base_distance, distances, durations = _matrices(problem, locations, blocked)
+    vehicle_types, type_vehicles = _vehicle_types(
+        problem.vehicles, home_of.reshape(-1, 2), profile_of.ravel(), jobs=jobs
+    )
+    data = pyvrp.ProblemData(
+        locations=[pyvrp.Location(x=0, y=0) for _ in locations],
+        clients=_clients(jobs, first_location=len(homes), unit_prize=_unit_prize(base_distance)),
+        depots=[pyvrp.Depot(location=idx) for idx in range(len(homes))],
+        vehicle_types=vehicle_types,
+        distance_matrices=distances,
+        duration_matrices=durations,
+    )
+    return PyVRPModel(data, client_jobs, type_vehicles, allowed, unassigned)
+
+
+def read_solution(
+    *, problem: Problem, model: PyVRPModel, best: pyvrp.Solution | None, runtime_s: float
+) -> Solution:
+    unassigned = dict(model.unassigned)
+    routes: list[Route] = []
+    if best is not None:
+        # Vehicles of one type are interchangeable: hand them out in order.
+        free = [iter(vehicles) for vehicles in model.type_vehicles]
+        for pyvrp_route in best.routes():
+            vehicle = next(free[pyvrp_route.vehicle_type()])
+            routes.append(_route(problem, model, pyvrp_route, vehicle, unassigned))
+    served = {stop.job_id for route in routes for stop in route.stops}
+    for j in model.client_jobs:
+        job_id = problem.jobs[j].id
+        if job_id not in served:
+            unassigned.setdefault(job_id, UnassignedReason.NO_CAPACITY)
+    return Solution(
+        routes=routes,
+        unassigned=unassigned,
+        cost=sum(route.distance for route in routes),
+        feasible=best is None or best.is_feasible(),
+        solver=PyVRPSolver.name,
+        runtime_s=runtime_s,
+    )
+
+
+def _eligibility(
+    problem: Problem,
+) -> tuple[np.ndarray, np.ndarray, dict[str, UnassignedReason]]:
+    """Which vehicle may serve which job, which jobs go to the solver, and why not the others."""
+    jobs, vehicles = problem.jobs, problem.vehicles
+    index = {vehicle.id: i for i, vehicle in enumerate(vehicles)}
+    pins = np.array(
+        [-1 if job.pinned_to is None else index.get(job.pinned_to, -2) for job in jobs],
+        dtype=np.int64,
+    ).reshape(-1, 1)
+    allowed = _qualified(jobs, vehicles) & ((pins == -1) | (pins == np.arange(len(vehicles))))
+    capacity = _column(vehicles, "capacity", default=_UNBOUNDED)
+    fits = allowed & (_column(jobs, "demand").reshape(-1, 1) <= capacity)
+    reachable = fits & _reachable(problem)
+
+    # The first rule that rules out every vehicle names the reason; with nobody on shift,
+    # the day is simply full.
+    checks = (
+        (pins.ravel() != -2, UnassignedReason.PINNED_VEHICLE_UNAVAILABLE),
+        (allowed.any(axis=1) | (not vehicles), UnassignedReason.SKILLS),
+        (fits.any(axis=1), UnassignedReason.NO_CAPACITY),
+        (reachable.any(axis=1), UnassignedReason.UNREACHABLE),
+    )
+    unassigned: dict[str, UnassignedReason] = {}
+    servable = np.ones(len(jobs), dtype=bool)
+    for passes, reason in checks:
+        for j in np.flatnonzero(servable & ~passes):
+            unassigned[jobs[j].id] = reason
+        servable &= passes
+    return allowed, servable, unassigned
+
+
+def _qualified(jobs: Sequence[Job], vehicles: Sequence[Vehicle]) -> np.ndarray:
+    """jobs x vehicles: the vehicle has every skill the job needs."""
+    skills = sorted({skill for job in jobs for skill in job.skills})
+    column = {skill: k for k, skill in enumerate(skills)}
+    needs = np.zeros((len(jobs), len(skills)), dtype=np.int32)
+    for j, job in enumerate(jobs):
+        needs[j, [column[skill] for skill in job.skills]] = 1
+    lacks = np.array(
+        [[skill not in vehicle.skills for skill in skills] for vehicle in vehicles],
+        dtype=np.int32,
+    ).reshape(len(vehicles), len(skills))
+    return (needs @ lacks.T) == 0
+
+
+def _reachable(problem: Problem) -> np.ndarray:
+    """jobs x vehicles: served alone, straight from home, the job keeps its window and the shift."""
+    jobs, vehicles = problem.jobs, problem.vehicles
+    location, service, tw_start, tw_end = (
+        _column(jobs, name).reshape(-1, 1) for name in ("location", "service", "tw_start", "tw_end")
+    )
+    start, end, shift_start, shift_end = (
+        _column(vehicles, name) for name in ("start", "end", "shift_start", "shift_end")
+    )
+    max_duration = _column(vehicles, "max_duration", default=_UNBOUNDED)
+
+    there = problem.duration[start, location]  # broadcasts to jobs x vehicles
+    back = problem.duration[location, end]
+    begin = np.maximum(shift_start + there, tw_start)
+    # Leaving home later is allowed, so waiting never counts against max_duration.
+    return (
+        (begin <= tw_end)
+        & (begin + service + back <= shift_end)
+        & (there + service + back <= max_duration)
+    )
+
+
+def _column(items: Sequence[Job] | Sequence[Vehicle], name: str, default: int = 0) -> np.ndarray:
+    values = (getattr(item, name) for item in items)
+    return np.fromiter((default if v is None else v for v in values), np.int64, len(items))
+
+
+def _matrices(
+    problem: Problem, locations: np.ndarray, blocked: list[np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The plain distance matrix over `locations`, then each profile's distance and duration."""
+    cells = np.ix_(locations, locations)
+    base_duration = problem.duration[cells]
+    if problem.distance is None:
+        distances = [_block(base_duration, cut) for cut in blocked]
+        return base_duration, distances, distances
+    base_distance = problem.distance[cells]
+    distances = [_block(base_distance, cut) for cut in blocked]
+    return base_distance, distances, [_block(base_duration, cut) for cut in blocked]
+
+
+def _block(matrix: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+    """A copy of `matrix` in which no route can afford to visit the `blocked` locations."""
+    if not len(blocked):
+        return matrix
+    matrix = matrix.copy()
+    matrix[blocked, :] = MAX_VALUE
+    matrix[:, blocked] = MAX_VALUE
+    matrix[blocked, blocked] = 0  # PyVRP requires a zero diagonal
+    return matrix
+
+
+def _unit_prize(distance: np.ndarray) -> int:
+    # No detour costs more than two of the longest arcs, so a job worth more than that is
+    # always served when it fits; each priority level adds as much again.
+    return 2 * int(distance.max(initial=0)) + 1
+
+
+def _clients(jobs: list[Job], *, first_location: int, unit_prize: int) -> list[pyvrp.Client]:
+    with_load = any(job.demand for job in jobs)  # must agree with the vehicles' capacity
+    return [
+        pyvrp.Client(
+            location=first_location + k,
+            delivery=[job.demand] if with_load else [],
+            service_duration=job.service,
+            tw_early=job.tw_start,
+            tw_late=job.tw_end,
+            prize=job.priority * unit_prize,
+            required=False,
+            name=job.id,
+        )
+        for k, job in enumerate(jobs)
+    ]
+
+
+def _vehicle_types(
+    vehicles: Sequence[Vehicle], home_of: np.ndarray, profile_of: np.ndarray, *, jobs: list[Job]
+) -> tuple[list[pyvrp.VehicleType], list[list[int]]]:
+    """One PyVRP vehicle type per group of interchangeable vehicles, and who is in each."""
+    # Loads only exist when some job has a demand. An unlimited van still needs a number:
+    # the whole day's demand is never exceeded and cannot overflow.
+    day_demand = sum(job.demand for job in jobs)
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, vehicle in enumerate(vehicles):
+        capacity = min(day_demand, _UNBOUNDED if vehicle.capacity is None else vehicle.capacity)
+        key = (
+            int(home_of[i, 0]),
+            int(home_of[i, 1]),
+            vehicle.shift_start,
+            vehicle.shift_end,
+            _UNBOUNDED if vehicle.max_duration is None else vehicle.max_duration,
+            capacity,
+            int(profile_of[i]),
+        )
+        groups[key].append(i)
+
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=len(members),
+            capacity=[capacity] if day_demand else [],
+            start_depot=start,
+            end_depot=end,
+            tw_early=shift_start,
+            tw_late=shift_end,
+            shift_duration=max_duration,
+            profile=profile,
+            name=",".join(vehicles[i].id for i in members),
+        )
+        for (start, end, shift_start, shift_end, max_duration, capacity, profile), members in (
+            groups.items()
+        )
+    ]
+    return vehicle_types, list(groups.values())
+
+
+def _route(
+    problem: Problem,
+    model: PyVRPModel,
+    pyvrp_route: pyvrp.Route,
+    vehicle: int,
+    unassigned: dict[str, UnassignedReason],
+) -> Route:
+    stops, path = [], [problem.vehicles[vehicle].start]
+    for activity in pyvrp_route.schedule():
+        if not activity.is_client():
+            continue
+        j = int(model.client_jobs[activity.idx])
+        job = problem.jobs[j]
+        if not model.allowed[j, vehicle]:
+            # Should never happen given the blocked arcs; dropping a stop only makes the
+            # technician earlier everywhere after it, so the remaining times still hold.
+            unassigned[job.id] = UnassignedReason.SKILLS
+            continue
+        stops.append(
+            Stop(
+                job_id=job.id,
+                arrival=activity.start_time - activity.wait_duration,
+                start=activity.start_time,
+                end=activity.end_time,
+            )
+        )
+        path.append(job.location)
+    path.append(problem.vehicles[vehicle].end)
+    frm, to = np.array(path[:-1]), np.array(path[1:])
+    return Route(
+        vehicle_id=problem.vehicles[vehicle].id,
+        stops=stops,
+        start=pyvrp_route.start_time(),
+        end=pyvrp_route.end_time(),
+        travel=int(problem.duration[frm, to].sum()),
+        distance=int(problem.distances[frm, to].sum()),
+    )

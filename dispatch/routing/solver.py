@@ -1,0 +1,33 @@
+"""The solver interface: anything that turns a `Problem` into a `Solution` within a time limit."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Protocol
+
+from dispatch.routing.problem import Problem, Solution
+
+DEFAULT_SOLVER = "pyvrp"
+
+# Backends are imported on demand, so a backend's heavy dependency loads only when it is used.
+_BACKENDS: dict[str, str] = {
+    "pyvrp": "dispatch.routing.pyvrp_backend:PyVRPSolver",
+}
+
+
+class Solver(Protocol):
+    name: str
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
+        """Plan `problem`, searching for at most `time_limit` seconds."""
+        ...
+
+
+def get_solver(name: str | None = None) -> Solver:
+    """The backend called `name`, or the default one."""
+    key = name or DEFAULT_SOLVER
+    try:
+        module_name, class_name = _BACKENDS[key].split(":")
+    except KeyError:
+        raise ValueError(f"unknown solver {key!r}; known: {', '.join(_BACKENDS)}") from None
+    return getattr(import_module(module_name), class_name)()

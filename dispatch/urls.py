@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from dispatch import views
+from dispatch.feed import EventFeedView
+from requests_app.api import RequestViewSet
+from technicians import views as technician_views
+from technicians.api import VisitTransitionView
+
+router = DefaultRouter()
+router.register("requests", RequestViewSet, basename="request")
+
+api_v1 = [
+    *router.urls,
+    path("events/", EventFeedView.as_view(), name="event-feed"),
+    path("visits/<int:pk>/transition/", VisitTransitionView.as_view(), name="visit-transition"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("board/", views.board, name="board"),
+    path("tech/", technician_views.day, name="technician-day"),
+    path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+

@@ -1,0 +1,42 @@
+"""Pages of the dispatcher: the live board."""
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import Role
+from accounts.permissions import STAFF_ROLES, role_required
+from requests_app.models import Customer, ServiceRequest
+from requests_app.payloads import request_payload
+from requests_app.selectors import open_requests
+from technicians.models import Skill
+
+HOME_BY_ROLE = {Role.TECHNICIAN: "technician-day"}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.tenant_id is None:
+        return redirect("admin:index") if request.user.is_staff else render(request, "no_role.html")
+    return redirect(HOME_BY_ROLE.get(request.user.role, "board"))
+
+
+@role_required(*STAFF_ROLES)
+def board(request: HttpRequest) -> HttpResponse:
+    tenant = request.user.tenant
+    requests = open_requests(tenant_id=tenant.pk)
+    context = {
+        "initial": json.dumps({
+            "last_seq": tenant.event_seq,
+            "requests": [request_payload(r) for r in requests],
+        }),
+        "ws_url": settings.WS_PUBLIC_URL,
+        "customers": Customer.objects.for_tenant(tenant).filter(lat__isnull=False)[:200],
+        "skills": Skill.objects.for_tenant(tenant),
+        "categories": ServiceRequest.Category.choices,
+        "can_create": request.user.role in (Role.DISPATCHER, Role.OPERATOR, Role.ADMIN),
+    }
+    return render(request, "dispatch/board.html", context)

@@ -1,0 +1,159 @@
+"""Customers, their service requests and the audit trail of every status change."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scoping import TenantOwned
+from requests_app.states import Status
+
+LAT = [MinValueValidator(-90), MaxValueValidator(90)]
+LON = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+class Customer(TenantOwned):
+    name = models.CharField(_("name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    lat = models.FloatField(_("latitude"), validators=LAT, null=True, blank=True)
+    lon = models.FloatField(_("longitude"), validators=LON, null=True, blank=True)
+    account_number = models.CharField(_("account number"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name"]
+        constraints = [
+            # An account number identifies one customer within a tenant (used by IVR and e-mail).
+            models.UniqueConstraint(
+                fields=["tenant", "account_number"],
+                condition=~models.Q(account_number=""),
+                name="customer_account_unique_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceRequest(TenantOwned):
+    class Kind(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        EMERGENCY = "emergency", _("Emergency")
+
+    class Category(models.TextChoices):
+        INSTALLATION = "installation", _("Installation")
+        RELOCATION = "relocation", _("Service move")
+        REPAIR = "repair", _("Repair")
+        OUTAGE = "outage", _("Outage")
+        MAINTENANCE = "maintenance", _("Maintenance")
+        OTHER = "other", _("Other")
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone call")
+        WEB = "web", _("Web portal")
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        IVR = "ivr", _("IVR")
+        API = "api", _("API")
+        DISPATCHER = "dispatcher", _("Dispatcher")
+
+    Status = Status
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=3, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text=_("1 is the most urgent, 5 the least."),
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    description = models.TextField(_("description"), blank=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="requests"
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    lat = models.FloatField(_("latitude"), validators=LAT)
+    lon = models.FloatField(_("longitude"), validators=LON)
+    required_skills = models.ManyToManyField(
+        "technicians.Skill", verbose_name=_("required skills"), blank=True, related_name="+"
+    )
+    estimated_minutes = models.PositiveSmallIntegerField(
+        _("estimated duration (minutes)"), default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(720)],
+    )
+    # The arrival window agreed with the customer: a promise, kept apart from the internal plan.
+    window_start = models.DateTimeField(_("agreed window start"), null=True, blank=True)
+    window_end = models.DateTimeField(_("agreed window end"), null=True, blank=True)
+    response_due = models.DateTimeField(_("response due"), null=True, blank=True)
+    restoration_due = models.DateTimeField(_("restoration due"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.NEW
+    )
+    # Counted in the database so the reconciler can give up and escalate after N tries.
+    assignment_attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("service request")
+        verbose_name_plural = _("service requests")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="request_tenant_status"),
+            # The reconciler scans unassigned requests by age.
+            models.Index(
+                fields=["created_at"], name="request_unassigned_age",
+                condition=models.Q(status__in=["new", "rescheduled"]),
+            ),
+        ]
+        constraints = [
+            # A window is either fully agreed or not agreed at all, and never empty.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(window_start__isnull=True, window_end__isnull=True)
+                    | models.Q(window_end__gt=models.F("window_start"))
+                ),
+                name="request_window_well_formed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="request_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"SR-{self.pk:06d}" if self.pk else "SR-new"
+
+
+class StatusChange(TenantOwned):
+    """One row per transition of a request, written in the same transaction as the change."""
+
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.from_status or '∅'} → {self.to_status}"

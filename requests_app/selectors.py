@@ -1,0 +1,46 @@
+"""Reads of service requests, scoped to the user's tenant and role in one place."""
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Role, User
+from dispatch.errors import NotFound
+from requests_app.models import ServiceRequest
+from requests_app.states import OPEN
+from technicians.models import Visit
+
+STAFF_READERS = (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN)
+
+
+def with_active_visit(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related("customer").prefetch_related(
+        Prefetch(
+            "visits",
+            queryset=Visit.objects.filter(status__in=Visit.ACTIVE).select_related(
+                "technician__user"
+            ),
+            to_attr="active_visits",
+        )
+    )
+
+
+def requests_for_user(user: User) -> QuerySet:
+    if not user.is_authenticated or user.tenant_id is None:
+        return ServiceRequest.objects.none()
+    queryset = ServiceRequest.objects.for_tenant(user.tenant_id)
+    if user.role in STAFF_READERS:
+        return queryset
+    if user.role == Role.TECHNICIAN:
+        return queryset.filter(visits__technician__user=user).distinct()
+    return ServiceRequest.objects.none()
+
+
+def get_request_for_user(user: User, pk: int) -> ServiceRequest:
+    request = with_active_visit(requests_for_user(user)).filter(pk=pk).first()
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def open_requests(*, tenant_id: int, limit: int = 500) -> list[ServiceRequest]:
+    queryset = ServiceRequest.objects.for_tenant(tenant_id).filter(status__in=OPEN)
+    return list(with_active_visit(queryset).order_by("priority", "created_at")[:limit])

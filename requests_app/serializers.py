@@ -1,0 +1,91 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from requests_app.models import Customer, ServiceRequest
+from requests_app.payloads import active_visit
+from technicians.models import Skill, Visit
+
+
+class VisitSummarySerializer(serializers.ModelSerializer):
+    technician = serializers.CharField(source="technician.__str__", read_only=True)
+
+    class Meta:
+        model = Visit
+        fields = ["id", "technician_id", "technician", "planned_start", "planned_end", "status"]
+
+
+class RequestSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    required_skills = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    visit = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceRequest
+        fields = [
+            "id", "number", "kind", "priority", "category", "channel", "status", "description",
+            "customer", "customer_name", "address", "lat", "lon", "required_skills",
+            "estimated_minutes", "window_start", "window_end", "response_due", "restoration_due",
+            "created_at", "visit",
+        ]
+        read_only_fields = fields
+
+    def get_visit(self, obj: ServiceRequest) -> VisitSummarySerializer | None:
+        visit = active_visit(obj)
+        return VisitSummarySerializer(visit).data if visit else None
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ServiceRequest.Kind.choices)
+    category = serializers.ChoiceField(choices=ServiceRequest.Category.choices)
+    channel = serializers.ChoiceField(
+        choices=ServiceRequest.Channel.choices, default=ServiceRequest.Channel.API
+    )
+    description = serializers.CharField(max_length=4000, allow_blank=True, default="")
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False)
+    address = serializers.CharField(max_length=300, allow_blank=True, default="")
+    required_skills = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Skill.objects.none(), required=False
+    )
+    estimated_minutes = serializers.IntegerField(min_value=5, max_value=720, default=60)
+    window_start = serializers.DateTimeField(required=False)
+    window_end = serializers.DateTimeField(required=False)
+    priority = serializers.IntegerField(min_value=1, max_value=5, required=False)
+
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:
+            # Only the caller's tenant's rows are valid choices: another tenant's id reads as
+            # "does not exist", never as "belongs to someone else".
+            self.fields["customer"].queryset = Customer.objects.for_tenant(tenant)
+            self.fields["required_skills"].child_relation.queryset = Skill.objects.for_tenant(
+                tenant
+            )
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("window_start"), attrs.get("window_end")
+        if (start is None) != (end is None):
+            missing = "window_end" if end is None else "window_start"
+            raise serializers.ValidationError({missing: [_("Give both ends of the window.")]})
+        if start and end <= start:
+            raise serializers.ValidationError(
+                {"window_end": [_("The window must end after it starts.")]}
+            )
+        if ("lat" in attrs) != ("lon" in attrs):
+            raise serializers.ValidationError({"lon": [_("Give both latitude and longitude.")]})
+        customer = attrs["customer"]
+        if "lat" not in attrs and (customer.lat is None or customer.lon is None):
+            raise serializers.ValidationError(
+                {"lat": [_("The customer has no known location: give coordinates.")]}
+            )
+        return attrs
+
+
+class VisitTransitionSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(
+        choices=[c for c in Visit.Status.choices if c[0] not in ("scheduled", "cancelled")]
+    )
+    reason = serializers.ChoiceField(choices=Visit.Reason.choices, required=False, default="")
+    note = serializers.CharField(max_length=2000, allow_blank=True, default="")

@@ -1,0 +1,117 @@
+"""Writes on service requests. Every channel (API, pages, webhooks, tasks) calls these."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Tenant, User
+from dispatch.errors import DomainError
+from dispatch.events import event_emit
+from requests_app.models import Customer, ServiceRequest, StatusChange
+from requests_app.payloads import active_visit, request_payload
+from requests_app.states import Status, check_transition
+from technicians.models import Skill
+
+DEFAULT_PRIORITY = {ServiceRequest.Kind.EMERGENCY: 1, ServiceRequest.Kind.PLANNED: 3}
+
+
+def request_changed(*, request: ServiceRequest, kind: str = "request.updated") -> None:
+    """Emit the live event for a request; technicians hear about their own jobs."""
+    visit = active_visit(request)
+    event_emit(
+        tenant_id=request.tenant_id,
+        kind=kind,
+        payload=request_payload(request),
+        technician_id=visit.technician_id if visit else None,
+    )
+
+
+@transaction.atomic
+def request_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    kind: str,
+    category: str,
+    channel: str,
+    description: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    address: str = "",
+    skills: Iterable[Skill] = (),
+    estimated_minutes: int = 60,
+    window: tuple[datetime, datetime] | None = None,
+    priority: int | None = None,
+    actor: User | None = None,
+) -> ServiceRequest:
+    if customer.tenant_id != tenant.pk:
+        raise DomainError(_("The customer belongs to another client."), field="customer")
+    skills = list(skills)
+    if any(skill.tenant_id != tenant.pk for skill in skills):
+        raise DomainError(_("A skill belongs to another client."), field="required_skills")
+    lat = customer.lat if lat is None else lat
+    lon = customer.lon if lon is None else lon
+    if lat is None or lon is None:
+        raise DomainError(_("The location is unknown: give coordinates."), field="lat")
+    if window is not None and window[1] <= window[0]:
+        raise DomainError(_("The window must end after it starts."), field="window_end")
+
+    now = timezone.now()
+    emergency = kind == ServiceRequest.Kind.EMERGENCY
+    request = ServiceRequest.objects.create(
+        tenant=tenant,
+        customer=customer,
+        kind=kind,
+        category=category,
+        channel=channel,
+        description=description,
+        lat=lat,
+        lon=lon,
+        address=address or customer.address,
+        estimated_minutes=estimated_minutes,
+        window_start=window[0] if window else None,
+        window_end=window[1] if window else None,
+        priority=priority or DEFAULT_PRIORITY[kind],
+        response_due=now + timedelta(minutes=tenant.response_sla_minutes)
+        if emergency
+        else (window[1] if window else None),
+        restoration_due=now + timedelta(minutes=tenant.restoration_sla_minutes)
+        if emergency
+        else None,
+        created_by=actor,
+    )
+    if skills:
+        request.required_skills.set(skills)
+    StatusChange.objects.create(
+        tenant=tenant, request=request, from_status="", to_status=Status.NEW, actor=actor,
+        reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
+    )
+    request_changed(request=request, kind="request.created")
+    if emergency:
+        # Imported here: the task module imports the assignment services, which import this one.
+        from dispatch.tasks import assign_request
+
+        assign_request.delay_on_commit(request_id=request.pk)
+    return request
+
+
+@transaction.atomic
+def request_transition(
+    *, request: ServiceRequest, to: str, actor: User | None = None, reason: str = "",
+    emit: bool = True,
+) -> ServiceRequest:
+    """Move a request along the state machine and record who did it and why."""
+    check_transition(request.status, to)
+    previous = request.status
+    request.status = to
+    request.save(update_fields=["status", "updated_at"])
+    StatusChange.objects.create(
+        tenant_id=request.tenant_id, request=request, from_status=previous, to_status=to,
+        actor=actor, reason=reason[:300],
+    )
+    if emit:
+        request_changed(request=request)
+    return request

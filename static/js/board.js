@@ -1,0 +1,103 @@
+// The dispatcher board: open requests, updated live from the event feed.
+"use strict";
+
+(function () {
+  const t = window.BOARD_I18N;
+  const initial = JSON.parse(document.getElementById("initial").textContent);
+  const requests = new Map(initial.requests.map((r) => [r.id, r]));
+  const CLOSED = new Set(["completed", "cancelled"]);
+  const WAITING = new Set(["new", "rescheduled", "escalated"]);
+  const tbody = document.getElementById("rows");
+  const time = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  const fmt = (iso) => (iso ? time.format(new Date(iso)) : "");
+
+  function rank(r) {
+    return [r.status === "escalated" ? 0 : 1, r.kind === "emergency" ? 0 : 1, r.priority, r.created_at];
+  }
+
+  function compare(a, b) {
+    const ra = rank(a), rb = rank(b);
+    for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] < rb[i] ? -1 : 1;
+    return 0;
+  }
+
+  function cell(text, className) {
+    const td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    if (className) td.className = className;
+    return td;
+  }
+
+  function row(r) {
+    const tr = document.createElement("tr");
+    tr.dataset.id = r.id;
+    tr.dataset.status = r.status;
+    tr.className = `kind-${r.kind} status-${r.status}`;
+    tr.append(
+      cell(r.number, "num"),
+      cell(r.kind === "emergency" ? t.emergency : t.planned, `badge ${r.kind}`),
+      cell(r.category_label),
+      cell(`${r.customer} · ${r.address}`),
+      cell(r.status_label, "status"),
+      cell(r.visit ? r.visit.technician : t.unassigned, "technician"),
+      cell(r.visit ? fmt(r.visit.planned_start) : ""),
+      cell(r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
+        : r.response_due ? `${t.due} ${fmt(r.response_due)}` : ""),
+    );
+    return tr;
+  }
+
+  function render() {
+    const open = [...requests.values()].filter((r) => !CLOSED.has(r.status)).sort(compare);
+    tbody.replaceChildren(...open.map(row));
+    document.getElementById("count-open").textContent = open.length;
+    document.getElementById("count-unassigned").textContent = open.filter((r) => WAITING.has(r.status)).length;
+    document.getElementById("count-escalated").textContent = open.filter((r) => r.status === "escalated").length;
+  }
+
+  let pending = false;
+  function scheduleRender() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; render(); });
+  }
+
+  const status = document.getElementById("live");
+  new LiveFeed({
+    path: "/ws/dispatch/",
+    lastSeq: initial.last_seq,
+    onEvent(event) {
+      if (event.kind.startsWith("request.")) {
+        requests.set(event.data.id, event.data);
+        scheduleRender();
+      }
+    },
+    onStatus(up) {
+      status.textContent = up ? t.live : t.offline;
+      status.className = `live ${up ? "on" : "off"}`;
+    },
+  });
+  render();
+
+  const form = document.getElementById("emergency-form");
+  if (form) {
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const data = new FormData(form);
+      const body = {
+        kind: "emergency", channel: "dispatcher", customer: Number(data.get("customer")),
+        category: data.get("category"), description: data.get("description"),
+        required_skills: data.get("skill") ? [data.get("skill")] : [],
+      };
+      const response = await fetch("/api/v1/requests/", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      });
+      const error = document.getElementById("form-error");
+      if (response.ok) { error.textContent = ""; form.reset(); return; }
+      const problem = await response.json().catch(() => ({}));
+      error.textContent = Object.entries(problem).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
+    });
+  }
+})();

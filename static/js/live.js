@@ -1,0 +1,83 @@
+// Live feed: a WebSocket doorbell plus HTTP catch-up from the event table.
+// Events carry a per-tenant sequence number; a gap (lost push, reconnect) triggers a catch-up,
+// so the screen never silently misses a change.
+"use strict";
+
+class LiveFeed {
+  constructor({ path, lastSeq, onEvent, onStatus }) {
+    this.path = path;
+    this.lastSeq = lastSeq;
+    this.onEvent = onEvent;
+    this.onStatus = onStatus || (() => {});
+    this.backoff = 500;
+    this.catchingUp = null;
+    this.connect();
+  }
+
+  url() {
+    // WS_URL: empty = this origin (a proxy routes /ws/), ":8001" = this host on another port.
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const configured = window.WS_URL || "";
+    const base = configured.startsWith(":") ? `${scheme}://${location.hostname}${configured}`
+      : configured || `${scheme}://${location.host}`;
+    return base.replace(/\/$/, "") + this.path;
+  }
+
+  connect() {
+    const socket = new WebSocket(this.url());
+    this.socket = socket;
+    socket.onopen = () => {
+      this.backoff = 500;
+      this.onStatus(true);
+      this.catchUp();
+    };
+    socket.onmessage = (message) => {
+      const data = JSON.parse(message.data);
+      if (data.type === "event") this.receive(data);
+    };
+    socket.onclose = () => {
+      this.onStatus(false);
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 10000);
+    };
+  }
+
+  receive(event) {
+    if (event.seq <= this.lastSeq) return;
+    if (event.seq === this.lastSeq + 1 && !this.catchingUp) {
+      this.apply(event);
+    } else {
+      this.catchUp();
+    }
+  }
+
+  apply(event) {
+    this.lastSeq = event.seq;
+    this.onEvent(event);
+  }
+
+  catchUp() {
+    if (this.catchingUp) return this.catchingUp;
+    this.catchingUp = (async () => {
+      try {
+        for (;;) {
+          const response = await fetch(`/api/v1/events/?after=${this.lastSeq}`, {
+            credentials: "same-origin", headers: { Accept: "application/json" },
+          });
+          if (!response.ok) break;
+          const page = await response.json();
+          for (const event of page.events) if (event.seq > this.lastSeq) this.apply(event);
+          if (page.complete) break;
+        }
+      } finally {
+        this.catchingUp = null;
+      }
+    })();
+    return this.catchingUp;
+  }
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}

@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from technicians.models import Absence, Shift, Skill, Technician, Visit
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "tenant"]
+    list_filter = ["tenant"]
+
+
+class ShiftInline(admin.TabularInline):
+    model = Shift
+    extra = 0
+    fields = ["date", "start", "end", "lunch_minutes", "tenant"]
+
+
+@admin.register(Technician)
+class TechnicianAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tenant", "territory", "active"]
+    list_filter = ["tenant", "active", "territory"]
+    filter_horizontal = ["skills"]
+    raw_id_fields = ["user"]
+    inlines = [ShiftInline]
+
+
+@admin.register(Shift)
+class ShiftAdmin(admin.ModelAdmin):
+    list_display = ["technician", "date", "start", "end", "tenant"]
+    list_filter = ["tenant", "date"]
+    raw_id_fields = ["technician"]
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    list_display = ["technician", "start", "end", "reason", "tenant"]
+    list_filter = ["tenant"]
+    raw_id_fields = ["technician"]
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ["request", "technician", "planned_start", "planned_end", "status", "pinned"]
+    list_filter = ["tenant", "status", "pinned"]
+    raw_id_fields = ["request", "technician"]
+    date_hierarchy = "planned_start"

@@ -1,0 +1,102 @@
+"""Writes on visits: assigning a request to a technician and the technician's status flow."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from dispatch.errors import DomainError, IllegalTransition
+from requests_app.models import ServiceRequest
+from requests_app.services import request_transition
+from requests_app.states import Status as RequestStatus
+from technicians.models import Technician, Visit
+
+V = Visit.Status
+
+# What the technician (or a dispatcher) may do to a visit, and what it means for the request.
+VISIT_FLOW: dict[str, tuple[frozenset[str], str, str | None]] = {
+    # target: (allowed from, request status, timestamp field)
+    V.ACCEPTED: (frozenset({V.SCHEDULED}), RequestStatus.ACCEPTED, "accepted_at"),
+    V.EN_ROUTE: (frozenset({V.SCHEDULED, V.ACCEPTED}), RequestStatus.EN_ROUTE, "en_route_at"),
+    V.ON_SITE: (frozenset({V.EN_ROUTE}), RequestStatus.ON_SITE, "arrived_at"),
+    V.COMPLETED: (frozenset({V.ON_SITE}), RequestStatus.COMPLETED, "finished_at"),
+    V.NOT_COMPLETED: (frozenset({V.ON_SITE}), RequestStatus.NOT_COMPLETED, "finished_at"),
+}
+
+
+@transaction.atomic
+def visit_create(
+    *,
+    request: ServiceRequest,
+    technician: Technician,
+    start: datetime,
+    end: datetime,
+    travel_minutes: int = 0,
+    sequence: int = 0,
+    pinned: bool = False,
+    actor: User | None = None,
+    reason: str = "",
+) -> Visit:
+    """Assign a request. The database refuses a second live visit or a double-booked technician."""
+    if technician.tenant_id != request.tenant_id:
+        raise DomainError(_("The technician works for another client."), field="technician")
+    visit = Visit.objects.create(
+        tenant_id=request.tenant_id,
+        request=request,
+        technician=technician,
+        planned_start=start,
+        planned_end=end,
+        travel_minutes=max(0, round(travel_minutes)),
+        sequence=sequence,
+        pinned=pinned,
+    )
+    request_transition(
+        request=request, to=RequestStatus.ASSIGNED, actor=actor,
+        reason=reason or _("Assigned to %(name)s") % {"name": technician},
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_transition(
+    *, visit: Visit, to: str, actor: User | None = None, reason: str = "", note: str = ""
+) -> Visit:
+    """accept → en route → on site → completed | not completed (with a reason code)."""
+    if to not in VISIT_FLOW:
+        raise IllegalTransition(_("Unknown visit status."))
+    allowed_from, request_status, stamp = VISIT_FLOW[to]
+    visit = Visit.objects.select_for_update().select_related("request").get(pk=visit.pk)
+    if visit.status not in allowed_from:
+        raise IllegalTransition(
+            _("A visit cannot go from “%(current)s” to “%(target)s”.")
+            % {"current": V(visit.status).label, "target": V(to).label}
+        )
+    if to == V.NOT_COMPLETED and reason not in Visit.Reason.values:
+        raise DomainError(_("Choose why the job could not be completed."), field="reason")
+    visit.status = to
+    visit.note = note or visit.note
+    if to == V.NOT_COMPLETED:
+        visit.reason = reason
+    setattr(visit, stamp, timezone.now())
+    visit.save()
+    request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    request_transition(
+        request=request, to=request_status, actor=actor,
+        reason=Visit.Reason(reason).label if to == V.NOT_COMPLETED else "",
+    )
+    return visit
+
+
+@transaction.atomic
+def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "") -> Visit:
+    """Take a job back from a technician before arrival; the request waits for assignment."""
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status not in (V.SCHEDULED, V.ACCEPTED, V.EN_ROUTE):
+        raise IllegalTransition(_("Only a visit not yet on site can be unassigned."))
+    visit.status = V.CANCELLED
+    visit.save(update_fields=["status", "updated_at"])
+    request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    request_transition(request=request, to=RequestStatus.NEW, actor=actor, reason=reason)
+    return visit

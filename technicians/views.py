@@ -1,0 +1,56 @@
+"""The technician's mobile view: the day's jobs and the status buttons."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from dispatch.errors import DomainError, NotFound
+from technicians.models import Visit
+from technicians.selectors import get_visit_for_user, technician_for_user, visits_of_day
+from technicians.services import VISIT_FLOW, visit_transition
+
+NEXT_STEPS = {
+    Visit.Status.SCHEDULED: [Visit.Status.ACCEPTED],
+    Visit.Status.ACCEPTED: [Visit.Status.EN_ROUTE],
+    Visit.Status.EN_ROUTE: [Visit.Status.ON_SITE],
+    Visit.Status.ON_SITE: [Visit.Status.COMPLETED, Visit.Status.NOT_COMPLETED],
+}
+
+
+@role_required(Role.TECHNICIAN)
+def day(request: HttpRequest) -> HttpResponse:
+    try:
+        technician = technician_for_user(request.user)
+    except NotFound:
+        raise Http404 from None
+    today = timezone.localdate()
+    visits = list(visits_of_day(technician=technician, day=today))
+    for visit in visits:
+        visit.next_steps = [(s, Visit.Status(s).label) for s in NEXT_STEPS.get(visit.status, [])]
+    return render(request, "technicians/day.html", {
+        "technician": technician, "visits": visits, "today": today,
+        "reasons": Visit.Reason.choices,
+    })
+
+
+@require_POST
+@role_required(Role.TECHNICIAN)
+def visit_step(request: HttpRequest, pk: int, to: str) -> HttpResponse:
+    try:
+        visit = get_visit_for_user(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    if to not in VISIT_FLOW:
+        raise Http404
+    try:
+        visit_transition(
+            visit=visit, to=to, actor=request.user,
+            reason=request.POST.get("reason", ""), note=request.POST.get("note", "")[:2000],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("technician-day")
