@@ -19,6 +19,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 QUEUES = ("assign", "plan", "notify", "default")
+_ROUTES: dict[str, dict] = {}
+
+
+def _route(name, args, kwargs, options, task=None, **extra):
+    return _ROUTES.get(name)
+
+
+app.conf.task_routes = (_route,)
 
 
 def task(*, queue: str = "default", time_limit: int = 60, **options) -> Callable:
@@ -27,13 +35,14 @@ def task(*, queue: str = "default", time_limit: int = 60, **options) -> Callable
         raise ValueError(f"unknown queue {queue!r}")
 
     def decorator(func: Callable) -> Callable:
+        name = f"{func.__module__}.{func.__name__}"
+        _ROUTES[name] = {"queue": queue}
         return app.task(
-            name=f"{func.__module__}.{func.__name__}",
+            name=name,
             acks_late=True,
             reject_on_worker_lost=True,
             time_limit=time_limit,
             soft_time_limit=max(1, time_limit - 5),
-            queue=queue,
             **options,
         )(func)
 

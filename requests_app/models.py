@@ -114,11 +114,15 @@ class ServiceRequest(TenantOwned):
             ),
         ]
         constraints = [
-            # A window is either fully agreed or not agreed at all, and never empty.
+            # A window is either fully agreed or not agreed at all, and never empty. Both ends are
+            # tested for NULL explicitly: a CHECK passes when its expression is NULL.
             models.CheckConstraint(
                 condition=(
                     models.Q(window_start__isnull=True, window_end__isnull=True)
-                    | models.Q(window_end__gt=models.F("window_start"))
+                    | models.Q(
+                        window_start__isnull=False, window_end__isnull=False,
+                        window_end__gt=models.F("window_start"),
+                    )
                 ),
                 name="request_window_well_formed",
             ),

@@ -12,7 +12,9 @@ STAFF_READERS = (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 
 
 def with_active_visit(queryset: QuerySet) -> QuerySet:
+    """Everything a request's list row needs, in a fixed number of queries."""
     return queryset.select_related("customer").prefetch_related(
+        "required_skills",
         Prefetch(
             "visits",
             queryset=Visit.objects.filter(status__in=Visit.ACTIVE).select_related(

@@ -4,6 +4,7 @@ import random
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -58,6 +59,7 @@ class Command(BaseCommand):
                 return
             raise CommandError("The database already has tenants.")
         rng = random.Random(seed)
+        self.password_hash = make_password(PASSWORD)  # hashed once: 48 users share it
         for spec in TENANTS:
             self.seed_tenant(rng, *spec)
         self.stdout.write(self.style.SUCCESS("Demo data created."))
@@ -67,16 +69,17 @@ class Command(BaseCommand):
         tenant = Tenant.objects.create(name=name, slug=slug, brand_color=colour, time_zone=zone)
         for role in (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN):
             is_admin = role == Role.ADMIN and not prefix
-            User.objects.create_user(
-                f"{prefix}{role}", password=PASSWORD, tenant=tenant, role=role,
+            User.objects.create(
+                username=f"{prefix}{role}", password=self.password_hash, tenant=tenant, role=role,
                 first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
                 is_staff=is_admin, is_superuser=is_admin,
             )
         skills = [Skill.objects.create(tenant=tenant, code=c, name=n) for c, n in SKILLS]
         technicians = []
         for i in range(1, n_technicians + 1):
-            user = User.objects.create_user(
-                f"{prefix}technician{i}", password=PASSWORD, tenant=tenant, role=Role.TECHNICIAN,
+            user = User.objects.create(
+                username=f"{prefix}technician{i}", password=self.password_hash, tenant=tenant,
+                role=Role.TECHNICIAN,
                 first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
             )
             lat, lon = near(rng, 12)
@@ -142,18 +145,22 @@ class Command(BaseCommand):
 
     @staticmethod
     def ensure_shifts(technicians) -> int:
+        """Day crew 08:00–20:00 today and tomorrow; every fourth technician is on the night crew
+        (20:00–08:00, from last night on), so emergencies are covered at any hour of the demo."""
         created = 0
         for technician in technicians:
             zone = technician.tenant.zone
             today = timezone.localdate(timezone=zone)
-            for day in (today, today + timedelta(days=1)):
+            night = technician.pk % 4 == 0
+            days = (today - timedelta(days=1), today, today + timedelta(days=1)) if night else (
+                today, today + timedelta(days=1))
+            for day in days:
+                start = datetime.combine(day, time(20 if night else 8), tzinfo=zone)
                 _, new = Shift.objects.get_or_create(
                     technician=technician, date=day,
                     defaults={
-                        "tenant_id": technician.tenant_id,
-                        "start": datetime.combine(day, time(8, 30), tzinfo=zone),
-                        "end": datetime.combine(day, time(19, 30), tzinfo=zone),
-                        "lunch_minutes": 60,
+                        "tenant_id": technician.tenant_id, "start": start,
+                        "end": start + timedelta(hours=12), "lunch_minutes": 60,
                     },
                 )
                 created += new

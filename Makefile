@@ -1,0 +1,31 @@
+# The README's two commands: `make up` runs the whole system with demo data, `make test` runs the
+# tests. Each creates the virtual environment it needs. Without DATABASE_URL / REDIS_URL they
+# start an embedded PostgreSQL and Redis under .data/.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: up test lint bench-vrptw bench-emergency bench-day clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[embedded,dev]"
+	rm -f $(VENV)/.installed-*; touch $@
+
+up: $(STAMP)
+	$(PY) -m dispatch.devstack up
+
+test: $(STAMP)
+	$(PY) -m dispatch.devstack run --profile test -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench-vrptw: $(STAMP)
+	$(PY) -m bench.vrptw
+
+clean:
+	rm -rf .data $(VENV)

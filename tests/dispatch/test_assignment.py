@@ -1,0 +1,162 @@
+"""The emergency rule: the qualified technician on shift who can be on site soonest."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dispatch.assignment import request_assign
+from dispatch.models import Decision, Event
+from dispatch.tasks import assign_request, reconcile_unassigned
+from requests_app.models import ServiceRequest, StatusChange
+from technicians.models import Absence, Visit
+from tests.factories import RequestFactory, TechnicianFactory
+
+pytestmark = pytest.mark.django_db
+
+NEAR = (43.2390, 76.8900)  # about 150 m from the customer
+FAR = (43.3500, 77.0500)  # about 18 km away
+
+
+def emergency(tenant, skills=(), **fields):
+    request = RequestFactory(
+        tenant=tenant, kind=ServiceRequest.Kind.EMERGENCY, priority=1, **fields
+    )
+    request.required_skills.set(skills)
+    return request
+
+
+def test_it_assigns_the_nearest_qualified_technician(tenant):
+    far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    request = emergency(tenant)
+
+    assert request_assign(request_id=request.pk) == "assigned"
+
+    visit = Visit.objects.get(request=request)
+    assert visit.technician == near
+    assert far != near
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ASSIGNED
+    assert StatusChange.objects.filter(request=request, to_status="assigned").count() == 1
+
+
+def test_a_technician_without_the_skill_is_not_chosen(tenant, fiber):
+    TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    qualified = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1], skills=[fiber])
+    request = emergency(tenant, skills=[fiber])
+
+    request_assign(request_id=request.pk)
+
+    assert Visit.objects.get(request=request).technician == qualified
+
+
+def test_off_shift_and_absent_technicians_are_not_chosen(tenant):
+    TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1], on_shift=False)
+    absent = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    now = timezone.now()
+    Absence.objects.create(
+        tenant=tenant, technician=absent, start=now - timedelta(hours=1),
+        end=now + timedelta(hours=1), reason="doctor",
+    )
+    on_duty = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    request = emergency(tenant)
+
+    request_assign(request_id=request.pk)
+
+    assert Visit.objects.get(request=request).technician == on_duty
+    decision = Decision.objects.get(request=request)
+    assert {e["reason"] for e in decision.excluded} == {"off_shift", "absent"}
+
+
+def test_the_eta_counts_the_remaining_time_of_the_job_in_hand(tenant):
+    busy_near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    now = timezone.now()
+    Visit.objects.create(
+        tenant=tenant, request=RequestFactory(tenant=tenant), technician=busy_near,
+        planned_start=now - timedelta(minutes=10), planned_end=now + timedelta(hours=3),
+        status=Visit.Status.ON_SITE,
+    )
+    free_far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    request = emergency(tenant)
+
+    request_assign(request_id=request.pk)
+
+    assert Visit.objects.get(request=request).technician == free_far
+
+
+def test_nobody_available_escalates_to_the_dispatchers_instead_of_staying_silent(tenant):
+    TechnicianFactory(tenant=tenant, on_shift=False)
+    request = emergency(tenant)
+
+    assert request_assign(request_id=request.pk) == "escalated"
+
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ESCALATED
+    assert Event.objects.filter(tenant=tenant, payload__status="escalated").exists()
+    assert Decision.objects.get(request=request).outcome == "escalated"
+
+
+def test_the_decision_lists_ranked_candidates(tenant):
+    near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    request = emergency(tenant)
+
+    request_assign(request_id=request.pk)
+
+    ranked = [c["technician_id"] for c in Decision.objects.get(request=request).candidates]
+    assert ranked == [near.pk, far.pk]
+
+
+def test_running_the_task_twice_creates_one_visit(tenant):
+    TechnicianFactory(tenant=tenant)
+    request = emergency(tenant)
+
+    assert assign_request(request_id=request.pk) == "assigned"
+    assert assign_request(request_id=request.pk) == "skipped"
+
+    assert Visit.objects.filter(request=request).count() == 1
+
+
+def test_technicians_of_another_tenant_are_never_candidates(tenant, other_tenant):
+    TechnicianFactory(tenant=other_tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    request = emergency(tenant)
+
+    assert request_assign(request_id=request.pk) == "escalated"
+
+
+def test_the_reconciler_assigns_an_emergency_whose_message_was_lost(tenant, settings):
+    settings.ASSIGN_OVERDUE_SECONDS = 30
+    TechnicianFactory(tenant=tenant)
+    request = emergency(tenant)
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+
+    assert reconcile_unassigned() == {"assigned": 1}
+    assert reconcile_unassigned() == {}
+
+    assert Visit.objects.filter(request=request).count() == 1
+
+
+def test_the_reconciler_escalates_after_too_many_failed_attempts(tenant, settings):
+    settings.ASSIGN_OVERDUE_SECONDS = 30
+    settings.ASSIGN_MAX_ATTEMPTS = 3
+    request = emergency(tenant, assignment_attempts=3)
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+
+    assert reconcile_unassigned()["escalated"] == 1
+
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.ESCALATED
+    assert "3" in request.status_changes.last().reason
+
+
+def test_the_reconciler_leaves_fresh_requests_to_their_task(tenant, settings):
+    settings.ASSIGN_OVERDUE_SECONDS = 60
+    TechnicianFactory(tenant=tenant)
+    emergency(tenant)
+
+    assert reconcile_unassigned() == {}

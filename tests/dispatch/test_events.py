@@ -1,0 +1,93 @@
+"""Every change is an event row with a gapless per-tenant sequence, pushed after commit."""
+
+from unittest import mock
+
+import pytest
+from django.db import transaction
+
+from dispatch.events import event_emit
+from dispatch.models import Event
+from requests_app.services import request_create
+from tests.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_events_are_numbered_per_tenant_without_gaps(tenant, other_tenant):
+    with transaction.atomic():
+        for _ in range(3):
+            event_emit(tenant_id=tenant.pk, kind="x", payload={})
+        event_emit(tenant_id=other_tenant.pk, kind="x", payload={})
+
+    assert list(Event.objects.filter(tenant=tenant).values_list("seq", flat=True)) == [1, 2, 3]
+    assert list(Event.objects.filter(tenant=other_tenant).values_list("seq", flat=True)) == [1]
+
+
+def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_callbacks):
+    with mock.patch("dispatch.events.broadcast") as push:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with transaction.atomic():
+                event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
+                assert push.call_count == 0
+        assert len(callbacks) == 1
+    message, audiences = push.call_args.args
+    assert message["seq"] == 1
+    assert audiences == [f"tenant.{tenant.pk}.dispatch"]
+
+
+def test_a_rolled_back_change_leaves_no_event_and_no_push(tenant):
+    with mock.patch("dispatch.events.broadcast") as push:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            event_emit(tenant_id=tenant.pk, kind="x", payload={})
+            raise RuntimeError("boom")
+    assert push.call_count == 0
+    assert not Event.objects.exists()
+    tenant.refresh_from_db()
+    assert tenant.event_seq == 0
+
+
+def test_creating_a_request_emits_one_event_and_enqueues_assignment_after_commit(
+    customer, dispatcher, django_capture_on_commit_callbacks
+):
+    with mock.patch("dispatch.tasks.assign_request.delay") as enqueue:
+        with django_capture_on_commit_callbacks(execute=True):
+            request = request_create(
+                tenant=dispatcher.tenant, customer=customer, kind="emergency", category="outage",
+                channel="phone", actor=dispatcher,
+            )
+            assert enqueue.call_count == 0
+        enqueue.assert_called_once_with(request_id=request.pk)
+    event = Event.objects.get(tenant=dispatcher.tenant)
+    assert event.kind == "request.created"
+    assert event.payload["number"] == request.number
+
+
+def test_the_feed_returns_events_after_a_sequence_number(api, dispatcher):
+    with transaction.atomic():
+        for i in range(5):
+            event_emit(tenant_id=dispatcher.tenant_id, kind="x", payload={"i": i})
+
+    body = api(dispatcher).get("/api/v1/events/?after=3").json()
+
+    assert [e["seq"] for e in body["events"]] == [4, 5]
+    assert body["last_seq"] == 5
+    assert body["complete"] is True
+
+
+def test_the_feed_never_shows_another_tenants_events(api, other_dispatcher, tenant):
+    with transaction.atomic():
+        event_emit(tenant_id=tenant.pk, kind="secret", payload={})
+
+    body = api(other_dispatcher).get("/api/v1/events/?after=0").json()
+
+    assert body["events"] == []
+
+
+def test_the_feed_rejects_a_bad_cursor_with_a_field_message(api, dispatcher):
+    response = api(dispatcher).get("/api/v1/events/?after=-1")
+    assert response.status_code == 400
+    assert "after" in response.json()
+
+
+def test_a_new_tenant_starts_at_sequence_zero():
+    assert TenantFactory().event_seq == 0
