@@ -22,6 +22,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("board/", views.board, name="board"),
+    path("health/", views.health, name="health"),
     path("tech/", technician_views.day, name="technician-day"),
     path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

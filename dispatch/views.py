@@ -4,7 +4,8 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from accounts.models import Role
@@ -40,3 +41,10 @@ def board(request: HttpRequest) -> HttpResponse:
         "can_create": request.user.role in (Role.DISPATCHER, Role.OPERATOR, Role.ADMIN),
     }
     return render(request, "dispatch/board.html", context)
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and docker-compose: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,4 +1,5 @@
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from requests_app.models import Customer, ServiceRequest
@@ -30,7 +31,8 @@ class RequestSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_visit(self, obj: ServiceRequest) -> VisitSummarySerializer | None:
+    @extend_schema_field(VisitSummarySerializer(allow_null=True))
+    def get_visit(self, obj: ServiceRequest) -> dict | None:
         visit = active_visit(obj)
         return VisitSummarySerializer(visit).data if visit else None
 

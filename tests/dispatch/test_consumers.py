@@ -1,0 +1,77 @@
+"""WebSocket consumers: who may join which group, and that pushes arrive."""
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+
+from dispatch.asgi import application
+from dispatch.events import event_emit
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
+    communicator = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    if user is not None:
+        communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+@database_sync_to_async
+def emit(tenant_id: int, technician_id: int | None = None) -> int:
+    with transaction.atomic():
+        return event_emit(
+            tenant_id=tenant_id, kind="request.updated", payload={"id": 1},
+            technician_id=technician_id,
+        ).seq
+
+
+async def test_a_dispatcher_receives_the_events_of_their_tenant(dispatcher):
+    communicator, connected = await connect("/ws/dispatch/", dispatcher)
+    assert connected
+    seq = await emit(dispatcher.tenant_id)
+    message = await communicator.receive_json_from(timeout=5)
+    assert message["type"] == "event"
+    assert message["seq"] == seq
+    assert message["kind"] == "request.updated"
+    await communicator.disconnect()
+
+
+async def test_a_dispatcher_never_receives_another_tenants_events(dispatcher, other_tenant):
+    communicator, _ = await connect("/ws/dispatch/", dispatcher)
+    await emit(other_tenant.pk)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_an_anonymous_socket_is_refused():
+    communicator, connected = await connect("/ws/dispatch/")
+    assert not connected
+
+
+async def test_a_technician_cannot_join_the_dispatcher_feed(technician):
+    user = await database_sync_to_async(lambda: technician.user)()
+    communicator, connected = await connect("/ws/dispatch/", user)
+    assert not connected
+
+
+async def test_a_technician_hears_about_their_own_jobs_only(technician, other_technician):
+    user = await database_sync_to_async(lambda: technician.user)()
+    communicator, connected = await connect("/ws/technician/", user)
+    assert connected
+    await emit(technician.tenant_id, technician_id=other_technician.pk)
+    assert await communicator.receive_nothing(timeout=0.5)
+    seq = await emit(technician.tenant_id, technician_id=technician.pk)
+    assert (await communicator.receive_json_from(timeout=5))["seq"] == seq
+    await communicator.disconnect()
+
+
+async def test_a_socket_from_a_foreign_origin_is_refused(dispatcher):
+    communicator = WebsocketCommunicator(
+        application, "/ws/dispatch/", headers=[(b"origin", b"https://evil.example")]
+    )
+    communicator.scope["user"] = dispatcher
+    connected, _ = await communicator.connect()
+    assert not connected

@@ -1,0 +1,44 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Role, Tenant, User
+from requests_app.models import ServiceRequest
+from technicians.models import Shift, Technician, Visit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    settings.DEBUG = True  # the command refuses to create demo passwords in production
+
+
+def test_the_demo_refuses_to_run_in_production(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
+
+
+def test_the_demo_has_two_tenants_forty_technicians_and_three_hundred_requests():
+    call_command("seed_demo")
+
+    assert Tenant.objects.count() == 2
+    assert Technician.objects.count() == 40
+    assert ServiceRequest.objects.count() == 300
+    assert ServiceRequest.objects.filter(kind="emergency").exists()
+    assert not ServiceRequest.objects.filter(kind="planned", window_start__isnull=True).exists()
+    assert Visit.objects.exists()
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    assert Shift.objects.values("technician").distinct().count() == 40
+
+
+def test_seeding_again_only_tops_up_shifts():
+    call_command("seed_demo")
+    Shift.objects.all().delete()
+
+    call_command("seed_demo", "--if-empty")
+
+    assert ServiceRequest.objects.count() == 300
+    assert Shift.objects.values("technician").distinct().count() == 40

@@ -1,0 +1,81 @@
+"""Start real processes (ASGI server, Celery worker) against the test database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes outside this one."""
+    s = connection.settings_dict
+    host = quote(s["HOST"] or "", safe="")
+    port = f":{s['PORT']}" if s["PORT"] else ""
+    return f"postgres://{s['USER']}@{host}{port}/{s['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def environment(**extra: str) -> dict:
+    return {**os.environ, "DATABASE_URL": test_database_url(), "DATABASE_CONN_MAX_AGE": "0",
+            **extra}
+
+
+def start_asgi(port: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(BIN / "uvicorn"), "dispatch.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    wait_for_port(port)
+    return process
+
+
+def start_worker(env: dict, *, concurrency: int = 2, hostname: str = "test") -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "dispatch", "worker", "-Q", "assign,plan,notify,default",
+         "-c", str(concurrency), "-l", "WARNING", "-n", f"{hostname}@%h", "--without-heartbeat",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env,
+    )
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def close_other_sessions() -> None:
+    """Processes just stopped may leave a backend closing; the test database is dropped next."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

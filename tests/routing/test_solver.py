@@ -1,0 +1,276 @@
+"""The solver layer, tested through `get_solver().solve` on small hand-made days and Solomon C101.
+
+Locations are points on a line, `SPEED` seconds apart per unit, so travel times are obvious.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from bench.vrptw_instances import DATA_DIR, SCALE, read_bks, read_instance, to_problem
+from dispatch.routing import (
+    Job,
+    Problem,
+    Solution,
+    UnassignedReason,
+    Vehicle,
+    get_solver,
+)
+
+TIME_LIMIT = 0.2
+SPEED = 60  # seconds per unit of distance on the line
+DAY = 10 * 3600
+
+
+def line_matrix(points: list[int]) -> np.ndarray:
+    positions = np.array(points)
+    return SPEED * np.abs(positions[:, None] - positions[None, :])
+
+
+def technician(vehicle_id: str, *, home: int = 0, **fields) -> Vehicle:
+    return Vehicle(id=vehicle_id, start=home, end=home, shift_start=0, shift_end=DAY, **fields)
+
+
+def job(job_id: str, location: int, **fields) -> Job:
+    defaults = {"service": 600, "tw_start": 0, "tw_end": DAY}
+    return Job(id=job_id, location=location, **(defaults | fields))
+
+
+def solve(problem: Problem) -> Solution:
+    solution = get_solver().solve(problem, time_limit=TIME_LIMIT)
+    assert_plan_holds(problem, solution)
+    return solution
+
+
+def assert_plan_holds(problem: Problem, solution: Solution) -> None:
+    """Every rule, recomputed from the problem rather than taken from the solver."""
+    jobs = {j.id: j for j in problem.jobs}
+    vehicles = {v.id: v for v in problem.vehicles}
+    served = [stop.job_id for route in solution.routes for stop in route.stops]
+    assert sorted(served + list(solution.unassigned)) == sorted(jobs)
+    for route in solution.routes:
+        vehicle = vehicles[route.vehicle_id]
+        clock, here = route.start, vehicle.start
+        assert clock >= vehicle.shift_start
+        for stop in route.stops:
+            visit = jobs[stop.job_id]
+            assert stop.arrival == clock + problem.duration[here, visit.location]
+            assert max(stop.arrival, visit.tw_start) <= stop.start <= visit.tw_end
+            assert stop.end == stop.start + visit.service
+            assert visit.skills <= vehicle.skills
+            assert visit.pinned_to in (None, vehicle.id)
+            clock, here = stop.end, visit.location
+        assert route.end >= clock + problem.duration[here, vehicle.end]
+        assert route.end <= vehicle.shift_end
+    assert solution.feasible
+    assert solution.cost == sum(route.distance for route in solution.routes)
+
+
+def test_it_keeps_every_time_window() -> None:
+    rng = np.random.default_rng(7)
+    points = rng.integers(0, 60, size=25).tolist()
+    opens = rng.integers(0, 6 * 3600, size=24)
+    jobs = [
+        job(f"j{k}", k + 1, tw_start=int(opens[k]), tw_end=int(opens[k]) + 2 * 3600)
+        for k in range(24)
+    ]
+    problem = Problem(
+        vehicles=[technician(name) for name in ("ann", "bob", "cem")],
+        jobs=jobs,
+        duration=line_matrix(points),
+    )
+
+    solution = solve(problem)
+
+    assert not solution.unassigned
+
+
+def test_a_job_needing_a_skill_goes_only_to_a_qualified_vehicle() -> None:
+    # The gas jobs sit at bob's home, but only ann is certified.
+    gas = frozenset({"gas"})
+    problem = Problem(
+        vehicles=[technician("ann", home=0, skills=gas), technician("bob", home=1)],
+        jobs=[job(f"gas{k}", 1, skills=gas) for k in range(3)] + [job("plain", 1)],
+        duration=line_matrix([0, 100]),
+    )
+
+    solution = solve(problem)
+
+    assert [stop.job_id for stop in solution.route_of("bob").stops] == ["plain"]
+    assert {stop.job_id for stop in solution.route_of("ann").stops} == {"gas0", "gas1", "gas2"}
+
+
+def test_a_pinned_job_stays_on_its_vehicle() -> None:
+    problem = Problem(
+        vehicles=[technician("ann", home=0), technician("bob", home=1)],
+        jobs=[job("repeat-visit", 2, pinned_to="bob"), job("next-door", 2)],
+        duration=line_matrix([0, 100, 1]),
+    )
+
+    solution = solve(problem)
+
+    assert [stop.job_id for stop in solution.route_of("bob").stops] == ["repeat-visit"]
+    assert [stop.job_id for stop in solution.route_of("ann").stops] == ["next-door"]
+
+
+def test_an_unreachable_job_is_left_unassigned_with_its_reason() -> None:
+    # 100 units away is 100 minutes; the window closes after 30.
+    problem = Problem(
+        vehicles=[technician("ann")],
+        jobs=[job("too-soon", 1, tw_end=30 * 60), job("fine", 1)],
+        duration=line_matrix([0, 100]),
+    )
+
+    solution = solve(problem)
+
+    assert solution.unassigned == {"too-soon": UnassignedReason.UNREACHABLE}
+
+
+def test_a_job_nobody_is_qualified_for_is_left_unassigned_for_skills() -> None:
+    problem = Problem(
+        vehicles=[technician("ann", skills=frozenset({"gas"}))],
+        jobs=[job("rewire", 1, skills=frozenset({"electric"}))],
+        duration=line_matrix([0, 5]),
+    )
+
+    solution = solve(problem)
+
+    assert solution.unassigned == {"rewire": UnassignedReason.SKILLS}
+    assert solution.routes == []
+
+
+def test_a_job_pinned_to_someone_off_shift_is_left_unassigned() -> None:
+    problem = Problem(
+        vehicles=[technician("ann")],
+        jobs=[job("follow-up", 1, pinned_to="carl")],
+        duration=line_matrix([0, 5]),
+    )
+
+    solution = solve(problem)
+
+    assert solution.unassigned == {"follow-up": UnassignedReason.PINNED_VEHICLE_UNAVAILABLE}
+
+
+def test_jobs_that_do_not_fit_the_day_are_left_unassigned_for_capacity() -> None:
+    # Four hours of shift, ten one-hour jobs next door: at most four fit.
+    vehicle = Vehicle(id="ann", start=0, end=0, shift_start=0, shift_end=4 * 3600)
+    problem = Problem(
+        vehicles=[vehicle],
+        jobs=[job(f"j{k}", 1, service=3600) for k in range(10)],
+        duration=line_matrix([0, 0]),
+    )
+
+    solution = solve(problem)
+
+    assert len(solution.route_of("ann").stops) == 4
+    assert set(solution.unassigned.values()) == {UnassignedReason.NO_CAPACITY}
+
+
+def test_the_more_important_job_wins_when_only_one_fits() -> None:
+    vehicle = Vehicle(id="ann", start=0, end=0, shift_start=0, shift_end=3600)
+    problem = Problem(
+        vehicles=[vehicle],
+        jobs=[job("routine", 1, service=3000), job("urgent", 2, service=3000, priority=3)],
+        duration=line_matrix([0, 1, 2]),
+    )
+
+    solution = solve(problem)
+
+    assert [stop.job_id for stop in solution.route_of("ann").stops] == ["urgent"]
+    assert solution.unassigned == {"routine": UnassignedReason.NO_CAPACITY}
+
+
+def test_a_van_carries_no_more_than_its_capacity() -> None:
+    problem = Problem(
+        vehicles=[technician("ann", capacity=10), technician("bob", capacity=10)],
+        jobs=[job(f"j{k}", 1, demand=4) for k in range(5)],
+        duration=line_matrix([0, 3]),
+    )
+
+    solution = solve(problem)
+
+    jobs = {j.id: j for j in problem.jobs}
+    for route in solution.routes:
+        assert sum(jobs[stop.job_id].demand for stop in route.stops) <= 10
+    assert len(solution.unassigned) == 1
+
+
+def test_routes_start_and_end_at_the_technicians_home() -> None:
+    # ann sleeps at 0 but finishes at the depot (2); bob lives at 4.
+    ann = Vehicle(id="ann", start=0, end=2, shift_start=0, shift_end=DAY)
+    problem = Problem(
+        vehicles=[ann, technician("bob", home=4)],
+        jobs=[job("west", 1), job("east", 3), job("far-east", 5)],
+        duration=line_matrix([0, 10, 20, 30, 40, 50]),
+    )
+
+    solution = solve(problem)
+
+    where = {j.id: j.location for j in problem.jobs}
+    for route in solution.routes:
+        vehicle = next(v for v in problem.vehicles if v.id == route.vehicle_id)
+        path = [vehicle.start, *(where[stop.job_id] for stop in route.stops), vehicle.end]
+        assert route.travel == sum(problem.duration[a, b] for a, b in pairwise(path))
+    assert solution.cost == SPEED * 60  # 0-1-2 and 4-3-5-4, or 0-1-3-2 and 4-5-4
+
+
+def test_it_minimises_the_distance_matrix_and_reports_it() -> None:
+    # Both orders take the same time, but one is much shorter on the distance matrix.
+    duration = line_matrix([0, 1, 2])
+    distance = np.array([[0, 1, 50], [50, 0, 1], [1, 50, 0]])
+    problem = Problem(
+        vehicles=[technician("ann")],
+        jobs=[job("a", 1), job("b", 2)],
+        duration=duration,
+        distance=distance,
+    )
+
+    solution = solve(problem)
+
+    assert [stop.job_id for stop in solution.route_of("ann").stops] == ["a", "b"]
+    assert solution.cost == solution.route_of("ann").distance == 3
+
+
+def test_an_empty_day_is_an_empty_plan() -> None:
+    problem = Problem(vehicles=[technician("ann")], jobs=[], duration=line_matrix([0]))
+
+    solution = solve(problem)
+
+    assert solution.routes == []
+    assert solution.unassigned == {}
+
+
+def test_a_lunch_break_is_refused_until_it_is_supported() -> None:
+    problem = Problem(
+        vehicles=[technician("ann", break_window=(12 * 3600, 14 * 3600), break_duration=1800)],
+        jobs=[job("a", 1)],
+        duration=line_matrix([0, 1]),
+    )
+
+    with pytest.raises(NotImplementedError):
+        get_solver().solve(problem, time_limit=TIME_LIMIT)
+
+
+def test_an_unknown_solver_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown solver"):
+        get_solver("cplex")
+
+
+def test_a_problem_refuses_a_matrix_that_is_not_square() -> None:
+    with pytest.raises(ValueError, match="square"):
+        Problem(vehicles=[], jobs=[], duration=np.zeros((2, 3), dtype=int))
+
+
+def test_it_solves_solomon_c101_within_two_percent_of_the_best_known() -> None:
+    instance = read_instance(DATA_DIR / "solomon" / "C101.txt")
+    problem = to_problem(instance)
+
+    solution = get_solver().solve(problem, time_limit=2.0)
+
+    assert_plan_holds(problem, solution)
+    assert not solution.unassigned
+    gap = (solution.cost / SCALE) / read_bks()["C101"] - 1
+    assert gap <= 0.02

@@ -1,0 +1,100 @@
+"""Production settings pass Django's deploy checks, and docker-compose runs real modules."""
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dispatch.celery import QUEUES
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
+    "DJANGO_ALLOWED_HOSTS": "dispatch.example.com",
+}
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, **env}, timeout=60,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION, "DJANGO_SECRET_KEY": ""}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_a_malformed_boolean_setting_fails_loudly():
+    result = manage("check", env={"DJANGO_DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "not a boolean" in result.stderr
+
+
+def test_every_environment_variable_is_listed_in_env_example():
+    source = (ROOT / "dispatch" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', source))
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - listed == set()
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_the_production_services(compose):
+    assert {"postgres", "redis", "web", "ws", "worker", "beat"} <= set(compose["services"])
+    for name in ("postgres", "redis"):
+        assert "healthcheck" in compose["services"][name]
+
+
+def _import_target(target: str):
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def test_every_compose_command_points_at_a_real_module(compose):
+    from django.core.management import get_commands
+
+    checked = 0
+    for name, service in compose["services"].items():
+        command = service.get("command")
+        if not command or "build" not in service:
+            continue
+        program = command[0]
+        if program in ("gunicorn", "uvicorn"):
+            assert callable(_import_target(command[1])), name
+        elif program == "celery":
+            app = importlib.import_module(command[command.index("-A") + 1]).celery_app
+            assert app.main == "dispatch"
+            if "-Q" in command:
+                assert set(command[command.index("-Q") + 1].split(",")) == set(QUEUES)
+        elif program == "python":
+            assert command[1] == "manage.py" and command[2] in get_commands(), name
+        else:
+            pytest.fail(f"{name}: unknown program {program}")
+        checked += 1
+    assert checked >= 5
+
+
+def test_the_proxy_routes_websockets_to_the_asgi_server(compose):
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server ws:8001" in conf and "server web:8000" in conf
+    assert "8001" in compose["services"]["ws"]["command"]
+    assert "0.0.0.0:8000" in compose["services"]["web"]["command"]
