@@ -1,7 +1,5 @@
 """Pages of the dispatcher: the live board."""
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -30,10 +28,10 @@ def board(request: HttpRequest) -> HttpResponse:
     tenant = request.user.tenant
     requests = open_requests(tenant_id=tenant.pk)
     context = {
-        "initial": json.dumps({
+        "initial": {
             "last_seq": tenant.event_seq,
             "requests": [request_payload(r) for r in requests],
-        }),
+        },
         "ws_url": settings.WS_PUBLIC_URL,
         "customers": Customer.objects.for_tenant(tenant).filter(lat__isnull=False)[:200],
         "skills": Skill.objects.for_tenant(tenant),

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -13,11 +14,19 @@ from technicians.models import Visit
 from technicians.selectors import get_visit_for_user, technician_for_user, visits_of_day
 from technicians.services import VISIT_FLOW, visit_transition
 
+V = Visit.Status
+ACTION_LABELS = {
+    V.ACCEPTED: _("Accept"),
+    V.EN_ROUTE: _("On my way"),
+    V.ON_SITE: _("Arrived"),
+    V.COMPLETED: _("Done"),
+    V.NOT_COMPLETED: _("Could not complete"),
+}
 NEXT_STEPS = {
-    Visit.Status.SCHEDULED: [Visit.Status.ACCEPTED],
-    Visit.Status.ACCEPTED: [Visit.Status.EN_ROUTE],
-    Visit.Status.EN_ROUTE: [Visit.Status.ON_SITE],
-    Visit.Status.ON_SITE: [Visit.Status.COMPLETED, Visit.Status.NOT_COMPLETED],
+    V.SCHEDULED: [V.ACCEPTED],
+    V.ACCEPTED: [V.EN_ROUTE],
+    V.EN_ROUTE: [V.ON_SITE],
+    V.ON_SITE: [V.COMPLETED, V.NOT_COMPLETED],
 }
 
 
@@ -30,7 +39,7 @@ def day(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     visits = list(visits_of_day(technician=technician, day=today))
     for visit in visits:
-        visit.next_steps = [(s, Visit.Status(s).label) for s in NEXT_STEPS.get(visit.status, [])]
+        visit.next_steps = [(step, ACTION_LABELS[step]) for step in NEXT_STEPS.get(visit.status, [])]
     return render(request, "technicians/day.html", {
         "technician": technician, "visits": visits, "today": today,
         "reasons": Visit.Reason.choices,

@@ -8,7 +8,10 @@
   const CLOSED = new Set(["completed", "cancelled"]);
   const WAITING = new Set(["new", "rescheduled", "escalated"]);
   const tbody = document.getElementById("rows");
-  const time = new Intl.DateTimeFormat(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  // Times are shown in the tenant's zone, whatever the dispatcher's computer is set to.
+  const time = new Intl.DateTimeFormat(document.documentElement.lang, {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: window.TENANT_TIME_ZONE,
+  });
   const fmt = (iso) => (iso ? time.format(new Date(iso)) : "");
 
   function rank(r) {

@@ -1,0 +1,63 @@
+"""The dispatcher board updates live, in a real browser, without reloading."""
+
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from playwright.sync_api import expect
+
+from dispatch.events import event_emit
+from requests_app.services import request_create
+from tests.browser.conftest import login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_emergency_created_on_the_board_appears_and_gets_assigned_without_reload(
+    browser, server, dispatcher, technician, customer, screenshot
+):
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    login(page, server, "dispatcher")
+    expect(page.get_by_test_id("tenant")).to_have_text("Almaty Telecom")
+    expect(page.get_by_test_id("live")).to_have_class("live on")
+    page.evaluate("window.__sameDocument = true")
+
+    page.select_option("select[name=category]", "outage")
+    page.fill("textarea[name=description]", "Whole building offline")
+    page.click("#emergency-form button[type=submit]")
+
+    row = page.locator("tbody#rows tr").first
+    expect(row).to_have_attribute("data-status", "assigned", timeout=20_000)
+    expect(row.locator("td.technician")).to_have_text(str(technician))
+    assert page.evaluate("window.__sameDocument") is True  # never reloaded
+    screenshot(page, "board-assigned")
+
+
+def test_the_board_catches_up_when_a_push_is_lost(browser, server, dispatcher, customer):
+    page = browser.new_page()
+    login(page, server, "dispatcher")
+    expect(page.get_by_test_id("live")).to_have_class("live on")
+
+    with mock.patch("dispatch.events.broadcast"):  # this push is "lost" by the channel layer
+        lost = request_create(
+            tenant=dispatcher.tenant, customer=customer, kind="planned", category="repair",
+            channel="api",
+        )
+    with transaction.atomic():  # the next push arrives and reveals the gap
+        event_emit(tenant_id=dispatcher.tenant_id, kind="heartbeat", payload={})
+
+    expect(page.locator(f"tbody#rows tr[data-id='{lost.pk}']")).to_have_count(1, timeout=10_000)
+
+
+def test_the_board_shows_the_number_and_status_of_open_requests(
+    browser, server, dispatcher, customer
+):
+    request = request_create(
+        tenant=dispatcher.tenant, customer=customer, kind="planned", category="installation",
+        channel="web",
+    )
+    page = browser.new_page()
+    login(page, server, "dispatcher")
+    row = page.locator(f"tbody#rows tr[data-id='{request.pk}']")
+    expect(row.locator("td.num")).to_have_text(request.number)
+    expect(row.locator("td.status")).to_have_text("New")
