@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test lint bench-vrptw bench-emergency bench-day clean
+.PHONY: up test smoke lint bench-vrptw bench-emergency bench-day clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ bench-vrptw: $(STAMP)
 
 clean:
 	rm -rf .data $(VENV)
+
+smoke: $(STAMP)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m dispatch.smoke
