@@ -7,6 +7,7 @@ mandatory and the security settings that `manage.py check --deploy` looks for ar
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from dispatch.env import env_bool, env_int, env_list, env_str
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "requests_app",
     "technicians",
     "surveys",
+    "notifications",
     "dispatch",
 ]
 
@@ -167,7 +169,37 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dispatch.tasks.reconcile_unassigned",
         "schedule": env_int("RECONCILE_EVERY_SECONDS", 30, minimum=1),
     },
+    "retry-notifications": {
+        "task": "notifications.tasks.retry_due_notifications",
+        "schedule": 60,
+    },
 }
+
+# Travel times: "great_circle" (distance × detour ÷ speed, per tenant) or "osrm" (OSRM_URL).
+TRAVEL_BACKEND = env_str("TRAVEL_BACKEND", "great_circle")
+if TRAVEL_BACKEND not in ("great_circle", "osrm"):
+    raise ImproperlyConfigured(f"TRAVEL_BACKEND={TRAVEL_BACKEND!r}: use great_circle or osrm.")
+OSRM_URL = env_str("OSRM_URL", "", required=TRAVEL_BACKEND == "osrm")
+
+# Notifications: SMS through "console" (development) or "http" (a gateway); e-mail through
+# Django's EMAIL_BACKEND (console in development, SMTP from EMAIL_HOST otherwise).
+NOTIFY_SMS_BACKEND = env_str("NOTIFY_SMS_BACKEND", "console")
+if NOTIFY_SMS_BACKEND not in ("console", "http"):
+    raise ImproperlyConfigured(f"NOTIFY_SMS_BACKEND={NOTIFY_SMS_BACKEND!r}: use console or http.")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "", required=NOTIFY_SMS_BACKEND == "http")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "", required=NOTIFY_SMS_BACKEND == "http")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dispatch@localhost")
 
 # Dispatching rules.
 ASSIGN_OVERDUE_SECONDS = env_int("ASSIGN_OVERDUE_SECONDS", 60, minimum=1)

@@ -1,26 +1,35 @@
-"""Celery tasks: thin interfaces over the services. Each is safe to run twice."""
+"""Celery tasks: thin interfaces over the engine. Each is safe to run twice."""
 
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
-from dispatch import assignment
 from dispatch.celery import task
+from dispatch.engine import emergency, reconcile
 
 
-@task(queue="assign", time_limit=30)
+@task(
+    queue="assign", time_limit=30, autoretry_for=(IntegrityError, OperationalError),
+    retry_backoff=1, retry_backoff_max=10, max_retries=5,
+)
 def assign_request(*, request_id: int) -> str:
-    return assignment.request_assign(request_id=request_id)
+    # A racing worker can make the commit fail on the no-overlap constraint (or a deadlock
+    # victim be chosen): the whole transaction rolled back, so simply try again.
+    return emergency.request_assign(request_id=request_id)
 
 
 @task(queue="default", time_limit=120)
 def reconcile_unassigned() -> dict:
-    """Re-drive emergencies whose doorbell was lost or whose worker died (Redis may drop them;
-    PostgreSQL still knows they wait). Rows another worker holds are skipped, not waited for."""
-    retry, escalate = assignment.overdue_request_ids(now=timezone.now())
+    """Re-drive emergencies whose doorbell was lost or whose worker died. Rows another worker
+    holds are skipped, not waited for."""
+    retry, escalate = reconcile.overdue_request_ids(now=timezone.now())
     outcomes: dict[str, int] = {}
     for request_id in escalate:
-        if assignment.request_escalate_stuck(request_id=request_id):
+        if reconcile.request_escalate_stuck(request_id=request_id):
             outcomes["escalated"] = outcomes.get("escalated", 0) + 1
     for request_id in retry:
-        outcome = assignment.request_assign(request_id=request_id, skip_locked=True)
+        try:
+            outcome = emergency.request_assign(request_id=request_id, skip_locked=True)
+        except (IntegrityError, OperationalError):
+            outcome = "failed"  # counted in the row; retried next round, escalated after N
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

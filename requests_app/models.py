@@ -92,6 +92,11 @@ class ServiceRequest(TenantOwned):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.NEW
     )
+    # Set when the plan can no longer keep the agreed window: dispatchers see an alert and the
+    # customer is offered new windows. Cleared when a plan keeps the window again.
+    window_at_risk = models.BooleanField(_("window at risk"), default=False)
+    # Why the planner could not place it (shown to dispatchers), empty when placed.
+    plan_note = models.CharField(_("planning note"), max_length=200, blank=True)
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(

@@ -39,6 +39,8 @@ def request_payload(request: ServiceRequest) -> dict:
         "window_end": _iso(request.window_end),
         "response_due": _iso(request.response_due),
         "created_at": _iso(request.created_at),
+        "window_at_risk": request.window_at_risk,
+        "plan_note": request.plan_note,
         "visit": None
         if visit is None
         else {

@@ -4,12 +4,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from accounts.models import Tenant, User
 from dispatch.errors import DomainError
 from dispatch.events import event_emit
+from notifications.models import Notification
+from notifications.services import notification_enqueue
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.payloads import active_visit, request_payload
 from requests_app.states import Status, check_transition
@@ -115,3 +118,35 @@ def request_transition(
     if emit:
         request_changed(request=request)
     return request
+
+
+@transaction.atomic
+def request_flag_window_risk(*, request: ServiceRequest, visit) -> None:
+    """The plan can no longer keep the agreed window: alert dispatchers and tell the customer."""
+    first_time = not request.window_at_risk
+    request.window_at_risk = True
+    request.save(update_fields=["window_at_risk", "updated_at"])
+    request_changed(request=request, kind="request.window_at_risk")
+    if not first_time:
+        return
+    tenant = request.tenant
+    customer = request.customer
+    with override(tenant.language), timezone.override(tenant.zone):
+        body = _(
+            "%(tenant)s: we are sorry, the technician for %(number)s will be late. New expected "
+            "arrival: %(time)s. Reply 2 to choose another time."
+        ) % {
+            "tenant": tenant.name,
+            "number": request.number,
+            "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
+        }
+    notification_enqueue(
+        tenant_id=tenant.pk,
+        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
+        recipient=customer.phone or customer.email,
+        subject=_("Your appointment %(number)s") % {"number": request.number},
+        body=body,
+        kind="window_at_risk",
+        dedupe_key=f"window-risk:{request.pk}:{request.window_end.isoformat()}",
+        request=request,
+    )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Func, Q, Value
+from django.db.models import Deferrable, F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import TenantOwned
@@ -162,9 +162,11 @@ class Visit(TenantOwned):
             ),
             # No technician is in two places at once. The technician id is wrapped in a
             # one-point int8range so the constraint needs only core GiST range operator classes
-            # (no btree_gist extension, which embedded PostgreSQL builds lack).
+            # (no btree_gist extension, which embedded PostgreSQL builds lack). Deferrable, so a
+            # re-plan that rewrites a whole route may check it once, at commit.
             ExclusionConstraint(
                 name="visit_no_overlap_per_technician",
+                deferrable=Deferrable.IMMEDIATE,
                 expressions=[
                     (
                         Func(F("technician_id"), F("technician_id"), Value("[]"),

@@ -1,6 +1,7 @@
 """The shared cast: one user per permission boundary, in two tenants."""
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -14,6 +15,12 @@ def tenant(db):
 @pytest.fixture
 def other_tenant(db):
     return TenantFactory(name="Beta Networks", slug="beta-networks")
+
+
+def pytest_configure():
+    # Threads of async tests (database_sync_to_async) then close their connections after each
+    # call, so no session is left open when the test database is dropped.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 def _user(tenant, role, username):

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from dispatch.assignment import request_assign
+from dispatch.engine.emergency import request_assign
 from tests.browser.conftest import login
 from tests.dispatch.test_assignment import emergency
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.assignment import request_assign
+from dispatch.engine.emergency import request_assign
 from dispatch.models import Decision, Event
 from dispatch.tasks import assign_request, reconcile_unassigned
 from requests_app.models import ServiceRequest, StatusChange

@@ -38,9 +38,13 @@ def wait_for_port(port: int, timeout: float = 20) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
+APP_NAME = "dispatch-live-test"
+
+
 def environment(**extra: str) -> dict:
+    # PGAPPNAME tags the spawned processes' connections, so teardown can close exactly those.
     return {**os.environ, "DATABASE_URL": test_database_url(), "DATABASE_CONN_MAX_AGE": "0",
-            **extra}
+            "PGAPPNAME": APP_NAME, **extra}
 
 
 def start_asgi(port: int, env: dict) -> subprocess.Popen:
@@ -77,5 +81,6 @@ def close_other_sessions() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [APP_NAME],
         )

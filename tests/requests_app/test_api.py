@@ -121,7 +121,7 @@ def test_the_list_costs_a_constant_number_of_queries(
 
 def test_a_technician_sees_only_requests_assigned_to_them(api, technician, other_technician):
     from tests.dispatch.test_assignment import emergency
-    from dispatch.assignment import request_assign
+    from dispatch.engine.emergency import request_assign
 
     mine = emergency(technician.tenant)
     request_assign(request_id=mine.pk)
@@ -133,7 +133,7 @@ def test_a_technician_sees_only_requests_assigned_to_them(api, technician, other
 
 
 def test_decisions_explain_an_automatic_assignment(api, dispatcher, technician, customer):
-    from dispatch.assignment import request_assign
+    from dispatch.engine.emergency import request_assign
 
     request = request_create(
         tenant=dispatcher.tenant, customer=customer, kind="emergency", category="outage",

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dispatch.assignment import request_assign
+from dispatch.engine.emergency import request_assign
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Visit
 from tests.dispatch.test_assignment import emergency

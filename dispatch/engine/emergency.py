@@ -1,0 +1,246 @@
+"""Emergency assignment: the qualified technician on shift who can be on site soonest.
+
+ETA = when the technician is free (end of the job in hand) + travel from there. The emergency
+goes right after the job in hand; later visits are pushed. A visit pushed past its agreed window
+is moved to another technician with room for it inside the window, or else flagged as at risk
+and its customer told. Breaking a promise costs the candidate `BROKEN_WINDOW_PENALTY` in the
+ranking, so a slightly later technician who breaks nothing wins over one who does.
+
+Every decision is stored with the ranked candidates and the reasons the others were excluded.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dispatch.engine.routes import Insertion, Route, find_gap, insert_first, load_routes
+from dispatch.models import Decision
+from dispatch.travel import travel_for_tenant
+from requests_app.models import ServiceRequest
+from requests_app.services import request_changed, request_flag_window_risk, request_transition
+from requests_app.states import UNASSIGNED, Status
+from technicians.models import Absence, Shift, Technician, Visit
+from technicians.services import visit_create
+
+POLICY = "soonest_eta_v2"
+BROKEN_WINDOW_PENALTY = timedelta(minutes=15)
+EXCLUDED_SAMPLE = 20
+
+
+@dataclass
+class Candidate:
+    route: Route
+    insertion: Insertion
+
+    @property
+    def score(self) -> datetime:
+        return self.insertion.eta + BROKEN_WINDOW_PENALTY * len(self.insertion.broken)
+
+    def as_json(self, now: datetime) -> dict:
+        technician = self.route.technician
+        return {
+            "technician_id": technician.pk,
+            "name": str(technician),
+            "eta": self.insertion.eta.isoformat(),
+            "eta_minutes": round((self.insertion.eta - now).total_seconds() / 60, 1),
+            "travel_minutes": round(self.insertion.travel_seconds / 60, 1),
+            "visits_pushed": len(self.insertion.moved),
+            "windows_broken": len(self.insertion.broken),
+        }
+
+
+def eligible_technicians(request: ServiceRequest, *, now: datetime):
+    """(eligible, excluded, shift ends): skills, shift and absence, in one query."""
+    skill_ids = [skill.pk for skill in request.required_skills.all()]
+    technicians = (
+        Technician.objects.for_tenant(request.tenant_id)
+        .filter(active=True)
+        .select_related("user")
+        .prefetch_related("skills")
+        .annotate(
+            matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True),
+            absent=Exists(
+                Absence.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
+            ),
+        )
+    )
+    shift_ends = dict(
+        Shift.objects.for_tenant(request.tenant_id)
+        .filter(start__lte=now, end__gt=now)
+        .values_list("technician_id", "end")
+    )
+    eligible, excluded = [], []
+    for technician in technicians:
+        if technician.matching_skills < len(skill_ids):
+            reason = "skills"
+        elif technician.pk not in shift_ends:
+            reason = "off_shift"
+        elif technician.absent:
+            reason = "absent"
+        else:
+            eligible.append(technician)
+            continue
+        excluded.append({"technician_id": technician.pk, "name": str(technician), "reason": reason})
+    return eligible, excluded, shift_ends
+
+
+def rank_candidates(request: ServiceRequest, *, now: datetime):
+    eligible, excluded, shift_ends = eligible_technicians(request, now=now)
+    routes = load_routes(eligible, now=now, shift_ends=shift_ends)
+    travel = travel_for_tenant(request.tenant)
+    candidates = []
+    for route in routes.values():
+        insertion = insert_first(
+            route, point=(request.lat, request.lon), minutes=request.estimated_minutes,
+            travel=travel,
+        )
+        if insertion.blocked_by_pin:
+            reason = "pinned_visit_in_the_way"
+        elif insertion.eta + timedelta(minutes=request.estimated_minutes) > route.shift_end:
+            reason = "shift_ends"
+        else:
+            candidates.append(Candidate(route, insertion))
+            continue
+        technician = route.technician
+        excluded.append({"technician_id": technician.pk, "name": str(technician), "reason": reason})
+    candidates.sort(key=lambda c: (c.score, c.insertion.eta))
+    return candidates, excluded, routes
+
+
+def _claim(request_id: int, *, skip_locked: bool) -> bool:
+    """Count the attempt in its own transaction, so a crash mid-assignment is still counted."""
+    with transaction.atomic():
+        request = (
+            ServiceRequest.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk=request_id, status__in=UNASSIGNED)
+            .first()
+        )
+        if request is None:
+            return False
+        request.assignment_attempts += 1
+        request.save(update_fields=["assignment_attempts"])
+        return True
+
+
+def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime | None = None):
+    """Assign an emergency; idempotent: returns early when the request is no longer waiting."""
+    if not _claim(request_id, skip_locked=skip_locked):
+        return "skipped"
+    with transaction.atomic():
+        request = (
+            ServiceRequest.objects.select_for_update(of=("self",))
+            .select_related("tenant", "customer")
+            .filter(pk=request_id, status__in=UNASSIGNED)
+            .first()
+        )
+        if request is None:
+            return "skipped"
+        now = now or timezone.now()
+        candidates, excluded, routes = rank_candidates(request, now=now)
+        if not candidates:
+            _record(request, None, "escalated", [], excluded, now)
+            if request.status != Status.ESCALATED:
+                request_transition(
+                    request=request, to=Status.ESCALATED,
+                    reason=_("No qualified technician on shift can take it now."),
+                )
+            return "escalated"
+        chosen = _lock_and_recheck(request, candidates[0], routes, now)
+        _apply(request, chosen, routes, now)
+        _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
+        return "assigned"
+
+
+def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
+    """Lock the technician, then re-read their route: another worker may just have changed it.
+    Locks are taken request → technician, the same order as the planner's."""
+    technician = Technician.objects.select_for_update().get(pk=candidate.route.technician.pk)
+    fresh = load_routes(
+        [technician], now=now, shift_ends={technician.pk: candidate.route.shift_end}
+    )[technician.pk]
+    fresh.technician = candidate.route.technician
+    routes[technician.pk] = fresh
+    insertion = insert_first(
+        fresh, point=(request.lat, request.lon), minutes=request.estimated_minutes,
+        travel=travel_for_tenant(request.tenant),
+    )
+    return Candidate(fresh, insertion)
+
+
+def _apply(request, chosen: Candidate, routes, now) -> None:
+    # Pushed visits are rewritten one by one; overlaps may exist between two of those writes,
+    # so the no-overlap constraint is checked at commit for this transaction.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+    insertion = chosen.insertion
+    broken = {leg.visit.pk for leg in insertion.broken}
+    for leg, start in reversed(insertion.moved):
+        visit = leg.visit
+        if visit.pk in broken and _move_elsewhere(visit, routes, chosen.route, now):
+            continue
+        visit.planned_end = start + leg.minutes
+        visit.planned_start = start
+        visit.save(update_fields=["planned_start", "planned_end", "updated_at"])
+        if visit.pk in broken:
+            request_flag_window_risk(request=visit.request, visit=visit)
+        else:
+            request_changed(request=visit.request)
+    visit_create(
+        request=request,
+        technician=chosen.route.technician,
+        start=insertion.eta,
+        end=insertion.eta + timedelta(minutes=request.estimated_minutes),
+        travel_minutes=insertion.travel_seconds / 60,
+        reason=_("Automatic: on site soonest (ETA %(eta)s min)")
+        % {"eta": round((insertion.eta - now).total_seconds() / 60)},
+    )
+
+
+def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
+    """Give a displaced visit to another technician who has room inside its window."""
+    request = visit.request
+    if request.window_start is None or visit.status != Visit.Status.SCHEDULED:
+        return False
+    needed = {skill.pk for skill in request.required_skills.all()}
+    travel = travel_for_tenant(request.tenant)
+    minutes = round((visit.planned_end - visit.planned_start).total_seconds() / 60)
+    options = []
+    for route in routes.values():
+        if route is source or not needed <= {s.pk for s in route.technician.skills.all()}:
+            continue
+        start = find_gap(
+            route, point=(request.lat, request.lon), minutes=minutes,
+            window=(request.window_start, request.window_end), travel=travel,
+        )
+        if start is not None:
+            options.append((start, route))
+    for start, route in sorted(options, key=lambda option: option[0]):
+        # Never wait for a technician another worker is planning: try the next one.
+        if not Technician.objects.select_for_update(skip_locked=True).filter(
+            pk=route.technician.pk
+        ).exists():
+            continue
+        visit.technician = route.technician
+        visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
+        visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
+        request_changed(request=request)
+        return True
+    return False
+
+
+def _record(request, technician_id, outcome, candidates, excluded, now) -> None:
+    Decision.objects.create(
+        tenant_id=request.tenant_id,
+        request=request,
+        technician_id=technician_id,
+        policy=POLICY,
+        outcome=outcome,
+        candidates=[c.as_json(now) for c in candidates[:10]],
+        excluded=excluded[:EXCLUDED_SAMPLE] + (
+            [{"more": len(excluded) - EXCLUDED_SAMPLE}] if len(excluded) > EXCLUDED_SAMPLE else []
+        ),
+    )

@@ -1,0 +1,88 @@
+"""Writes on the outbox. Callers enqueue inside their transaction; delivery runs after commit."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from notifications import backends
+from notifications.models import Notification
+
+MAX_ATTEMPTS = 6
+
+
+@transaction.atomic
+def notification_enqueue(
+    *, tenant_id: int, channel: str, recipient: str, body: str, kind: str, dedupe_key: str,
+    subject: str = "", request=None,
+) -> Notification | None:
+    """Store a message and ring delivery after commit; a second call with the same key is a
+    no-op (returns None)."""
+    if not recipient:
+        return None
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                tenant_id=tenant_id, channel=channel, recipient=recipient, subject=subject,
+                body=body, kind=kind, dedupe_key=dedupe_key[:120], request=request,
+            )
+    except IntegrityError:
+        return None
+    from notifications.tasks import deliver_notification  # tasks import this module
+
+    deliver_notification.delay_on_commit(notification_id=notification.pk)
+    return notification
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Send one message. The row lock makes two workers never send the same message."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if notification is None:
+            return "skipped"
+        notification.attempts += 1
+        try:
+            _send(notification)
+        except backends.DeliveryError as error:
+            notification.last_error = str(error)[:2000]
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = Notification.Status.FAILED
+            else:
+                backoff = timedelta(seconds=30 * 2 ** (notification.attempts - 1))
+                notification.next_attempt_at = timezone.now() + backoff
+            notification.save()
+            return "retry" if notification.status == Notification.Status.PENDING else "failed"
+        notification.status = Notification.Status.SENT
+        notification.sent_at = timezone.now()
+        notification.save()
+        return "sent"
+
+
+def _send(notification: Notification) -> None:
+    if notification.channel == Notification.Channel.EMAIL:
+        try:
+            backends.send_email(
+                recipient=notification.recipient, subject=notification.subject,
+                body=notification.body, key=notification.dedupe_key,
+            )
+        except OSError as error:
+            raise backends.DeliveryError(str(error)) from error
+    else:
+        backends.SMS_BACKENDS[settings.NOTIFY_SMS_BACKEND](
+            recipient=notification.recipient, body=notification.body,
+            key=notification.dedupe_key,
+        )
+
+
+def due_notification_ids(*, limit: int = 200) -> list[int]:
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(status=Notification.Status.PENDING)
+        .filter(next_attempt_at__lte=now)
+        .values_list("pk", flat=True)[:limit]
+    )
