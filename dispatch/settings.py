@@ -169,6 +169,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dispatch.tasks.reconcile_unassigned",
         "schedule": env_int("RECONCILE_EVERY_SECONDS", 30, minimum=1),
     },
+    "plan-days": {
+        "task": "dispatch.tasks.plan_all",
+        "schedule": env_int("PLAN_EVERY_SECONDS", 300, minimum=10),
+    },
     "retry-notifications": {
         "task": "notifications.tasks.retry_due_notifications",
         "schedule": 60,
@@ -204,6 +208,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dispatch@localhost")
 # Dispatching rules.
 ASSIGN_OVERDUE_SECONDS = env_int("ASSIGN_OVERDUE_SECONDS", 60, minimum=1)
 ASSIGN_MAX_ATTEMPTS = env_int("ASSIGN_MAX_ATTEMPTS", 5, minimum=1)
+PLAN_TIME_LIMIT_SECONDS = env_int("PLAN_TIME_LIMIT_SECONDS", 10, minimum=1)
+PLAN_DAYS_AHEAD = env_int("PLAN_DAYS_AHEAD", 1, minimum=0)
+PLAN_DEBOUNCE_SECONDS = env_int("PLAN_DEBOUNCE_SECONDS", 20, minimum=1)
 
 LOGGING = {
     "version": 1,

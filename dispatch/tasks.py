@@ -1,10 +1,20 @@
 """Celery tasks: thin interfaces over the engine. Each is safe to run twice."""
 
+import logging
+from datetime import date
+from functools import cache
+
+import redis
+from django.conf import settings
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from accounts.models import Tenant
+from requests_app.models import ServiceRequest
 from dispatch.celery import task
-from dispatch.engine import emergency, reconcile
+from dispatch.engine import emergency, planner, reconcile
+
+log = logging.getLogger(__name__)
 
 
 @task(
@@ -14,7 +24,12 @@ from dispatch.engine import emergency, reconcile
 def assign_request(*, request_id: int) -> str:
     # A racing worker can make the commit fail on the no-overlap constraint (or a deadlock
     # victim be chosen): the whole transaction rolled back, so simply try again.
-    return emergency.request_assign(request_id=request_id)
+    outcome = emergency.request_assign(request_id=request_id)
+    if outcome == "assigned":
+        # The emergency pushed other visits around: let the planner tidy the day soon.
+        tenant_id = ServiceRequest.objects.values_list("tenant_id", flat=True).get(pk=request_id)
+        replan_soon(tenant_id=tenant_id, day=timezone.localdate())
+    return outcome
 
 
 @task(queue="default", time_limit=120)
@@ -33,3 +48,40 @@ def reconcile_unassigned() -> dict:
             outcome = "failed"  # counted in the row; retried next round, escalated after N
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+@task(queue="plan", time_limit=600)
+def plan_tenant_day(*, tenant_id: int, day: str) -> dict | None:
+    result = planner.plan_day(tenant_id=tenant_id, day=date.fromisoformat(day))
+    return None if result is None else vars(result)
+
+
+@task(queue="plan", time_limit=60)
+def plan_all() -> int:
+    """Beat: the rolling re-plan of every tenant's days."""
+    count = 0
+    for tenant in Tenant.objects.all():
+        for day in planner.days_to_plan(tenant, timezone.now()):
+            plan_tenant_day.delay(tenant_id=tenant.pk, day=day.isoformat())
+            count += 1
+    return count
+
+
+def replan_soon(*, tenant_id: int, day: date) -> None:
+    """Debounce: many changes within PLAN_DEBOUNCE_SECONDS make one re-plan. Redis only rings
+    the bell; if it forgets, the periodic plan_all still comes."""
+    delay = settings.PLAN_DEBOUNCE_SECONDS
+    key = f"dispatch:replan:{tenant_id}:{day.isoformat()}"
+    try:
+        if not _redis().set(key, 1, nx=True, ex=delay):
+            return
+        plan_tenant_day.apply_async(
+            kwargs={"tenant_id": tenant_id, "day": day.isoformat()}, countdown=delay
+        )
+    except (redis.RedisError, OSError):
+        log.warning("could not schedule a re-plan of %s/%s; beat will", tenant_id, day)
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)

@@ -93,11 +93,14 @@ def request_create(
         reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
     )
     request_changed(request=request, kind="request.created")
-    if emergency:
-        # Imported here: the task module imports the assignment services, which import this one.
-        from dispatch.tasks import assign_request
+    # Imported here: the task module imports the engine, which imports this module.
+    from dispatch import tasks
 
-        assign_request.delay_on_commit(request_id=request.pk)
+    if emergency:
+        tasks.assign_request.delay_on_commit(request_id=request.pk)
+    elif window is not None:
+        day = timezone.localdate(window[0], timezone=tenant.zone)
+        transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant.pk, day=day))
     return request
 
 
@@ -121,8 +124,9 @@ def request_transition(
 
 
 @transaction.atomic
-def request_flag_window_risk(*, request: ServiceRequest, visit) -> None:
-    """The plan can no longer keep the agreed window: alert dispatchers and tell the customer."""
+def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
+    """The plan can no longer keep the agreed window: alert dispatchers and tell the customer
+    (with the new expected arrival when a visit still has one)."""
     first_time = not request.window_at_risk
     request.window_at_risk = True
     request.save(update_fields=["window_at_risk", "updated_at"])
@@ -132,14 +136,20 @@ def request_flag_window_risk(*, request: ServiceRequest, visit) -> None:
     tenant = request.tenant
     customer = request.customer
     with override(tenant.language), timezone.override(tenant.zone):
-        body = _(
-            "%(tenant)s: we are sorry, the technician for %(number)s will be late. New expected "
-            "arrival: %(time)s. Reply 2 to choose another time."
-        ) % {
-            "tenant": tenant.name,
-            "number": request.number,
-            "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
-        }
+        if visit is None:
+            body = _(
+                "%(tenant)s: we are sorry, we cannot keep the agreed time for %(number)s. "
+                "Reply 2 to choose another time."
+            ) % {"tenant": tenant.name, "number": request.number}
+        else:
+            body = _(
+                "%(tenant)s: we are sorry, the technician for %(number)s will be late. New "
+                "expected arrival: %(time)s. Reply 2 to choose another time."
+            ) % {
+                "tenant": tenant.name,
+                "number": request.number,
+                "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
+            }
     notification_enqueue(
         tenant_id=tenant.pk,
         channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,

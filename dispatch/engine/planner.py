@@ -1,0 +1,317 @@
+"""The rolling planner: each technician's route for a day, optimised by the routing solver.
+
+Hard rules: agreed windows, skills, shifts (a technician leaves home, or the job in hand, and is
+home by the shift end), absences. Visits a technician accepted or started, visits a dispatcher
+pinned and emergencies already placed are pinned to their technician and time. Requests that
+cannot fit are left unassigned with the reason, shown to dispatchers, and their customers told.
+
+The plan is computed without locks, then applied under the technicians' row locks; a technician
+whose route changed meanwhile (an emergency, an acceptance) keeps their route until the next run.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Tenant
+from dispatch.models import Decision
+from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
+from dispatch.travel import travel_for_tenant
+from requests_app.models import ServiceRequest
+from requests_app.services import request_changed, request_flag_window_risk, request_transition
+from requests_app.states import UNASSIGNED, Status
+from technicians.models import Absence, Shift, Technician, Visit
+from technicians.services import visit_create
+
+log = logging.getLogger(__name__)
+POLICY = "vrp"
+REASONS = {
+    UnassignedReason.SKILLS: _("no technician on shift has the skills"),
+    UnassignedReason.PINNED_VEHICLE_UNAVAILABLE: _("pinned to a technician who is not working"),
+    UnassignedReason.UNREACHABLE: _("no qualified technician can reach it within its window"),
+    UnassignedReason.NO_CAPACITY: _("no room left in the day within its window"),
+}
+
+
+@dataclass
+class DayModel:
+    """The day as the solver sees it, with what it takes to write the answer back."""
+
+    tenant: Tenant
+    origin: datetime
+    problem: Problem
+    technicians: dict[str, Technician]
+    requests: dict[str, ServiceRequest]
+    movable_visits: dict[str, Visit]
+    signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
+
+
+@dataclass
+class PlanResult:
+    assigned: int = 0
+    moved: int = 0
+    unassigned: int = 0
+    skipped_technicians: int = 0
+    runtime_s: float = 0.0
+    cost: int = 0
+
+
+def _seconds(moment: datetime, origin: datetime) -> int:
+    return int((moment - origin).total_seconds())
+
+
+def _signature(visits) -> tuple:
+    return tuple(sorted((v.pk, v.updated_at.isoformat()) for v in visits))
+
+
+def _shift_window(shift: Shift, absences: list[Absence], now: datetime):
+    """The part of a shift still to work, cut by absences; None when nothing is left."""
+    start, end = max(shift.start, now), shift.end
+    for absence in absences:
+        if absence.start <= start < absence.end:
+            start = absence.end
+        elif start < absence.start < end:
+            end = absence.start
+    return (start, end) if start < end else None
+
+
+def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
+    origin = datetime.combine(day, time(0), tzinfo=tenant.zone)
+    day_end = origin + timedelta(days=1)
+    shifts = list(
+        Shift.objects.for_tenant(tenant).filter(date=day, end__gt=now, technician__active=True)
+        .select_related("technician__user").prefetch_related("technician__skills")
+    )
+    absences: dict[int, list[Absence]] = {}
+    for absence in Absence.objects.for_tenant(tenant).filter(end__gt=now, start__lt=day_end):
+        absences.setdefault(absence.technician_id, []).append(absence)
+    live = list(
+        Visit.objects.for_tenant(tenant)
+        .filter(status__in=Visit.ACTIVE, planned_end__gt=max(now, origin),
+                planned_start__lt=day_end)
+        .select_related("request")
+        .prefetch_related("request__required_skills")
+        .order_by("planned_start")
+    )
+    by_technician: dict[int, list[Visit]] = {}
+    for visit in live:
+        by_technician.setdefault(visit.technician_id, []).append(visit)
+
+    points: list[tuple[float, float]] = []
+    index: dict[tuple[float, float], int] = {}
+
+    def at(point) -> int:
+        if point not in index:
+            index[point] = len(points)
+            points.append(point)
+        return index[point]
+
+    vehicles, technicians, signatures, jobs = [], {}, {}, []
+    requests, movable = {}, {}
+    for shift in shifts:
+        technician = shift.technician
+        window = _shift_window(shift, absences.get(technician.pk, []), now)
+        if window is None:
+            continue
+        start_time, position = window[0], (technician.home_lat, technician.home_lon)
+        for visit in by_technician.get(technician.pk, []):
+            if visit.status in (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE) or (
+                visit.planned_start <= now
+            ):
+                # The job in hand: the route starts where and when it ends.
+                start_time = max(start_time, visit.planned_end)
+                position = (visit.request.lat, visit.request.lon)
+        if start_time >= window[1]:
+            continue
+        vehicle_id = f"t{technician.pk}"
+        technicians[vehicle_id] = technician
+        signatures[technician.pk] = _signature(by_technician.get(technician.pk, []))
+        vehicles.append(Vehicle(
+            id=vehicle_id, start=at(position), end=at((technician.home_lat, technician.home_lon)),
+            shift_start=_seconds(start_time, origin), shift_end=_seconds(window[1], origin),
+            skills=frozenset(skill.code for skill in technician.skills.all()),
+            max_duration=_seconds(window[1], origin) - _seconds(start_time, origin),
+        ))
+
+    for visit in live:
+        if visit.status in (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE) or (
+            visit.planned_start <= now
+        ):
+            continue
+        request = visit.request
+        job_id = f"r{request.pk}"
+        requests[job_id] = request
+        fixed = (
+            visit.pinned or visit.status != Visit.Status.SCHEDULED
+            or request.kind == ServiceRequest.Kind.EMERGENCY or request.window_start is None
+        )
+        if fixed:
+            begin = _seconds(visit.planned_start, origin)
+            jobs.append(Job(
+                id=job_id, location=at((request.lat, request.lon)),
+                service=_seconds(visit.planned_end, origin) - begin, tw_start=begin, tw_end=begin,
+                pinned_to=f"t{visit.technician_id}", priority=10,
+            ))
+        else:
+            movable[job_id] = visit
+            jobs.append(_planned_job(job_id, request, origin, now, at))
+
+    for request in (
+        ServiceRequest.objects.for_tenant(tenant)
+        .filter(kind=ServiceRequest.Kind.PLANNED, status__in=UNASSIGNED,
+                window_start__lt=day_end, window_end__gt=origin)
+        .prefetch_related("required_skills").select_related("customer")
+    ):
+        job_id = f"r{request.pk}"
+        requests[job_id] = request
+        jobs.append(_planned_job(job_id, request, origin, now, at))
+
+    if not vehicles and not jobs:
+        return None
+    duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
+    problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
+    return DayModel(tenant, origin, problem, technicians, requests, movable, signatures)
+
+
+def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
+    tw_start = max(request.window_start, now)
+    tw_end = request.window_end
+    if tw_end <= now:
+        # The promise is already broken: serve as soon as possible today (and say so, below).
+        tw_end = origin + timedelta(days=1)
+    return Job(
+        id=job_id, location=at((request.lat, request.lon)),
+        service=request.estimated_minutes * 60,
+        tw_start=_seconds(tw_start, origin), tw_end=_seconds(tw_end, origin),
+        skills=frozenset(skill.code for skill in request.required_skills.all()),
+        priority=6 - request.priority,
+    )
+
+
+def plan_day(*, tenant_id: int, day: date, now: datetime | None = None,
+             time_limit: float | None = None) -> PlanResult | None:
+    """Optimise and apply one tenant's day. Returns None when another planner holds the day."""
+    now = now or timezone.now()
+    tenant = Tenant.objects.get(pk=tenant_id)
+    with transaction.atomic():
+        # One planner per tenant and day; a second one gives way instead of queueing.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                           [tenant_id, day.toordinal()])
+            if not cursor.fetchone()[0]:
+                return None
+        model = build_day(tenant=tenant, day=day, now=now)
+        if model is None:
+            return PlanResult()
+        solution = get_solver().solve(
+            model.problem, time_limit=time_limit or settings.PLAN_TIME_LIMIT_SECONDS
+        )
+        result = apply_plan(model, solution, now=now)
+    log.info("planned tenant %s %s: %s", tenant_id, day, result)
+    return result
+
+
+def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanResult:
+    result = PlanResult(runtime_s=solution.runtime_s, cost=solution.cost)
+    technician_ids = sorted(t.pk for t in model.technicians.values())
+    # Locks in id order, the same technicians the emergency rule locks one at a time.
+    locked = {t.pk for t in Technician.objects.select_for_update().filter(pk__in=technician_ids)}
+    current = {}
+    for visit in Visit.objects.filter(technician_id__in=locked, status__in=Visit.ACTIVE,
+                                      planned_end__gt=max(now, model.origin),
+                                      planned_start__lt=model.origin + timedelta(days=1)):
+        current.setdefault(visit.technician_id, []).append(visit)
+    stale = {pk for pk in locked if _signature(current.get(pk, [])) != model.signatures[pk]}
+    result.skipped_technicians = len(stale)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+
+    placed: set[str] = set()
+    for route in solution.routes:
+        technician = model.technicians[route.vehicle_id]
+        if technician.pk in stale:
+            placed.update(stop.job_id for stop in route.stops)  # untouched until the next run
+            continue
+        for sequence, stop in enumerate(route.stops):
+            placed.add(stop.job_id)
+            _place(model, stop, technician, sequence, result)
+    for job_id, reason in solution.unassigned.items():
+        if job_id not in placed:
+            _leave_out(model, job_id, reason, result)
+    return result
+
+
+def _place(model: DayModel, stop, technician: Technician, sequence: int, result) -> None:
+    request = model.requests[stop.job_id]
+    start = model.origin + timedelta(seconds=stop.start)
+    end = start + timedelta(minutes=request.estimated_minutes)
+    visit = model.movable_visits.get(stop.job_id)
+    if visit is None and request.status not in UNASSIGNED:
+        return  # a pinned visit: the solver only routed around it
+    if visit is None:
+        visit = visit_create(request=request, technician=technician, start=start, end=end,
+                             sequence=sequence, reason=_("Planned route"))
+        result.assigned += 1
+        changed = moved = True
+    else:
+        moved = visit.technician_id != technician.pk
+        changed = moved or visit.planned_start != start or visit.sequence != sequence
+        if changed:
+            visit.technician, visit.planned_start, visit.planned_end = technician, start, end
+            visit.sequence = sequence
+            visit.save(update_fields=["technician", "planned_start", "planned_end", "sequence",
+                                      "updated_at"])
+            result.moved += moved
+    keeps_window = request.window_end is None or start <= request.window_end
+    if request.plan_note or (request.window_at_risk and keeps_window):
+        request.plan_note = ""
+        request.window_at_risk = request.window_at_risk and not keeps_window
+        request.save(update_fields=["plan_note", "window_at_risk", "updated_at"])
+        changed = True
+    if not keeps_window and not request.window_at_risk:
+        request_flag_window_risk(request=request, visit=visit)
+    elif changed:
+        request_changed(request=request)
+    if moved:
+        Decision.objects.create(
+            tenant_id=request.tenant_id, request=request, technician=technician, policy=POLICY,
+            outcome="assigned", candidates=[{"technician_id": technician.pk,
+                                             "name": str(technician), "start": start.isoformat(),
+                                             "sequence": sequence}],
+        )
+
+
+def _leave_out(model: DayModel, job_id: str, reason: UnassignedReason, result) -> None:
+    request = model.requests[job_id]
+    visit = model.movable_visits.get(job_id)
+    if visit is None and request.status not in UNASSIGNED:
+        return  # pinned work stays as the dispatcher or the technician fixed it
+    note = str(REASONS.get(reason, reason))
+    if visit is not None:
+        visit.status = Visit.Status.CANCELLED
+        visit.save(update_fields=["status", "updated_at"])
+        request_transition(request=request, to=Status.NEW, reason=note, emit=False)
+    if request.plan_note == note and visit is None:
+        return
+    request.plan_note = note
+    request.save(update_fields=["plan_note", "updated_at"])
+    result.unassigned += 1
+    Decision.objects.create(
+        tenant_id=request.tenant_id, request=request, policy=POLICY, outcome="unassigned",
+        excluded=[{"reason": str(reason), "detail": note}],
+    )
+    if visit is not None and request.window_start and not request.window_at_risk:
+        request_flag_window_risk(request=request, visit=None)  # no new time to offer yet
+    else:
+        request_changed(request=request)
+
+
+def days_to_plan(tenant: Tenant, now: datetime) -> list[date]:
+    today = timezone.localdate(now, timezone=tenant.zone)
+    return [today + timedelta(days=offset) for offset in range(settings.PLAN_DAYS_AHEAD + 1)]
+

@@ -1,0 +1,191 @@
+"""The rolling planner: routes that keep every agreed window, around pinned work."""
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from dispatch.engine.planner import apply_plan, build_day, plan_day
+from dispatch.routing import get_solver
+from notifications.models import Notification
+from requests_app.models import ServiceRequest
+from technicians.models import Absence, Shift, Visit
+from tests.factories import CustomerFactory, RequestFactory, SkillFactory, TechnicianFactory
+
+pytestmark = pytest.mark.django_db
+SPOTS = [(43.23 + 0.01 * (i % 5), 76.88 + 0.012 * (i // 5)) for i in range(20)]
+
+
+@pytest.fixture
+def day(tenant):
+    return timezone.localdate(timezone=tenant.zone) + timedelta(days=1)
+
+
+def clock(tenant, day, hour, minute=0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=tenant.zone)
+
+
+def worker(tenant, day, *, skills=(), start=8, end=18, home=(43.24, 76.89)):
+    technician = TechnicianFactory(
+        tenant=tenant, on_shift=False, home_lat=home[0], home_lon=home[1], skills=list(skills)
+    )
+    Shift.objects.create(tenant=tenant, technician=technician, date=day,
+                         start=clock(tenant, day, start), end=clock(tenant, day, end))
+    return technician
+
+
+def planned(tenant, day, hour, *, spot=0, skills=(), minutes=60, priority=3):
+    request = RequestFactory(
+        tenant=tenant, window_start=clock(tenant, day, hour),
+        window_end=clock(tenant, day, hour + 2), lat=SPOTS[spot][0], lon=SPOTS[spot][1],
+        estimated_minutes=minutes, priority=priority,
+        customer=CustomerFactory(tenant=tenant, phone="+77015550000"),
+    )
+    request.required_skills.set(skills)
+    return request
+
+
+def plan(tenant, day, hour=7):
+    return plan_day(tenant_id=tenant.pk, day=day, now=clock(tenant, day, hour), time_limit=1)
+
+
+def live_visits():
+    return Visit.objects.filter(status__in=Visit.ACTIVE).select_related("request")
+
+
+def test_it_routes_waiting_requests_inside_their_agreed_windows(tenant, day):
+    worker(tenant, day)
+    worker(tenant, day, home=(43.27, 76.95))
+    requests = [planned(tenant, day, 9 + 2 * (i % 4), spot=i) for i in range(8)]
+
+    result = plan(tenant, day)
+
+    assert result.assigned == 8 and result.unassigned == 0
+    for visit in live_visits():
+        assert visit.request.window_start <= visit.planned_start <= visit.request.window_end
+    assert {r.status for r in ServiceRequest.objects.filter(pk__in=[r.pk for r in requests])} == {
+        "assigned"}
+
+
+def test_no_technician_is_in_two_places_at_once(tenant, day):
+    worker(tenant, day)
+    for i in range(6):
+        planned(tenant, day, 9, spot=i, minutes=30)
+
+    plan(tenant, day)
+
+    visits = sorted(live_visits(), key=lambda v: v.planned_start)
+    for earlier, later in zip(visits, visits[1:], strict=False):
+        assert earlier.planned_end <= later.planned_start
+
+
+def test_a_job_needing_a_skill_goes_only_to_a_qualified_technician(tenant, day):
+    fiber = SkillFactory(tenant=tenant, code="fiber")
+    worker(tenant, day)
+    qualified = worker(tenant, day, skills=[fiber], home=(43.30, 77.00))
+    request = planned(tenant, day, 10, skills=[fiber])
+
+    plan(tenant, day)
+
+    assert Visit.objects.get(request=request).technician == qualified
+
+
+def test_pinned_and_accepted_visits_stay_where_they_are(tenant, day):
+    technician = worker(tenant, day)
+    other = worker(tenant, day, home=(43.235, 76.885))
+    pinned = Visit.objects.create(
+        tenant=tenant, request=planned(tenant, day, 10, spot=3), technician=technician,
+        planned_start=clock(tenant, day, 11, 30), planned_end=clock(tenant, day, 12, 30),
+        pinned=True,
+    )
+    accepted = Visit.objects.create(
+        tenant=tenant, request=planned(tenant, day, 14, spot=4), technician=technician,
+        planned_start=clock(tenant, day, 15), planned_end=clock(tenant, day, 16),
+        status=Visit.Status.ACCEPTED,
+    )
+    ServiceRequest.objects.filter(pk__in=[pinned.request_id, accepted.request_id]).update(
+        status="assigned")
+    for i in range(4):
+        planned(tenant, day, 9 + 2 * i, spot=10 + i)
+
+    plan(tenant, day)
+
+    for visit, start in ((pinned, clock(tenant, day, 11, 30)), (accepted, clock(tenant, day, 15))):
+        visit.refresh_from_db()
+        assert (visit.technician, visit.planned_start) == (technician, start)
+    assert other.visits.exists()
+
+
+def test_a_request_that_cannot_fit_is_left_unassigned_with_the_reason(tenant, day):
+    worker(tenant, day, start=8, end=12)
+    late = planned(tenant, day, 15)
+
+    result = plan(tenant, day)
+
+    late.refresh_from_db()
+    assert result.unassigned == 1
+    assert late.status == "new"
+    assert "window" in late.plan_note
+    assert late.decisions.get().outcome == "unassigned"
+
+
+def test_a_visit_that_no_longer_fits_is_taken_back_and_its_customer_told(tenant, day):
+    technician = worker(tenant, day)
+    request = planned(tenant, day, 16)
+    Visit.objects.create(
+        tenant=tenant, request=request, technician=technician,
+        planned_start=clock(tenant, day, 16), planned_end=clock(tenant, day, 17),
+    )
+    ServiceRequest.objects.filter(pk=request.pk).update(status="assigned")
+    Shift.objects.filter(technician=technician).update(end=clock(tenant, day, 13))
+
+    plan(tenant, day)
+
+    request.refresh_from_db()
+    assert request.status == "new"
+    assert request.window_at_risk is True
+    assert not live_visits().exists()
+    assert Notification.objects.get(request=request).kind == "window_at_risk"
+
+
+def test_an_absent_technician_gets_no_work(tenant, day):
+    absent = worker(tenant, day)
+    Absence.objects.create(tenant=tenant, technician=absent, start=clock(tenant, day, 0),
+                           end=clock(tenant, day, 23))
+    present = worker(tenant, day, home=(43.30, 77.0))
+    planned(tenant, day, 10)
+
+    plan(tenant, day)
+
+    assert {v.technician for v in live_visits()} == {present}
+
+
+def test_a_technician_whose_route_changed_while_planning_keeps_it(tenant, day):
+    technician = worker(tenant, day)
+    planned(tenant, day, 10)
+    now = clock(tenant, day, 7)
+    model = build_day(tenant=tenant, day=day, now=now)
+    solution = get_solver().solve(model.problem, time_limit=1)
+    # Meanwhile an emergency lands on the technician's route.
+    Visit.objects.create(
+        tenant=tenant, request=RequestFactory(tenant=tenant, kind="emergency", status="assigned"),
+        technician=technician, planned_start=clock(tenant, day, 10),
+        planned_end=clock(tenant, day, 11),
+    )
+
+    result = apply_plan(model, solution, now=now)
+
+    assert result.skipped_technicians == 1
+    assert live_visits().count() == 1
+
+
+def test_planning_again_creates_no_second_visit(tenant, day):
+    worker(tenant, day)
+    for i in range(4):
+        planned(tenant, day, 9 + 2 * i, spot=i)
+
+    plan(tenant, day)
+    second = plan(tenant, day)
+
+    assert second.assigned == 0
+    assert live_visits().count() == 4
