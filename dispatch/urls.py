@@ -8,7 +8,7 @@ from dispatch import views
 from dispatch.feed import EventFeedView
 from requests_app.api import RequestViewSet
 from technicians import views as technician_views
-from technicians.api import VisitTransitionView
+from technicians.api import VisitPinView, VisitTransitionView, VisitUnassignView
 
 router = DefaultRouter()
 router.register("requests", RequestViewSet, basename="request")
@@ -17,6 +17,8 @@ api_v1 = [
     *router.urls,
     path("events/", EventFeedView.as_view(), name="event-feed"),
     path("visits/<int:pk>/transition/", VisitTransitionView.as_view(), name="visit-transition"),
+    path("visits/<int:pk>/pin/", VisitPinView.as_view(), name="visit-pin"),
+    path("visits/<int:pk>/unassign/", VisitUnassignView.as_view(), name="visit-unassign"),
 ]
 
 urlpatterns = [

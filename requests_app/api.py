@@ -7,12 +7,17 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.permissions import INTAKE_ROLES, STAFF_ROLES, HasRole
+from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasRole
 from dispatch.models import Decision
 from requests_app.models import ServiceRequest
 from requests_app.selectors import get_request_for_user, requests_for_user, with_active_visit
-from requests_app.serializers import RequestCreateSerializer, RequestSerializer
+from requests_app.serializers import (
+    ManualAssignSerializer,
+    RequestCreateSerializer,
+    RequestSerializer,
+)
 from requests_app.services import request_create
+from technicians.services import request_assign_manually
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -35,6 +40,8 @@ class RequestViewSet(
             return [IsAuthenticated(), HasRole.of(*INTAKE_ROLES)()]
         if self.action == "decisions":
             return [IsAuthenticated(), HasRole.of(*STAFF_ROLES)()]
+        if self.action == "assign":
+            return [IsAuthenticated(), HasRole.of(*DISPATCH_ROLES)()]
         return [IsAuthenticated()]
 
     def get_queryset(self):
@@ -86,3 +93,14 @@ class RequestViewSet(
             for row in rows
         ])
 
+
+    @extend_schema(request=ManualAssignSerializer, responses={200: RequestSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Manual override: this technician, at this time, pinned."""
+        service_request = get_request_for_user(request.user, pk)
+        serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
+        serializer.is_valid(raise_exception=True)
+        request_assign_manually(request=service_request, actor=request.user,
+                                **serializer.validated_data)
+        return Response(RequestSerializer(get_request_for_user(request.user, pk)).data)

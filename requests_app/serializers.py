@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
-from technicians.models import Skill, Visit
+from technicians.models import Skill, Technician, Visit
 
 
 class VisitSummarySerializer(serializers.ModelSerializer):
@@ -91,3 +91,21 @@ class VisitTransitionSerializer(serializers.Serializer):
     )
     reason = serializers.ChoiceField(choices=Visit.Reason.choices, required=False, default="")
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class ManualAssignSerializer(serializers.Serializer):
+    technician = serializers.PrimaryKeyRelatedField(queryset=Technician.objects.none())
+    start = serializers.DateTimeField()
+
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:
+            self.fields["technician"].queryset = Technician.objects.for_tenant(tenant)
+
+
+class PinSerializer(serializers.Serializer):
+    pinned = serializers.BooleanField()
+
+
+class UnassignSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, allow_blank=True, default="")

@@ -1,15 +1,15 @@
 """Writes on visits: assigning a request to a technician and the technician's status flow."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from dispatch.errors import DomainError, IllegalTransition
+from dispatch.errors import Conflict, DomainError, IllegalTransition
 from requests_app.models import ServiceRequest
-from requests_app.services import request_transition
+from requests_app.services import request_changed, request_transition
 from requests_app.states import Status as RequestStatus
 from technicians.models import Technician, Visit
 
@@ -99,4 +99,56 @@ def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "")
     visit.save(update_fields=["status", "updated_at"])
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
     request_transition(request=request, to=RequestStatus.NEW, actor=actor, reason=reason)
+    return visit
+
+
+@transaction.atomic
+def request_assign_manually(
+    *, request: ServiceRequest, technician: Technician, start: datetime, actor: User
+) -> Visit:
+    """A dispatcher's override: put the request on this technician at this time, pinned, so
+    the engine plans around it. Replaces the current visit if there is one."""
+    if technician.tenant_id != request.tenant_id or not technician.active:
+        raise DomainError(_("Choose an active technician of this client."), field="technician")
+    end = start + timedelta(minutes=request.estimated_minutes)
+    visit = Visit.objects.select_for_update().filter(
+        request=request, status__in=Visit.ACTIVE
+    ).first()
+    try:
+        with transaction.atomic():
+            if visit is None:
+                return visit_create(
+                    request=request, technician=technician, start=start, end=end, pinned=True,
+                    actor=actor, reason=_("Assigned by %(name)s") % {"name": actor},
+                )
+            if visit.status not in (V.SCHEDULED, V.ACCEPTED):
+                raise IllegalTransition(_("The technician is already on the way or on site."))
+            reaccept = visit.status == V.ACCEPTED and visit.technician_id != technician.pk
+            visit.technician, visit.planned_start, visit.planned_end = technician, start, end
+            visit.pinned = True
+            if reaccept:
+                visit.status = V.SCHEDULED  # the new technician has not accepted it yet
+            visit.save()
+    except IntegrityError:
+        raise Conflict(
+            _("%(name)s already has a visit at that time.") % {"name": technician},
+            field="start",
+        ) from None
+    reason = _("Reassigned by %(name)s") % {"name": actor}
+    if reaccept:
+        request_transition(request=request, to=RequestStatus.ASSIGNED, actor=actor, reason=reason)
+    else:
+        request_changed(request=request)
+    return visit
+
+
+@transaction.atomic
+def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit:
+    """Pin a visit to its technician and time (the engine plans around it), or release it."""
+    visit = Visit.objects.select_for_update().select_related("request").get(pk=visit.pk)
+    if not visit.is_active:
+        raise IllegalTransition(_("Only a live visit can be pinned."))
+    visit.pinned = pinned
+    visit.save(update_fields=["pinned", "updated_at"])
+    request_changed(request=visit.request)
     return visit

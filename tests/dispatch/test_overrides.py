@@ -1,0 +1,132 @@
+"""Dispatchers override the engine: assign, reassign, pin, unassign — and the engine obeys."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dispatch.models import Event
+from requests_app.models import ServiceRequest
+from technicians.models import Visit
+from tests.factories import RequestFactory, TechnicianFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def start_in(hours: float) -> str:
+    return (timezone.now() + timedelta(hours=hours)).isoformat()
+
+
+def test_a_dispatcher_assigns_a_waiting_request_and_it_is_pinned(api, dispatcher, technician):
+    request = RequestFactory(tenant=dispatcher.tenant)
+
+    response = api(dispatcher).post(
+        f"/api/v1/requests/{request.pk}/assign/",
+        {"technician": technician.pk, "start": start_in(2)}, format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    visit = Visit.objects.get(request=request)
+    assert (visit.technician, visit.pinned) == (technician, True)
+    assert response.json()["status"] == "assigned"
+    assert request.status_changes.last().actor == dispatcher
+    assert Event.objects.filter(tenant=dispatcher.tenant, payload__id=request.pk).exists()
+
+
+def test_reassigning_an_accepted_job_needs_the_new_technician_to_accept(
+    api, dispatcher, technician, other_technician
+):
+    request = RequestFactory(tenant=dispatcher.tenant, status="accepted")
+    now = timezone.now()
+    visit = Visit.objects.create(
+        tenant=dispatcher.tenant, request=request, technician=technician, status="accepted",
+        planned_start=now + timedelta(hours=1), planned_end=now + timedelta(hours=2),
+    )
+
+    api(dispatcher).post(
+        f"/api/v1/requests/{request.pk}/assign/",
+        {"technician": other_technician.pk, "start": start_in(3)}, format="json",
+    )
+
+    visit.refresh_from_db()
+    request.refresh_from_db()
+    assert (visit.technician, visit.status, visit.pinned) == (other_technician, "scheduled", True)
+    assert request.status == ServiceRequest.Status.ASSIGNED
+
+
+def test_assigning_over_another_visit_is_a_409_naming_the_field(api, dispatcher, technician):
+    busy_from = timezone.now() + timedelta(hours=2)
+    Visit.objects.create(
+        tenant=dispatcher.tenant, request=RequestFactory(tenant=dispatcher.tenant),
+        technician=technician, planned_start=busy_from, planned_end=busy_from + timedelta(hours=1),
+    )
+    request = RequestFactory(tenant=dispatcher.tenant)
+
+    response = api(dispatcher).post(
+        f"/api/v1/requests/{request.pk}/assign/",
+        {"technician": technician.pk, "start": (busy_from + timedelta(minutes=15)).isoformat()},
+        format="json",
+    )
+
+    assert response.status_code == 409
+    assert "start" in response.json()
+    assert not Visit.objects.filter(request=request).exists()
+
+
+def test_a_technician_of_another_tenant_cannot_be_chosen(api, dispatcher, other_tenant):
+    stranger = TechnicianFactory(tenant=other_tenant)
+    request = RequestFactory(tenant=dispatcher.tenant)
+
+    response = api(dispatcher).post(
+        f"/api/v1/requests/{request.pk}/assign/",
+        {"technician": stranger.pk, "start": start_in(1)}, format="json",
+    )
+
+    assert response.status_code == 400
+    assert "technician" in response.json()
+
+
+def test_pin_and_unpin_a_visit(api, dispatcher, technician):
+    now = timezone.now()
+    visit = Visit.objects.create(
+        tenant=dispatcher.tenant, request=RequestFactory(tenant=dispatcher.tenant),
+        technician=technician, planned_start=now, planned_end=now + timedelta(hours=1),
+    )
+    client = api(dispatcher)
+
+    assert client.post(f"/api/v1/visits/{visit.pk}/pin/", {"pinned": True}).json()
+    visit.refresh_from_db()
+    assert visit.pinned
+    client.post(f"/api/v1/visits/{visit.pk}/pin/", {"pinned": False})
+    visit.refresh_from_db()
+    assert not visit.pinned
+
+
+def test_unassigning_sends_the_request_back_to_the_queue(api, dispatcher, technician):
+    request = RequestFactory(tenant=dispatcher.tenant, status="assigned")
+    now = timezone.now()
+    visit = Visit.objects.create(
+        tenant=dispatcher.tenant, request=request, technician=technician,
+        planned_start=now + timedelta(hours=1), planned_end=now + timedelta(hours=2),
+    )
+
+    response = api(dispatcher).post(
+        f"/api/v1/visits/{visit.pk}/unassign/", {"reason": "customer called"}, format="json"
+    )
+
+    assert response.status_code == 200
+    visit.refresh_from_db()
+    request.refresh_from_db()
+    assert (visit.status, request.status) == ("cancelled", "new")
+    assert request.status_changes.last().reason == "customer called"
+
+
+@pytest.mark.parametrize("role", ["operator", "manager"])
+def test_only_dispatchers_override_the_engine(api, request, role, technician):
+    user = request.getfixturevalue(role)
+    service_request = RequestFactory(tenant=user.tenant)
+    response = api(user).post(
+        f"/api/v1/requests/{service_request.pk}/assign/",
+        {"technician": technician.pk, "start": start_in(1)}, format="json",
+    )
+    assert response.status_code == 403
