@@ -62,7 +62,7 @@ def start_worker(env: dict, *, concurrency: int = 2, hostname: str = "test") -> 
         [str(BIN / "celery"), "-A", "dispatch", "worker", "-Q", "assign,plan,notify,default",
          "-c", str(concurrency), "-l", "WARNING", "-n", f"{hostname}@%h", "--without-heartbeat",
          "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, start_new_session=True,  # its own group: a test may kill it whole
     )
     return process
 

@@ -1,0 +1,946 @@
+"""The emergency loop, end to end: POST an emergency → assignment committed → event on a socket.
+
+    python -m bench.emergency_loop [--rates 5,20] [--seconds 30] [--technicians 300] [--jobs 3000]
+    make bench-emergency   # = python -m dispatch.devstack run --profile bench -- <the above>
+
+It runs against whatever DATABASE_URL / REDIS_URL are set (`dispatch.devstack run` starts an
+embedded PostgreSQL and Redis when they are not). On that server it drops and re-creates the
+database `dispatch_bench`, migrates it with `bench.settings`, and seeds one tenant: technicians
+with skills and homes around Almaty, shifts covering now ± 8 h, open planned jobs with agreed
+windows (90 % already scheduled as non-overlapping visits filling the rest of each technician's
+day, the rest waiting), and customers to raise emergencies for. Redis database
+`BENCH_REDIS_DB` of the same server is used, so a development stack's queues are not touched.
+
+It then starts the production topology on 127.0.0.1 — gunicorn (2 sync workers) for HTTP,
+uvicorn for /ws/, a Celery worker (`-Q assign,plan,notify,default -c 2`) — opens one dispatcher
+WebSocket, and for each rate runs, one after the other:
+
+- **bare**: `POST /bench/bare/` (bench/urls.py: token auth, one `Event` written through
+  `event_emit` in a transaction, pushed after commit; no Celery, no assignment), measured from
+  the POST to that event on the socket;
+- **product**: `POST /api/v1/requests/` with an emergency, measured from the POST to the event
+  that shows the request `assigned` (or `escalated`) on the socket.
+
+POSTs are sent open-loop at the rate (a thread pool, so a slow answer does not delay the
+schedule). An event that does not arrive within `--grace` seconds of the last POST counts as not
+received, and as infinitely late in the percentiles (a percentile that falls there is null).
+Besides the latencies it records where the product's time goes: server timestamps of the
+`request.created` and `assigned` events, Celery task run times (worker log), gunicorn request
+times (access log), lock waits sampled from pg_stat_activity, and CPU seconds per process.
+Prints a table and writes `bench/results/emergency_loop.json`. Every process it started is
+stopped on exit, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import math
+import os
+import platform
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = Path(__file__).parent / "results" / "emergency_loop.json"
+DB_NAME = "dispatch_bench"
+BENCH_REDIS_DB = 12
+QUEUES = ("assign", "plan", "notify", "default")
+BARE_KIND = "bench.bare"  # bench.urls.BARE_KIND; not imported: that module needs Django set up
+FINAL = ("assigned", "escalated")
+TARGET_P99_MS, STRETCH_P99_MS = 250, 150
+SEED = 11
+EMERGENCY_CUSTOMERS = 500
+DAY_AHEAD = timedelta(hours=7, minutes=30)  # visits fill [now − 30 min, now + 7 h 30 min]
+DAY_BEHIND = timedelta(minutes=30)
+SHIFT_HALF = timedelta(hours=8)
+
+
+# ── database and Redis ───────────────────────────────────────────────────────────────────────
+
+
+def bench_urls(database_url: str, redis_url: str) -> tuple[str, str]:
+    database = urlparse(database_url)._replace(path=f"/{DB_NAME}")
+    redis = urlparse(redis_url)._replace(path=f"/{BENCH_REDIS_DB}")
+    return urlunparse(database), urlunparse(redis)
+
+
+def pg_connect(database_url: str, dbname: str):
+    import dj_database_url
+    import psycopg2
+
+    config = dj_database_url.parse(database_url)
+    return psycopg2.connect(
+        dbname=dbname, host=config["HOST"] or None, port=config["PORT"] or None,
+        user=config["USER"] or None, password=config["PASSWORD"] or None,
+        application_name="bench-emergency-loop",
+    )
+
+
+def database_recreate(database_url: str) -> str:
+    connection = pg_connect(database_url, "postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    return version
+
+
+def queue_purge(redis_url: str) -> None:
+    """Forget tasks left by an earlier run: their ids point into a database just dropped."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*QUEUES, "unacked", "unacked_index", "unacked_mutex")
+    client.close()
+
+
+def queue_length(redis_url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return sum(client.llen(name) for name in QUEUES) + client.zcard("unacked_index")
+    finally:
+        client.close()
+
+
+# ── seeding ──────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Seeded:
+    tenant_id: int
+    token: str
+    session_key: str
+    customer_ids: list[int]
+    skill_codes: list[str]
+    counts: dict
+
+
+def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
+    """Bulk rows, not the per-row services: what matters is the state, not how it was made."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import Role, Tenant, User
+    from dispatch.management.commands.seed_demo import FIRST, LAST, SKILLS, STREETS, near
+    from requests_app.models import Customer, ServiceRequest, StatusChange
+    from technicians.models import Shift, Skill, Technician, Visit
+
+    rng = random.Random(SEED)
+    with transaction.atomic():
+        tenant = Tenant.objects.create(name="Bench Telecom", slug="bench", time_zone="Asia/Almaty")
+        zone = tenant.zone
+        skills = Skill.objects.bulk_create(
+            [Skill(tenant=tenant, code=code, name=name) for code, name in SKILLS]
+        )
+        unusable = make_password(None)
+        dispatcher = User.objects.create(
+            username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
+        )
+        users = User.objects.bulk_create([
+            User(username=f"bench.technician{i}", password=unusable, tenant=tenant,
+                 role=Role.TECHNICIAN, first_name=rng.choice(FIRST), last_name=rng.choice(LAST))
+            for i in range(1, technicians + 1)
+        ])
+        crew = []
+        for user in users:
+            lat, lon = near(rng, 12)
+            crew.append(Technician(tenant=tenant, user=user, home_lat=lat, home_lon=lon,
+                                   territory=rng.choice(["North", "South", "East", "West"])))
+        crew = Technician.objects.bulk_create(crew)
+        crew_skills = {t.pk: rng.sample(skills, rng.randint(2, 4)) for t in crew}
+        through = Technician.skills.through
+        through.objects.bulk_create([
+            through(technician_id=pk, skill_id=skill.pk)
+            for pk, owned in crew_skills.items() for skill in owned
+        ])
+        shift_start, shift_end = now - SHIFT_HALF, now + SHIFT_HALF
+        Shift.objects.bulk_create([
+            Shift(tenant=tenant, technician=t, date=timezone.localdate(shift_start, zone),
+                  start=shift_start, end=shift_end)
+            for t in crew
+        ])
+
+        scheduled = round(jobs * 0.9)
+        plan = _day_plan(rng, crew, scheduled, now)  # (technician, start, minutes) per visit
+        customers = []
+        for i in range(jobs + EMERGENCY_CUSTOMERS):
+            # A scheduled job is near its technician's home: routes are plausible, not city-wide.
+            lat, lon = (
+                _around(rng, plan[i][0].home_lat, plan[i][0].home_lon, 3) if i < scheduled
+                else near(rng, 10)
+            )
+            customers.append(Customer(
+                tenant=tenant, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                phone=f"+7701{rng.randint(1000000, 9999999)}",
+                address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty", lat=lat, lon=lon,
+                account_number=f"BN{100000 + i}",
+            ))
+        customers = Customer.objects.bulk_create(customers)
+
+        requests, visits, required = [], [], []
+        for i, customer in enumerate(customers[:jobs]):
+            if i < scheduled:
+                technician, start, minutes = plan[i]
+                window_start = _floor_half_hour(start - timedelta(minutes=rng.uniform(0, 60)))
+                owned = crew_skills[technician.pk]
+            else:
+                technician, minutes = None, rng.choice([30, 45, 60])
+                window_start = _floor_half_hour(now + timedelta(minutes=rng.uniform(0, 420)))
+                owned = skills
+            requests.append(ServiceRequest(
+                tenant=tenant, customer=customer, kind=ServiceRequest.Kind.PLANNED,
+                category=rng.choice(["installation", "relocation", "repair", "maintenance"]),
+                channel=rng.choice(ServiceRequest.Channel.values), lat=customer.lat,
+                lon=customer.lon, address=customer.address, estimated_minutes=minutes,
+                window_start=window_start, window_end=window_start + timedelta(hours=2),
+                response_due=window_start + timedelta(hours=2), priority=3,
+                status="assigned" if technician else "new",
+            ))
+            required.append(rng.choice(owned) if rng.random() < 0.5 else None)
+        requests = ServiceRequest.objects.bulk_create(requests)
+        link = ServiceRequest.required_skills.through
+        link.objects.bulk_create([
+            link(servicerequest_id=r.pk, skill_id=skill.pk)
+            for r, skill in zip(requests, required, strict=True) if skill
+        ])
+        changes = [
+            StatusChange(tenant=tenant, request=r, from_status="", to_status="new")
+            for r in requests
+        ]
+        for request, (technician, start, minutes) in zip(requests, plan, strict=False):
+            visits.append(Visit(
+                tenant=tenant, request=request, technician=technician, planned_start=start,
+                planned_end=start + timedelta(minutes=minutes), travel_minutes=10,
+            ))
+            changes.append(StatusChange(
+                tenant=tenant, request=request, from_status="new", to_status="assigned"
+            ))
+        Visit.objects.bulk_create(visits)
+        StatusChange.objects.bulk_create(changes)
+
+        token = Token.objects.create(user=dispatcher).key
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = str(dispatcher.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = dispatcher.get_session_auth_hash()
+        session.create()
+    return Seeded(
+        tenant_id=tenant.pk, token=token, session_key=session.session_key,
+        customer_ids=[c.pk for c in customers[jobs:]], skill_codes=[s.code for s in skills],
+        counts={"technicians": len(crew), "open_jobs": len(requests), "scheduled_visits":
+                len(visits), "unassigned_jobs": len(requests) - len(visits),
+                "emergency_customers": len(customers) - jobs},
+    )
+
+
+def _day_plan(rng, crew, total: int, now: datetime) -> list[tuple]:
+    """`total` visits dealt round-robin; each technician's day is cut into equal slots and each
+    visit sits inside its own slot, so no two overlap (the exclusion constraint would refuse)."""
+    per = [total // len(crew) + (i < total % len(crew)) for i in range(len(crew))]
+    day_start, length = now - DAY_BEHIND, DAY_BEHIND + DAY_AHEAD
+    by_technician = []
+    for technician, count in zip(crew, per, strict=True):
+        slot = length / max(count, 1)
+        visits = []
+        for k in range(count):
+            minutes = min(rng.choice([30, 30, 45]), int(slot.total_seconds() // 60) - 10)
+            spare = slot.total_seconds() / 60 - minutes - 5
+            start = day_start + slot * k + timedelta(minutes=rng.uniform(0, max(spare, 0)))
+            visits.append((technician, start.replace(microsecond=0), minutes))
+        by_technician.append(visits)
+    return [visit for visits in by_technician for visit in visits]
+
+
+def _around(rng, lat: float, lon: float, km: float) -> tuple[float, float]:
+    return (round(lat + rng.uniform(-1, 1) * km / 111.0, 6),
+            round(lon + rng.uniform(-1, 1) * km / 81.0, 6))
+
+
+def _floor_half_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute // 30 * 30, second=0, microsecond=0)
+
+
+# ── the processes ────────────────────────────────────────────────────────────────────────────
+
+
+def _die_with_parent() -> None:
+    """If this script is killed outright, its servers get SIGTERM instead of living on."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class Stack:
+    """gunicorn (HTTP), uvicorn (/ws/) and a Celery worker, like production, on loopback."""
+
+    def __init__(self, env: dict, logs: Path):
+        self.env, self.logs = env, logs
+        self.http_port, self.ws_port = free_port(), free_port()
+        self.children: dict[str, subprocess.Popen] = {}
+
+    @property
+    def worker_log(self) -> Path:
+        return self.logs / "worker.log"
+
+    @property
+    def access_log(self) -> Path:
+        return self.logs / "access.log"
+
+    def start(self) -> None:
+        commands = {
+            "web": [str(BIN / "gunicorn"), "dispatch.wsgi:application", "-w", "2",
+                    "-b", f"127.0.0.1:{self.http_port}", "--log-level", "warning",
+                    "--access-logfile", str(self.access_log),
+                    "--access-logformat", '%(t)s "%(r)s" %(s)s %(D)s'],
+            "ws": [str(BIN / "uvicorn"), "dispatch.asgi:application", "--host", "127.0.0.1",
+                   "--port", str(self.ws_port), "--no-access-log", "--log-level", "warning"],
+            "worker": [str(BIN / "celery"), "-A", "dispatch", "worker", "-Q", ",".join(QUEUES),
+                       "-c", "2", "-l", "INFO", "-n", "bench@%h", "--without-gossip",
+                       "--without-mingle", "--without-heartbeat",
+                       "--logfile", str(self.worker_log)],
+        }
+        for name, command in commands.items():
+            output = open(self.logs / f"{name}.out", "wb")  # noqa: SIM115 — lives with the child
+            self.children[name] = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # before any thread of ours exists
+            )
+        wait_for_port(self.http_port, self.children["web"])
+        wait_for_port(self.ws_port, self.children["ws"])
+
+    def check(self) -> None:
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                raise RuntimeError(f"{name} exited with {child.returncode}; see {self.logs}")
+
+    def trees(self) -> dict[str, list[int]]:
+        parents = _parents()
+        return {name: _descendants(child.pid, parents) for name, child in self.children.items()}
+
+    def stop(self, timeout: float = 12) -> None:
+        trees = self.trees()
+        for child in self.children.values():
+            with contextlib.suppress(ProcessLookupError):
+                child.terminate()
+        deadline = time.monotonic() + timeout
+        for name, child in self.children.items():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            for pid in trees.get(name, []):  # stragglers: pool children, workers
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=2)
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1]
+                                               .split()[1])
+    return parents
+
+
+def _descendants(root: int, parents: dict[int, int]) -> list[int]:
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _cpu_seconds(pids) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _postgres_backends() -> list[int]:
+    """Server processes of the bench database (their title names the database)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                title = (entry / "cmdline").read_bytes()
+                if title.startswith(b"postgres:") and DB_NAME.encode() in title:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine: other people's work shows up here."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    def __init__(self, stack: Stack):
+        self.stack = stack
+
+    def snapshot(self) -> dict:
+        trees = self.stack.trees()
+        shot = {name: _cpu_seconds(pids) for name, pids in trees.items()}
+        shot["postgres"] = _cpu_seconds(_postgres_backends())
+        shot["bench_client"] = _cpu_seconds([os.getpid()])
+        shot["_machine"] = _machine_busy()
+        shot["_wall"] = time.time()
+        return shot
+
+    @staticmethod
+    def cores(before: dict, after: dict) -> dict:
+        wall = after["_wall"] - before["_wall"]
+        used = {
+            name: round((after[name] - before[name]) / wall, 2)
+            for name in after if not name.startswith("_")
+        }
+        busy = after["_machine"][0] - before["_machine"][0]
+        total = after["_machine"][1] - before["_machine"][1]
+        used["machine_busy_cores"] = round(busy / total * (os.cpu_count() or 1), 2)
+        return used
+
+
+class LockSampler(threading.Thread):
+    """Samples pg_stat_activity of the bench database: who is active, who waits for a lock."""
+
+    def __init__(self, database_url: str, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.connection = pg_connect(database_url, DB_NAME)
+        self.connection.autocommit = True
+        self.every, self.samples, self.stopping = every, [], threading.Event()
+
+    def run(self) -> None:
+        with self.connection.cursor() as cursor:
+            while not self.stopping.wait(self.every):
+                cursor.execute(
+                    "SELECT count(*) FILTER (WHERE state = 'active'), "
+                    "coalesce(array_agg(wait_event || ' ← ' || left(regexp_replace(query, "
+                    "'\\s+', ' ', 'g'), 70)) FILTER (WHERE wait_event_type = 'Lock'), '{}') "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+                active, waiting = cursor.fetchone()
+                self.samples.append((time.time(), active, waiting))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=2)
+        self.connection.close()
+
+    def summary(self, start: float, end: float) -> dict:
+        window = [s for s in self.samples if start <= s[0] <= end]
+        if not window:
+            return {}
+        waiting = Counter(query for _, _, queries in window for query in queries)
+        return {
+            "samples": len(window),
+            "mean_active_backends": round(sum(s[1] for s in window) / len(window), 2),
+            "share_with_lock_waiter": round(sum(1 for s in window if s[2]) / len(window), 3),
+            "mean_lock_waiters": round(sum(len(s[2]) for s in window) / len(window), 2),
+            "top_waiting": [f"{n}× {query}" for query, n in waiting.most_common(4)],
+        }
+
+
+# ── load and the socket ──────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Shot:
+    key: str  # bare: the marker; product: the request id once answered
+    scheduled: float
+    sent: float = 0.0
+    answered: float = 0.0
+    status: int = 0
+    error: str = ""
+
+
+@dataclass
+class Listener:
+    """Reads the dispatcher socket; keeps the first arrival of every event it is asked about."""
+
+    bare: dict = field(default_factory=dict)  # marker → (received, event at)
+    created: dict = field(default_factory=dict)  # request id → (received, event at)
+    final: dict = field(default_factory=dict)  # request id → (received, event at, status)
+    seqs: set = field(default_factory=set)
+    messages: int = 0
+
+    async def run(self, connection) -> None:
+        async for raw in connection:
+            received = time.time()
+            message = json.loads(raw)
+            if message.get("type") != "event":
+                continue
+            self.messages += 1
+            self.seqs.add(message["seq"])
+            at = datetime.fromisoformat(message["at"]).timestamp() if message.get("at") else None
+            data = message.get("data") or {}
+            if message["kind"] == BARE_KIND:
+                self.bare.setdefault(data.get("marker"), (received, at))
+            elif data.get("kind") == "emergency":
+                if message["kind"] == "request.created":
+                    self.created.setdefault(str(data["id"]), (received, at))
+                elif data.get("status") in FINAL:
+                    self.final.setdefault(str(data["id"]), (received, at, data["status"]))
+
+    def lost_pushes(self) -> int:
+        return (max(self.seqs) - min(self.seqs) + 1 - len(self.seqs)) if self.seqs else 0
+
+
+def post_json(url: str, body: dict, token: str) -> tuple[int, dict, str]:
+    request = urllib.request.Request(  # noqa: S310 — loopback http only
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json",
+                 "Authorization": f"Token {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 — loopback
+            return response.status, json.loads(response.read()), ""
+    except urllib.error.HTTPError as error:
+        return error.code, {}, error.read()[:200].decode(errors="replace")
+    except OSError as error:
+        return 0, {}, str(error)
+
+
+class Loop:
+    """Fires bare or product POSTs and matches them with their events on the socket."""
+
+    def __init__(self, stack: Stack, seeded: Seeded, listener: Listener):
+        self.base = f"http://127.0.0.1:{stack.http_port}"
+        self.seeded, self.listener = seeded, listener
+        self.rng = random.Random(SEED + 1)
+        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="post")
+        self.count = 0
+
+    def body(self, path: str) -> tuple[str, dict]:
+        self.count += 1
+        if path == "bare":
+            marker = f"bare-{self.count}-{secrets.token_hex(4)}"
+            return marker, {"marker": marker}
+        skills = [self.rng.choice(self.seeded.skill_codes)] if self.rng.random() < 0.5 else []
+        return "", {
+            "kind": "emergency", "category": "outage", "channel": "api",
+            "customer": self.rng.choice(self.seeded.customer_ids),
+            "description": "No service (benchmark)", "estimated_minutes": 45,
+            "required_skills": skills,
+        }
+
+    def fire(self, path: str, shot: Shot, body: dict) -> Shot:
+        url = f"{self.base}/bench/bare/" if path == "bare" else f"{self.base}/api/v1/requests/"
+        shot.sent = time.time()
+        shot.status, answer, shot.error = post_json(url, body, self.seeded.token)
+        shot.answered = time.time()
+        if path == "product" and "id" in answer:
+            shot.key = str(answer["id"])
+        return shot
+
+    def arrivals(self, path: str) -> dict:
+        return self.listener.bare if path == "bare" else self.listener.final
+
+    async def run(self, path: str, rate: float, seconds: float, grace: float) -> list[Shot]:
+        loop = asyncio.get_running_loop()
+        start = time.time() + 0.2
+        pending = []
+        for i in range(round(rate * seconds)):
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.time()))
+            key, body = self.body(path)
+            shot = Shot(key=key, scheduled=scheduled)
+            pending.append(loop.run_in_executor(self.pool, self.fire, path, shot, body))
+        shots = await asyncio.gather(*pending)
+        arrivals, deadline = self.arrivals(path), time.time() + grace
+        while time.time() < deadline and any(s.key not in arrivals for s in shots if s.key):
+            await asyncio.sleep(0.05)
+        return shots
+
+
+# ── numbers ──────────────────────────────────────────────────────────────────────────────────
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)] if ordered else math.inf
+
+
+def ms(value: float) -> float | None:
+    return None if math.isinf(value) else round(value * 1000, 1)
+
+
+def spread(values: list[float]) -> dict:
+    return {
+        "p50_ms": ms(percentile(values, 0.5)), "p95_ms": ms(percentile(values, 0.95)),
+        "p99_ms": ms(percentile(values, 0.99)), "n": len(values),
+    }
+
+
+def latency(shots: list[Shot], arrivals: dict) -> dict:
+    """Percentiles over everything sent: a missing event counts as infinitely late."""
+    values = [
+        arrivals[s.key][0] - s.sent if s.key in arrivals else math.inf for s in shots
+    ]
+    received = [v for v in values if not math.isinf(v)]
+    lag = [s.sent - s.scheduled for s in shots]
+    return {
+        "p50_ms": ms(percentile(values, 0.5)),
+        "p95_ms": ms(percentile(values, 0.95)),
+        "p99_ms": ms(percentile(values, 0.99)),
+        "mean_ms": ms(sum(received) / len(received)) if received else None,
+        "max_ms": ms(max(received)) if received else None,
+        "received": len(received),
+        "sent": len(shots),
+        "http_errors": dict(Counter(f"{s.status} {s.error[:60]}".strip()
+                                    for s in shots if s.status != 201)),
+        "http_response": spread([s.answered - s.sent for s in shots if s.status == 201]),
+        "schedule_lag_max_ms": ms(max(lag)) if lag else None,
+    }
+
+
+def phases(shots: list[Shot], listener: Listener) -> dict:
+    """Where a product request spends its time, from client clocks and the events' own
+    timestamps (same machine, same clock): each `at` is the event row's created_at."""
+    parts = defaultdict(list)
+    for shot in shots:
+        created, final = listener.created.get(shot.key), listener.final.get(shot.key)
+        if not created or not final:
+            continue
+        parts["post_to_created_row"].append(created[1] - shot.sent)
+        parts["created_row_to_pushed"].append(created[0] - created[1])
+        parts["created_pushed_to_assigned_row"].append(final[1] - created[0])
+        parts["assigned_row_to_pushed"].append(final[0] - final[1])
+    return {name: spread(values) for name, values in parts.items()}
+
+
+WORKER_LINE = re.compile(
+    r"^\[(?P<at>[\d-]+ [\d:]+),(?P<ms>\d+): \w+/[^\]]+\] Task (?P<task>[\w.]+)\[[^\]]+\] "
+    r"(?P<what>succeeded in (?P<seconds>[\d.e-]+)s|retry|raised)"
+)
+ACCESS_LINE = re.compile(
+    r'^\[(?P<at>[^\]]+)\] "POST (?P<path>\S+) [^"]*" (?P<status>\d+) (?P<us>\d+)'
+)
+
+
+def worker_tasks(log: Path, start: float, end: float) -> dict:
+    runs, trouble = defaultdict(list), Counter()
+    if not log.exists():
+        return {}
+    for line in log.read_text(errors="replace").splitlines():
+        match = WORKER_LINE.match(line)
+        if not match:
+            continue
+        at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S").timestamp() + int(
+            match["ms"]) / 1000
+        if not start <= at <= end:
+            continue
+        task = match["task"].rsplit(".", 1)[-1]
+        if match["seconds"]:
+            runs[task].append(float(match["seconds"]))
+        else:
+            trouble[f"{task} {match['what']}"] += 1
+    out = {task: {**spread(values), "busy_s": round(sum(values), 2)} for task, values in
+           runs.items()}
+    if trouble:
+        out["trouble"] = dict(trouble)
+    return out
+
+
+def http_times(log: Path, path: str, start: float, end: float) -> dict:
+    values = []
+    if log.exists():
+        for line in log.read_text(errors="replace").splitlines():
+            match = ACCESS_LINE.match(line)
+            if match and match["path"] == path:
+                at = datetime.strptime(match["at"], "%d/%b/%Y:%H:%M:%S %z").timestamp()
+                if start - 1 <= at <= end + 1:
+                    values.append(int(match["us"]) / 1e6)
+    return spread(values)
+
+
+def outcomes(request_ids: list[int], start: float, end: float) -> dict:
+    """How the run's emergencies ended, and how much each assignment moved, from the rows."""
+    from django.db.models import Count, Sum
+
+    from dispatch.models import Decision, Event
+    from notifications.models import Notification
+    from requests_app.models import ServiceRequest
+
+    rows = ServiceRequest.objects.filter(pk__in=request_ids)
+    statuses = dict(rows.values_list("status").annotate(n=Count("pk")))
+    attempts = rows.aggregate(total=Sum("assignment_attempts"))["total"] or 0
+    pushed, broken, decisions = [], [], 0
+    for candidates in Decision.objects.filter(request_id__in=request_ids).values_list(
+        "candidates", flat=True
+    ):
+        decisions += 1
+        if candidates:
+            pushed.append(candidates[0]["visits_pushed"])
+            broken.append(candidates[0]["windows_broken"])
+    since, until = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    events = Event.objects.filter(created_at__range=(since, until)).count()
+    return {
+        "final_status": statuses,
+        "assigned": statuses.get("assigned", 0),
+        "escalated": statuses.get("escalated", 0),
+        "decisions": decisions,
+        "assignment_attempts": attempts,
+        "visits_pushed_mean": round(sum(pushed) / len(pushed), 2) if pushed else None,
+        "windows_broken_mean": round(sum(broken) / len(broken), 2) if broken else None,
+        "events_per_emergency": round(events / len(request_ids), 1) if request_ids else None,
+        "notifications": Notification.objects.filter(created_at__range=(since, until)).count(),
+    }
+
+
+# ── the run ──────────────────────────────────────────────────────────────────────────────────
+
+
+async def measure(args, stack: Stack, seeded: Seeded, env: dict, redis_url: str) -> dict:
+    import websockets
+
+    listener = Listener()
+    cpu, sampler = CpuMeter(stack), LockSampler(env["DATABASE_URL"])
+    sampler.start()
+    async with websockets.connect(
+        f"ws://127.0.0.1:{stack.ws_port}/ws/dispatch/", max_queue=None, open_timeout=20,
+        additional_headers={"Cookie": f"sessionid={seeded.session_key}",
+                            "Origin": "http://localhost"},
+    ) as connection:
+        reading = asyncio.create_task(listener.run(connection))
+        loop = Loop(stack, seeded, listener)
+        try:
+            print("· warming up (the first emergency waits for the Celery worker to boot)")
+            for path, wait in (("bare", 30), ("product", 90)):
+                shots = await loop.run(path, 1, 1, wait)
+                if not all(s.key in loop.arrivals(path) for s in shots):
+                    raise RuntimeError(f"warm-up {path}: no event within {wait}s: {shots}")
+            for path in ("bare", "product"):
+                await loop.run(path, 5, 1, 10)
+            runs = {"bare": {}, "product": {}}
+            for rate in args.rates:
+                for path in ("bare", "product"):
+                    await settle(redis_url, stack)
+                    key = f"{rate:g}"
+                    print(f"· {path} at {key}/s for {args.seconds:g} s")
+                    before, started = cpu.snapshot(), time.time()
+                    shots = await loop.run(path, rate, args.seconds, args.grace)
+                    ended, after = time.time(), cpu.snapshot()
+                    if reading.done():
+                        raise RuntimeError(f"the dispatcher socket closed: {reading.exception()}")
+                    stack.check()
+                    runs[path][key] = summarize(path, shots, listener, stack, sampler,
+                                                cpu.cores(before, after), started, ended)
+            runs["lost_pushes"] = listener.lost_pushes()
+            runs["socket_messages"] = listener.messages
+            return runs
+        finally:
+            reading.cancel()
+            loop.pool.shutdown(wait=False, cancel_futures=True)
+            sampler.stop()
+
+
+async def settle(redis_url: str, stack: Stack, limit: float = 45) -> None:
+    """Start each run on an idle stack: wait for the previous run's queued tasks to finish."""
+    deadline = time.time() + limit
+    while queue_length(redis_url) and time.time() < deadline:
+        stack.check()
+        await asyncio.sleep(0.25)
+    await asyncio.sleep(1.0)
+
+
+def summarize(path, shots, listener, stack, sampler, cores, started, ended) -> dict:
+    arrivals = listener.bare if path == "bare" else listener.final
+    result = latency(shots, arrivals)
+    result["http_server"] = http_times(
+        stack.access_log, "/bench/bare/" if path == "bare" else "/api/v1/requests/",
+        started, ended,
+    )
+    result["cpu_cores"] = cores
+    result["locks"] = sampler.summary(started, ended)
+    result["duration_s"] = round(ended - started, 1)
+    if path == "product":
+        result["phases"] = phases(shots, listener)
+        result["worker"] = worker_tasks(stack.worker_log, started, ended)
+        # Read from the database once the stack is stopped (no ORM inside the event loop).
+        result["_outcomes_of"] = ([int(s.key) for s in shots if s.key], started, ended)
+        result["escalated_events"] = sum(
+            1 for s in shots if s.key in listener.final and listener.final[s.key][2] == "escalated"
+        )
+    return result
+
+
+def table(runs: dict) -> str:
+    lines = [f"{'rate':>6} {'path':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+             f"{'received/sent':>14}  p99 product/bare"]
+    for key in runs["product"]:
+        for path in ("bare", "product"):
+            row = runs[path][key]
+            cells = [f"{row[q]:>8.1f}" if row[q] is not None else f"{'—':>8}"
+                     for q in ("p50_ms", "p95_ms", "p99_ms")]
+            ratio = runs["ratio_p99"].get(key) if path == "product" else None
+            lines.append(
+                f"{key + '/s':>6} {path:<8} {' '.join(cells)} "
+                f"{row['received']:>6}/{row['sent']:<7}  "
+                + (f"×{ratio:.1f}" if ratio else ("—" if path == "product" else ""))
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench.emergency_loop", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--rates", default="5,20",
+                        type=lambda v: [float(x) for x in v.split(",") if x])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--technicians", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--grace", type=float, default=20,
+                        help="seconds after the last POST to wait for events")
+    args = parser.parse_args()
+    began = time.time()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    database_url, redis_url = bench_urls(
+        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch",
+        os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+    )
+    server_version = database_recreate(database_url)
+    queue_purge(redis_url)
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "NOTIFY_SMS_BACKEND": "console", "PYTHONWARNINGS": "ignore",
+    }
+    os.environ.update(env)
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    django.setup()
+    print(f"· migrating {DB_NAME} (PostgreSQL {server_version})")
+    call_command("migrate", verbosity=0)
+    migrated = time.time()
+    seeded = seed(technicians=args.technicians, jobs=args.jobs, now=timezone.now())
+    connection.close()
+    seeded_at = time.time()
+    print(f"· seeded in {seeded_at - migrated:.1f} s: {seeded.counts}")
+
+    logs = Path(tempfile.mkdtemp(prefix="emergency_loop-"))
+    stack = Stack(env, logs)
+    try:
+        stack.start()
+        print(f"· gunicorn :{stack.http_port}, uvicorn :{stack.ws_port}, celery worker; "
+              f"logs in {logs}")
+        runs = asyncio.run(measure(args, stack, seeded, env, redis_url))
+    finally:
+        stack.stop()
+        queue_purge(redis_url)
+    for row in runs["product"].values():
+        row["outcomes"] = outcomes(*row.pop("_outcomes_of"))
+    connection.close()
+
+    runs["ratio_p99"] = {
+        key: round(row["p99_ms"] / runs["bare"][key]["p99_ms"], 2)
+        if row["p99_ms"] and runs["bare"][key]["p99_ms"] else None
+        for key, row in runs["product"].items()
+    }
+    top = runs["product"].get(f"{max(args.rates):g}", {})
+    result = {
+        "benchmark": "emergency_loop",
+        "description": "POST an emergency → assignment committed → event on a dispatcher "
+                       "WebSocket (product), vs POST → one event row → event (bare)",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "postgresql": server_version,
+            "database": "embedded" if "%2F" in database_url else urlparse(database_url).netloc,
+        },
+        "config": {
+            "rates_per_s": args.rates, "seconds": args.seconds, "grace_s": args.grace,
+            **seeded.counts, "order": [f"{p} {r:g}/s" for r in args.rates
+                                      for p in ("bare", "product")],
+            "processes": "gunicorn -w 2 (sync), uvicorn, celery worker -c 2 (prefork)",
+            "django_debug": False,
+        },
+        "target": {
+            "p99_ms_at_top_rate": TARGET_P99_MS, "stretch_ms": STRETCH_P99_MS,
+            "met": bool(top.get("p99_ms") and top["p99_ms"] <= TARGET_P99_MS),
+            "stretch_met": bool(top.get("p99_ms") and top["p99_ms"] <= STRETCH_P99_MS),
+        },
+        "rates": runs["product"],
+        "bare": runs["bare"],
+        "ratio_p99": runs["ratio_p99"],
+        "lost_pushes": runs["lost_pushes"],
+        "socket_messages": runs["socket_messages"],
+        "durations_s": {
+            "migrate": round(migrated - began, 1), "seed": round(seeded_at - migrated, 1),
+            "total": round(time.time() - began, 1),
+        },
+        "logs": str(logs),
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(table(runs))
+    print(f"\nlost pushes (seq gaps): {runs['lost_pushes']}; wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
