@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,11 +75,16 @@ def visit_transition(
         )
     if to == V.NOT_COMPLETED and reason not in Visit.Reason.values:
         raise DomainError(_("Choose why the job could not be completed."), field="reason")
+    now = timezone.now()
     visit.status = to
     visit.note = note or visit.note
     if to == V.NOT_COMPLETED:
         visit.reason = reason
-    setattr(visit, stamp, timezone.now())
+    setattr(visit, stamp, now)
+    if to == V.ON_SITE and visit.planned_start != now:
+        _retime_on_arrival(visit, now)
+    elif to in (V.COMPLETED, V.NOT_COMPLETED) and now > visit.planned_start:
+        visit.planned_end = now  # frees the rest of the day for the next plan
     visit.save()
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
     request_transition(
@@ -152,3 +157,37 @@ def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit
     visit.save(update_fields=["pinned", "updated_at"])
     request_changed(request=visit.request)
     return visit
+
+
+def _retime_on_arrival(visit: Visit, now: datetime) -> None:
+    """The technician is on site now: the visit runs from now for its planned length, and the
+    rest of the route is pushed where it no longer fits. Late promises are flagged."""
+    from dispatch.engine.routes import load_routes, push_legs  # the engine builds on services
+    from dispatch.travel import travel_for_tenant
+    from requests_app.services import request_flag_window_risk
+
+    length = visit.planned_end - visit.planned_start
+    visit.planned_start, visit.planned_end = now, now + length
+    technician = Technician.objects.select_for_update().get(pk=visit.technician_id)
+    route = load_routes([technician], now=now, shift_ends={technician.pk: visit.planned_end +
+                                                           timedelta(days=1)})[technician.pk]
+    route.legs = [leg for leg in route.legs if leg.visit.pk != visit.pk]
+    request = visit.request
+    # The technician is physically here: a pinned visit later on slips too, it cannot be helped.
+    moved, broken, _blocked = push_legs(
+        route, clock=visit.planned_end, here=(request.lat, request.lon),
+        travel=travel_for_tenant(request.tenant), respect_pins=False,
+    )
+    if not moved:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+    broken_ids = {leg.visit.pk for leg in broken}
+    for leg, start in moved:
+        later = leg.visit
+        later.planned_start, later.planned_end = start, start + leg.minutes
+        later.save(update_fields=["planned_start", "planned_end", "updated_at"])
+        if later.pk in broken_ids and later.request.window_end and start > later.request.window_end:
+            request_flag_window_risk(request=later.request, visit=later)
+        else:
+            request_changed(request=later.request)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
+from dispatch.engine.routes import IN_HAND, live_after
 from dispatch.models import Decision
 from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
@@ -48,6 +49,7 @@ class DayModel:
     technicians: dict[str, Technician]
     requests: dict[str, ServiceRequest]
     movable_visits: dict[str, Visit]
+    pinned_visits: dict[str, Visit]
     signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
 
 
@@ -57,6 +59,8 @@ class PlanResult:
     moved: int = 0
     unassigned: int = 0
     skipped_technicians: int = 0
+    requeued: int = 0
+    failed: bool = False
     runtime_s: float = 0.0
     cost: int = 0
 
@@ -92,8 +96,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         absences.setdefault(absence.technician_id, []).append(absence)
     live = list(
         Visit.objects.for_tenant(tenant)
-        .filter(status__in=Visit.ACTIVE, planned_end__gt=max(now, origin),
-                planned_start__lt=day_end)
+        .filter(live_after(max(now, origin)), planned_start__lt=day_end)
         .select_related("request")
         .prefetch_related("request__required_skills")
         .order_by("planned_start")
@@ -112,7 +115,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return index[point]
 
     vehicles, technicians, signatures, jobs = [], {}, {}, []
-    requests, movable = {}, {}
+    requests, movable, pinned = {}, {}, {}
     for shift in shifts:
         technician = shift.technician
         window = _shift_window(shift, absences.get(technician.pk, []), now)
@@ -120,9 +123,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
             continue
         start_time, position = window[0], (technician.home_lat, technician.home_lon)
         for visit in by_technician.get(technician.pk, []):
-            if visit.status in (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE) or (
-                visit.planned_start <= now
-            ):
+            if visit.status in IN_HAND:
                 # The job in hand: the route starts where and when it ends.
                 start_time = max(start_time, visit.planned_end)
                 position = (visit.request.lat, visit.request.lon)
@@ -139,9 +140,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         ))
 
     for visit in live:
-        if visit.status in (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE) or (
-            visit.planned_start <= now
-        ):
+        if visit.status in IN_HAND:
             continue
         request = visit.request
         job_id = f"r{request.pk}"
@@ -151,10 +150,14 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
             or request.kind == ServiceRequest.Kind.EMERGENCY or request.window_start is None
         )
         if fixed:
+            pinned[job_id] = visit
             begin = _seconds(visit.planned_start, origin)
+            # Overdue pinned work keeps its technician but may start any time from now.
+            tw_end = begin if visit.planned_start > now else _seconds(day_end, origin)
             jobs.append(Job(
                 id=job_id, location=at((request.lat, request.lon)),
-                service=_seconds(visit.planned_end, origin) - begin, tw_start=begin, tw_end=begin,
+                service=_seconds(visit.planned_end, origin) - begin,
+                tw_start=max(begin, _seconds(now, origin)), tw_end=tw_end,
                 pinned_to=f"t{visit.technician_id}", priority=10,
             ))
         else:
@@ -175,7 +178,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return None
     duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
     problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
-    return DayModel(tenant, origin, problem, technicians, requests, movable, signatures)
+    return DayModel(tenant, origin, problem, technicians, requests, movable, pinned, signatures)
 
 
 def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
@@ -222,37 +225,76 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
     # Locks in id order, the same technicians the emergency rule locks one at a time.
     locked = {t.pk for t in Technician.objects.select_for_update().filter(pk__in=technician_ids)}
     current = {}
-    for visit in Visit.objects.filter(technician_id__in=locked, status__in=Visit.ACTIVE,
-                                      planned_end__gt=max(now, model.origin),
-                                      planned_start__lt=model.origin + timedelta(days=1)):
+    for visit in Visit.objects.filter(
+        live_after(max(now, model.origin)), technician_id__in=locked,
+        planned_start__lt=model.origin + timedelta(days=1),
+    ):
         current.setdefault(visit.technician_id, []).append(visit)
     stale = {pk for pk in locked if _signature(current.get(pk, [])) != model.signatures[pk]}
+    # A pinned visit the solver could not route keeps its time; that technician's route is
+    # left as it is rather than planned around a visit the plan does not know.
+    stale |= {model.pinned_visits[job].technician_id for job in solution.unassigned
+              if job in model.pinned_visits}
     result.skipped_technicians = len(stale)
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+            _apply_routes(model, solution, stale, now, result)
+            with connection.cursor() as cursor:
+                # Check now, inside the savepoint, so a plan that would double-book is undone
+                # alone instead of failing the caller's commit.
+                cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician IMMEDIATE")
+    except IntegrityError:
+        log.exception("plan for tenant %s rolled back: it would double-book", model.tenant.pk)
+        return PlanResult(failed=True, runtime_s=solution.runtime_s)
+    return result
 
+
+def _apply_routes(model, solution, stale: set[int], now, result: PlanResult) -> None:
     placed: set[str] = set()
     for route in solution.routes:
         technician = model.technicians[route.vehicle_id]
         if technician.pk in stale:
-            placed.update(stop.job_id for stop in route.stops)  # untouched until the next run
+            for stop in route.stops:
+                placed.add(stop.job_id)
+                _requeue_if_moving_in(model, stop.job_id, technician, result)
             continue
         for sequence, stop in enumerate(route.stops):
             placed.add(stop.job_id)
-            _place(model, stop, technician, sequence, result)
+            _place(model, stop, technician, sequence, now, result)
     for job_id, reason in solution.unassigned.items():
         if job_id not in placed:
             _leave_out(model, job_id, reason, result)
-    return result
 
 
-def _place(model: DayModel, stop, technician: Technician, sequence: int, result) -> None:
+def _requeue_if_moving_in(model, job_id: str, technician: Technician, result) -> None:
+    """The plan gives this visit to a technician whose route changed meanwhile: its old place
+    may be taken by now, so it waits for the next run instead (the customer is not told: no
+    promise is broken yet)."""
+    visit = model.movable_visits.get(job_id)
+    if visit is None or visit.technician_id == technician.pk:
+        return
+    visit.status = Visit.Status.CANCELLED
+    visit.save(update_fields=["status", "updated_at"])
+    request_transition(request=model.requests[job_id], to=Status.NEW,
+                       reason=_("Re-planning"))
+    result.requeued += 1
+
+
+def _place(model: DayModel, stop, technician: Technician, sequence: int, now, result) -> None:
     request = model.requests[stop.job_id]
     start = model.origin + timedelta(seconds=stop.start)
     end = start + timedelta(minutes=request.estimated_minutes)
     visit = model.movable_visits.get(stop.job_id)
-    if visit is None and request.status not in UNASSIGNED:
-        return  # a pinned visit: the solver only routed around it
+    pinned = model.pinned_visits.get(stop.job_id)
+    if pinned is not None:
+        if pinned.planned_start < now and pinned.planned_start != start:
+            pinned.planned_end = start + (pinned.planned_end - pinned.planned_start)
+            pinned.planned_start = start
+            pinned.save(update_fields=["planned_start", "planned_end", "updated_at"])
+            request_changed(request=request)
+        return  # otherwise the solver only routed around it
     if visit is None:
         visit = visit_create(request=request, technician=technician, start=start, end=end,
                              sequence=sequence, reason=_("Planned route"))

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Q
+
 from technicians.models import Technician, Visit
 
 Point = tuple[float, float]
@@ -55,9 +57,8 @@ def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends:
     technicians = list(technicians)
     visits = defaultdict(list)
     for visit in (
-        Visit.objects.filter(
-            technician__in=technicians, status__in=Visit.ACTIVE, planned_end__gt=now
-        )
+        Visit.objects.filter(technician__in=technicians)
+        .filter(live_after(now))
         .select_related("request")
         .order_by("planned_start")
     ):
@@ -68,14 +69,23 @@ def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends:
     }
 
 
+IN_HAND = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
+
+
+def live_after(now: datetime) -> Q:
+    """Live visits that still hold time after `now`: running or ahead, and those overdue but not
+    started yet (they hold their place in the route until they are done or moved)."""
+    return Q(status__in=Visit.ACTIVE) & (
+        Q(planned_end__gt=now) | Q(status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+                                   planned_start__gt=now - timedelta(days=1))
+    )
+
+
 def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end) -> Route:
     route = Route(technician, shift_end, now, technician.position)
     for visit in visits:
         request = visit.request
-        in_hand = visit.planned_start <= now or visit.status in (
-            Visit.Status.EN_ROUTE, Visit.Status.ON_SITE
-        )
-        if in_hand:
+        if visit.status in IN_HAND:
             route.free_at = max(route.free_at, visit.planned_end)
             route.position = (request.lat, request.lon)
             continue
@@ -88,24 +98,34 @@ def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end
     return route
 
 
-def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
-    """Put a job right after the job in hand; push the later legs as far as needed."""
-    travel_seconds = travel.seconds(route.position, point)
-    eta = route.free_at + timedelta(seconds=travel_seconds)
-    clock, here = eta + timedelta(minutes=minutes), point
-    moved, broken, blocked = [], [], False
+def push_legs(
+    route: Route, *, clock: datetime, here: Point, travel, respect_pins: bool = True
+) -> tuple[list[tuple[Leg, datetime]], list[Leg], bool]:
+    """Re-time the legs after a technician is busy until `clock` at `here`: each leg starts no
+    earlier than planned, later if the technician cannot be there in time. Returns (moved legs
+    with their new starts, legs whose window or shift breaks, blocked by a pinned leg)."""
+    moved, broken = [], []
     for leg in route.legs:
         arrival = clock + timedelta(seconds=travel.seconds(here, leg.point))
         if arrival <= leg.start:
             break  # enough slack: this leg and all later ones keep their times
-        if leg.pinned:
-            blocked = True
-            break
+        if leg.pinned and respect_pins:
+            return moved, broken, True
         moved.append((leg, arrival))
         end = arrival + leg.minutes
         if (leg.window_end and arrival > leg.window_end) or end > route.shift_end:
             broken.append(leg)
         clock, here = end, leg.point
+    return moved, broken, False
+
+
+def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
+    """Put a job right after the job in hand; push the later legs as far as needed."""
+    travel_seconds = travel.seconds(route.position, point)
+    eta = route.free_at + timedelta(seconds=travel_seconds)
+    moved, broken, blocked = push_legs(
+        route, clock=eta + timedelta(minutes=minutes), here=point, travel=travel
+    )
     return Insertion(eta, travel_seconds, moved, broken, blocked)
 
 

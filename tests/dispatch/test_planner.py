@@ -189,3 +189,27 @@ def test_planning_again_creates_no_second_visit(tenant, day):
 
     assert second.assigned == 0
     assert live_visits().count() == 4
+
+
+def test_a_plan_that_would_double_book_is_rolled_back_alone(tenant, day, monkeypatch):
+    technician = worker(tenant, day)
+    request = planned(tenant, day, 10)
+    now = clock(tenant, day, 7)
+    model = build_day(tenant=tenant, day=day, now=now)
+    solution = get_solver().solve(model.problem, time_limit=1)
+    planned_start = solution.routes[0].stops[0].start
+    blocker = clock(tenant, day, 0) + timedelta(seconds=planned_start)
+    Visit.objects.create(
+        tenant=tenant, request=RequestFactory(tenant=tenant, status="assigned"),
+        technician=technician, planned_start=blocker, planned_end=blocker + timedelta(hours=1),
+    )
+    # Suppose the staleness check missed that change: the constraint still catches it.
+    monkeypatch.setattr("dispatch.engine.planner._signature", lambda visits: ())
+    model.signatures = {technician.pk: ()}
+
+    result = apply_plan(model, solution, now=now)
+
+    assert result.failed is True
+    request.refresh_from_db()
+    assert request.status == "new"
+    assert live_visits().count() == 1  # only the blocker

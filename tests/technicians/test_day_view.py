@@ -101,3 +101,35 @@ def test_the_day_lists_jobs_in_time_order(technician):
     response = client_for(technician.user).get("/tech/")
     starts = [v.planned_start for v in response.context["visits"]]
     assert starts == sorted(starts)
+
+
+def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
+    technician, assigned
+):
+    from requests_app.models import ServiceRequest
+    from tests.factories import CustomerFactory, RequestFactory
+
+    now = timezone.now()
+    Visit.objects.filter(pk=assigned.pk).update(
+        planned_start=now - timedelta(hours=2), planned_end=now - timedelta(hours=1)
+    )
+    client = client_for(technician.user)
+    client.post(f"/tech/visits/{assigned.pk}/accepted/")
+    client.post(f"/tech/visits/{assigned.pk}/en_route/")
+    next_request = RequestFactory(
+        tenant=technician.tenant, status="assigned", window_start=now - timedelta(minutes=30),
+        window_end=now + timedelta(minutes=30),
+        customer=CustomerFactory(tenant=technician.tenant),
+    )
+    following = Visit.objects.create(
+        tenant=technician.tenant, request=next_request, technician=technician,
+        planned_start=now - timedelta(minutes=30), planned_end=now + timedelta(minutes=30),
+    )
+
+    client.post(f"/tech/visits/{assigned.pk}/on_site/")
+
+    assigned.refresh_from_db()
+    following.refresh_from_db()
+    assert assigned.planned_start >= now
+    assert following.planned_start >= assigned.planned_end
+    assert ServiceRequest.objects.get(pk=next_request.pk).window_at_risk is True
