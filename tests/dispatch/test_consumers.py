@@ -75,3 +75,14 @@ async def test_a_socket_from_a_foreign_origin_is_refused(dispatcher):
     communicator.scope["user"] = dispatcher
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def test_a_quiet_socket_stays_open_and_still_receives(dispatcher):
+    """Regression: the layer's 5 s blocking read used to hit redis-py's 5 s socket timeout."""
+    import asyncio
+
+    communicator, _ = await connect("/ws/dispatch/", dispatcher)
+    await asyncio.sleep(6.5)
+    seq = await emit(dispatcher.tenant_id)
+    assert (await communicator.receive_json_from(timeout=5))["seq"] == seq
+    await communicator.disconnect()
