@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch.engine.routes import Insertion, Route, find_gap, insert_first, load_routes
+from dispatch.engine.routes import Insertion, Leg, Route, find_gap, insert_first, load_routes
 from dispatch.models import Decision
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
@@ -178,6 +178,8 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
     broken = {leg.visit.pk for leg in insertion.broken}
+    if broken:
+        routes = _everyone_on_shift(request, routes, now)
     for leg, start in reversed(insertion.moved):
         visit = leg.visit
         if visit.pk in broken and _move_elsewhere(visit, routes, chosen.route, now):
@@ -198,6 +200,22 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
         reason=_("Automatic: on site soonest (ETA %(eta)s min)")
         % {"eta": round((insertion.eta - now).total_seconds() / 60)},
     )
+
+
+def _everyone_on_shift(request, routes: dict, now) -> dict:
+    """Routes of all technicians working now: a displaced visit may need other skills than the
+    emergency, so anyone on shift may take it (routes already read are reused)."""
+    shift_ends = dict(
+        Shift.objects.for_tenant(request.tenant_id)
+        .filter(start__lte=now, end__gt=now, technician__active=True)
+        .exclude(technician__absences__start__lte=now, technician__absences__end__gt=now)
+        .values_list("technician_id", "end")
+    )
+    missing = (
+        Technician.objects.filter(pk__in=set(shift_ends) - set(routes))
+        .select_related("user").prefetch_related("skills")
+    )
+    return {**routes, **load_routes(missing, now=now, shift_ends=shift_ends)}
 
 
 def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
@@ -227,6 +245,11 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
         visit.technician = route.technician
         visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
         visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
+        # The next displaced visit must see this one in the route, or both take the same gap.
+        route.legs.append(Leg(visit=visit, point=(request.lat, request.lon), start=start,
+                              end=visit.planned_end, window_end=request.window_end,
+                              pinned=False))
+        route.legs.sort(key=lambda leg: leg.start)
         request_changed(request=request)
         return True
     return False

@@ -5,9 +5,11 @@ How the domain rules land in PyVRP 0.14:
 - Every job is an optional client with a prize that grows with its priority, so an over-full day
   still gets a plan and the jobs that did not fit come back as unassigned.
 - Skills and pins become routing profiles. Each vehicle gets the profile of the set of jobs it
-  may serve; in that profile every arc into or out of any other job costs `MAX_VALUE`, so a
-  route through such a job can never pay off. Vehicles allowed the same jobs share a profile.
-  The returned plan is checked again against the rules, never trusted.
+  may serve; in that profile every arc into or out of any other job costs several times the
+  largest prize, so serving such a job can never pay off. Vehicles allowed the same jobs share
+  a profile. The returned plan is checked again against the rules, never trusted.
+  Memory: PyVRP keeps two full matrices per profile, so a 1000-job day with 20 distinct
+  skill/pin sets holds about 20 x 2 x 8 MB.
 - Each job gets its own PyVRP location (a copy of its matrix row), so two jobs at one address
   can still be allowed to different technicians.
 - Jobs that no vehicle may or can serve are kept out of the model, with their reason.
@@ -84,13 +86,13 @@ def build_model(problem: Problem) -> PyVRPModel:
     # Distinct "which jobs may this vehicle serve" columns are the routing profiles.
     masks, profile_of = np.unique(allowed[client_jobs].T, axis=0, return_inverse=True)
     blocked = [len(homes) + np.flatnonzero(~mask) for mask in masks]
-    base_distance, distances, durations = _matrices(problem, locations, blocked)
+    unit_prize, distances, durations = _matrices(problem, locations, blocked, jobs=jobs)
     vehicle_types, type_vehicles = _vehicle_types(
         problem.vehicles, home_of.reshape(-1, 2), profile_of.ravel(), jobs=jobs
     )
     data = pyvrp.ProblemData(
         locations=[pyvrp.Location(x=0, y=0) for _ in locations],
-        clients=_clients(jobs, first_location=len(homes), unit_prize=_unit_prize(base_distance)),
+        clients=_clients(jobs, first_location=len(homes), unit_prize=unit_prize),
         depots=[pyvrp.Depot(location=idx) for idx in range(len(homes))],
         vehicle_types=vehicle_types,
         distance_matrices=distances,
@@ -199,26 +201,28 @@ def _column(items: Sequence[Job] | Sequence[Vehicle], name: str, default: int = 
 
 
 def _matrices(
-    problem: Problem, locations: np.ndarray, blocked: list[np.ndarray]
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """The plain distance matrix over `locations`, then each profile's distance and duration."""
+    problem: Problem, locations: np.ndarray, blocked: list[np.ndarray], *, jobs: list[Job]
+) -> tuple[int, list[np.ndarray], list[np.ndarray]]:
+    """The prize of one priority level, and each profile's distance and duration matrix."""
     cells = np.ix_(locations, locations)
-    base_duration = problem.duration[cells]
-    if problem.distance is None:
-        distances = [_block(base_duration, cut) for cut in blocked]
-        return base_duration, distances, distances
-    base_distance = problem.distance[cells]
-    distances = [_block(base_distance, cut) for cut in blocked]
-    return base_distance, distances, [_block(base_duration, cut) for cut in blocked]
+    duration = problem.duration[cells]
+    distance = duration if problem.distance is None else problem.distances[cells]
+    unit_prize = _unit_prize(distance)
+    # Only distances are blocked: travel times stay true, so the schedule never sees the
+    # block. MAX_VALUE would do, but times PyVRP's penalties it overflows int64 and the
+    # search never ends; a few times the largest prize already makes every such arc a loss.
+    block = min(MAX_VALUE, 4 * unit_prize * max(job.priority for job in jobs))
+    distances = [_block(distance, cut, block=block) for cut in blocked]
+    return unit_prize, distances, [duration] * len(blocked)
 
 
-def _block(matrix: np.ndarray, blocked: np.ndarray) -> np.ndarray:
+def _block(matrix: np.ndarray, blocked: np.ndarray, *, block: int) -> np.ndarray:
     """A copy of `matrix` in which no route can afford to visit the `blocked` locations."""
     if not len(blocked):
         return matrix
     matrix = matrix.copy()
-    matrix[blocked, :] = MAX_VALUE
-    matrix[:, blocked] = MAX_VALUE
+    matrix[blocked, :] = block
+    matrix[:, blocked] = block
     matrix[blocked, blocked] = 0  # PyVRP requires a zero diagonal
     return matrix
 

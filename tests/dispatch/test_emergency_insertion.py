@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from dispatch.engine.emergency import request_assign
@@ -137,3 +138,25 @@ def test_an_emergency_that_would_run_past_the_shift_end_is_not_given_to_that_tec
 
     assert request_assign(request_id=request.pk) == "escalated"
     assert Decision.objects.get(request=request).excluded[0]["reason"] == "shift_ends"
+
+
+def check_deferred_constraints():
+    """Tests run inside a transaction that never commits: force the deferred check now."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_displaced_visits_moved_to_the_same_technician_do_not_collide(tenant, fiber):
+    # Only `busy` can take the fibre emergency; `spare`, next door, can take the rest.
+    busy = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1], skills=[fiber])
+    spare = TechnicianFactory(tenant=tenant, home_lat=43.2400, home_lon=76.8910)
+    now = timezone.now()
+    for starts_in in (20, 55, 90):
+        planned_visit(busy, starts_in=starts_in, minutes=30,
+                      window=(now, now + timedelta(minutes=starts_in + 5)))
+    request = emergency(tenant, skills=[fiber], estimated_minutes=60)
+
+    request_assign(request_id=request.pk, now=now)
+
+    check_deferred_constraints()
+    assert Visit.objects.filter(technician=spare).count() >= 2  # moved there, one after another

@@ -1,6 +1,6 @@
 """The solver layer, tested through `get_solver().solve` on small hand-made days and Solomon C101.
 
-Locations are points on a line, `SPEED` seconds apart per unit, so travel times are obvious.
+Most days put locations on a line, `SPEED` seconds apart per unit, so travel times are obvious.
 """
 
 from __future__ import annotations
@@ -101,6 +101,27 @@ def test_a_job_needing_a_skill_goes_only_to_a_qualified_vehicle() -> None:
 
     assert [stop.job_id for stop in solution.route_of("bob").stops] == ["plain"]
     assert {stop.job_id for stop in solution.route_of("ann").stops} == {"gas0", "gas1", "gas2"}
+
+
+def test_it_keeps_to_its_time_limit_when_skills_split_the_fleet() -> None:
+    # Blocked arcs once cost so much that PyVRP's penalties overflowed and the first search
+    # step took ten seconds on a day like this one.
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 20_000, size=(64, 2))
+    metres = np.sqrt(((points[:, None] - points[None]) ** 2).sum(axis=-1)).astype(np.int64)
+    trades = [frozenset({"gas"}), frozenset({"electric"})]
+    problem = Problem(
+        vehicles=[technician(f"t{k}", home=60 + k, skills=trades[k % 2]) for k in range(4)],
+        jobs=[
+            job(f"j{k}", k, service=1800, skills=trades[k % 2] if k % 3 == 0 else frozenset())
+            for k in range(60)
+        ],
+        duration=metres // 10,
+    )
+
+    solution = solve(problem)
+
+    assert solution.runtime_s < TIME_LIMIT + 1
 
 
 def test_a_pinned_job_stays_on_its_vehicle() -> None:
