@@ -215,6 +215,8 @@ ASSIGN_MAX_ATTEMPTS = env_int("ASSIGN_MAX_ATTEMPTS", 5, minimum=1)
 PLAN_TIME_LIMIT_SECONDS = env_int("PLAN_TIME_LIMIT_SECONDS", 10, minimum=1)
 PLAN_DAYS_AHEAD = env_int("PLAN_DAYS_AHEAD", 1, minimum=0)
 PLAN_DEBOUNCE_SECONDS = env_int("PLAN_DEBOUNCE_SECONDS", 20, minimum=1)
+# Planned arrivals aim this much before the end of the agreed window (slack for delays).
+PLAN_WINDOW_BUFFER_MINUTES = env_int("PLAN_WINDOW_BUFFER_MINUTES", 30, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from dispatch.engine.routes import IN_HAND, live_after
+from dispatch.engine.routes import IN_HAND, free_after, live_after
 from dispatch.models import Decision
 from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
@@ -31,6 +31,7 @@ from technicians.services import visit_create
 
 log = logging.getLogger(__name__)
 POLICY = "vrp"
+OVERDUE_HORIZON = timedelta(hours=1)
 REASONS = {
     UnassignedReason.SKILLS: _("no technician on shift has the skills"),
     UnassignedReason.PINNED_VEHICLE_UNAVAILABLE: _("pinned to a technician who is not working"),
@@ -122,10 +123,12 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         if window is None:
             continue
         start_time, position = window[0], (technician.home_lat, technician.home_lon)
+        if technician.last_seen_at and technician.last_seen_at >= shift.start:
+            position = technician.position  # out on the road since the shift began
         for visit in by_technician.get(technician.pk, []):
             if visit.status in IN_HAND:
                 # The job in hand: the route starts where and when it ends.
-                start_time = max(start_time, visit.planned_end)
+                start_time = max(start_time, free_after(visit, now))
                 position = (visit.request.lat, visit.request.lon)
         if start_time >= window[1]:
             continue
@@ -183,16 +186,24 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
 def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
     tw_start = max(request.window_start, now)
-    tw_end = request.window_end
-    if tw_end <= now:
-        # The promise is already broken: serve as soon as possible today (and say so, below).
-        tw_end = origin + timedelta(days=1)
+    # Plan arrivals a margin before the promised end, so ordinary delays keep the promise. The
+    # margin shrinks to a quarter of the time left as the end nears: a fixed one would turn
+    # "still on time" into "left out" (measured in bench/day).
+    left = max(timedelta(0), request.window_end - now)
+    buffer = min(timedelta(minutes=settings.PLAN_WINDOW_BUFFER_MINUTES), left / 4)
+    tw_end = max(tw_start, request.window_end - buffer)
+    priority = 6 - request.priority
+    if request.window_end <= now:
+        # The promise is already broken: serve it within the hour, before the next run, or
+        # each run would place it near the end of a fresh horizon and it would never come.
+        tw_end = now + OVERDUE_HORIZON
+        priority *= 3
     return Job(
         id=job_id, location=at((request.lat, request.lon)),
         service=request.estimated_minutes * 60,
         tw_start=_seconds(tw_start, origin), tw_end=_seconds(tw_end, origin),
         skills=frozenset(skill.code for skill in request.required_skills.all()),
-        priority=6 - request.priority,
+        priority=priority,
     )
 
 

@@ -81,12 +81,21 @@ def live_after(now: datetime) -> Q:
     )
 
 
+def free_after(visit: Visit, now: datetime) -> datetime:
+    """When the technician will be done with the job in hand. A job running late is not done at
+    its planned end: on site it takes at least until now; en route, the whole job is still
+    ahead."""
+    if visit.status == Visit.Status.EN_ROUTE:
+        return max(visit.planned_end, now + (visit.planned_end - visit.planned_start))
+    return max(visit.planned_end, now)
+
+
 def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end) -> Route:
     route = Route(technician, shift_end, now, technician.position)
     for visit in visits:
         request = visit.request
         if visit.status in IN_HAND:
-            route.free_at = max(route.free_at, visit.planned_end)
+            route.free_at = max(route.free_at, free_after(visit, now))
             route.position = (request.lat, request.lon)
             continue
         route.legs.append(Leg(
