@@ -24,8 +24,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Benchmarks: each prints a table and writes bench/results/<name>.json (see bench/README.md).
 bench-vrptw: $(STAMP)
 	$(PY) -m bench.vrptw
+
+bench-emergency: $(STAMP)
+	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.emergency_loop
+
+bench-day: $(STAMP)
+	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.day
 
 clean:
 	rm -rf .data $(VENV)

@@ -15,7 +15,8 @@
   const fmt = (iso) => (iso ? time.format(new Date(iso)) : "");
 
   function rank(r) {
-    return [r.status === "escalated" ? 0 : 1, r.kind === "emergency" ? 0 : 1, r.priority, r.created_at];
+    return [r.status === "escalated" ? 0 : 1, r.window_at_risk ? 0 : 1,
+            r.kind === "emergency" ? 0 : 1, r.priority, r.created_at];
   }
 
   function compare(a, b) {
@@ -35,17 +36,18 @@
     const tr = document.createElement("tr");
     tr.dataset.id = r.id;
     tr.dataset.status = r.status;
-    tr.className = `kind-${r.kind} status-${r.status}`;
+    tr.className = `kind-${r.kind} status-${r.status}${r.window_at_risk ? " at-risk" : ""}`;
     tr.append(
       cell(r.number, "num"),
       cell(r.kind === "emergency" ? t.emergency : t.planned, `badge ${r.kind}`),
       cell(r.category_label),
       cell(`${r.customer} · ${r.address}`),
-      cell(r.status_label, "status"),
+      cell(r.plan_note ? `${r.status_label} — ${r.plan_note}` : r.status_label, "status"),
       cell(r.visit ? r.visit.technician : t.unassigned, "technician"),
       cell(r.visit ? fmt(r.visit.planned_start) : ""),
-      cell(r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
-        : r.response_due ? `${t.due} ${fmt(r.response_due)}` : ""),
+      cell((r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
+        : r.response_due ? `${t.due} ${fmt(r.response_due)}` : "")
+        + (r.window_at_risk ? ` ⚠ ${t.at_risk}` : ""), "window"),
     );
     return tr;
   }
@@ -56,6 +58,7 @@
     document.getElementById("count-open").textContent = open.length;
     document.getElementById("count-unassigned").textContent = open.filter((r) => WAITING.has(r.status)).length;
     document.getElementById("count-escalated").textContent = open.filter((r) => r.status === "escalated").length;
+    document.getElementById("count-at-risk").textContent = open.filter((r) => r.window_at_risk).length;
   }
 
   let pending = false;

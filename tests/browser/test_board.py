@@ -46,7 +46,7 @@ def test_the_board_catches_up_when_a_push_is_lost(browser, server, dispatcher, c
     with transaction.atomic():  # the next push arrives and reveals the gap
         event_emit(tenant_id=dispatcher.tenant_id, kind="heartbeat", payload={})
 
-    expect(page.locator(f"tbody#rows tr[data-id='{lost.pk}']")).to_have_count(1, timeout=10_000)
+    expect(page.locator(f"tbody#rows tr[data-id='{lost.pk}']")).to_have_count(1, timeout=20_000)
 
 
 def test_the_board_shows_the_number_and_status_of_open_requests(
@@ -61,3 +61,27 @@ def test_the_board_shows_the_number_and_status_of_open_requests(
     row = page.locator(f"tbody#rows tr[data-id='{request.pk}']")
     expect(row.locator("td.num")).to_have_text(request.number)
     expect(row.locator("td.status")).to_have_text("New")
+
+
+def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatcher, customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests_app.services import request_flag_window_risk
+
+    start = timezone.now() + timedelta(hours=1)
+    request = request_create(
+        tenant=dispatcher.tenant, customer=customer, kind="planned", category="repair",
+        channel="web", window=(start, start + timedelta(hours=2)),
+    )
+    page = browser.new_page()
+    login(page, server, "dispatcher")
+    row = page.locator(f"tbody#rows tr[data-id='{request.pk}']")
+    expect(row).not_to_have_class("at-risk")
+
+    with transaction.atomic():
+        request_flag_window_risk(request=request)
+
+    expect(row.locator("td.window")).to_contain_text("at risk", timeout=10_000)
+    expect(page.locator("#count-at-risk")).to_have_text("1")
