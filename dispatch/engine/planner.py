@@ -139,7 +139,10 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
             id=vehicle_id, start=at(position), end=at((technician.home_lat, technician.home_lon)),
             shift_start=_seconds(start_time, origin), shift_end=_seconds(window[1], origin),
             skills=frozenset(skill.code for skill in technician.skills.all()),
-            max_duration=_seconds(window[1], origin) - _seconds(start_time, origin),
+            # PyVRP 0.14 has no break activity: lunch is reserved as time the route may not use
+            # (the technician takes it in any gap), not placed at an hour.
+            max_duration=max(0, _seconds(window[1], origin) - _seconds(start_time, origin)
+                             - shift.lunch_minutes * 60),
         ))
 
     for visit in live:

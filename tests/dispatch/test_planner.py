@@ -213,3 +213,10 @@ def test_a_plan_that_would_double_book_is_rolled_back_alone(tenant, day, monkeyp
     request.refresh_from_db()
     assert request.status == "new"
     assert live_visits().count() == 1  # only the blocker
+
+
+def test_lunch_is_reserved_out_of_the_route(tenant, day):
+    technician = worker(tenant, day, start=9, end=12)
+    Shift.objects.filter(technician=technician).update(lunch_minutes=60)
+    model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
+    assert model.problem.vehicles[0].max_duration == 2 * 3600
