@@ -41,4 +41,5 @@ class HasRole(BasePermission):
         return type(f"HasRole_{'_'.join(roles)}", (cls,), {"roles": roles})
 
     def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_role(*self.roles))
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_role(*self.roles))

@@ -18,7 +18,6 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import websockets
 
@@ -71,7 +70,7 @@ def wait_healthy(base: str, stack: subprocess.Popen) -> None:
         if stack.poll() is not None:
             raise SystemExit(f"make up exited early with {stack.returncode}")
         try:
-            with urllib.request.urlopen(base + "/health/", timeout=2):  # noqa: S310 — loopback
+            with urllib.request.urlopen(base + "/health/", timeout=2):
                 return
         except OSError:
             time.sleep(1)

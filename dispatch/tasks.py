@@ -10,9 +10,9 @@ from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from accounts.models import Tenant
-from requests_app.models import ServiceRequest
 from dispatch.celery import task
 from dispatch.engine import emergency, planner, reconcile
+from requests_app.models import ServiceRequest
 
 log = logging.getLogger(__name__)
 

@@ -158,7 +158,8 @@ class Visit(TenantOwned):
             # A request is served by at most one live visit at a time: a duplicate task delivery
             # or two racing workers cannot both assign it.
             models.UniqueConstraint(
-                fields=["request"], condition=Q(status__in=ACTIVE_VISIT), name="visit_one_active_per_request"
+                fields=["request"], condition=Q(status__in=ACTIVE_VISIT),
+                name="visit_one_active_per_request",
             ),
             # No technician is in two places at once. The technician id is wrapped in a
             # one-point int8range so the constraint needs only core GiST range operator classes

@@ -33,7 +33,7 @@ def visit_create(
     technician: Technician,
     start: datetime,
     end: datetime,
-    travel_minutes: int = 0,
+    travel_minutes: float = 0,
     sequence: int = 0,
     pinned: bool = False,
     actor: User | None = None,
@@ -81,6 +81,12 @@ def visit_transition(
     if to == V.NOT_COMPLETED:
         visit.reason = reason
     setattr(visit, stamp, now)
+    if to in (V.ON_SITE, V.COMPLETED, V.NOT_COMPLETED):
+        # Where the technician is, for the planner and the emergency rule (until a phone
+        # reports a better position).
+        Technician.objects.filter(pk=visit.technician_id).update(
+            last_lat=visit.request.lat, last_lon=visit.request.lon, last_seen_at=now
+        )
     if to == V.ON_SITE and visit.planned_start != now:
         _retime_on_arrival(visit, now)
     elif to in (V.COMPLETED, V.NOT_COMPLETED) and now > visit.planned_start:

@@ -39,7 +39,8 @@ def day(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     visits = list(visits_of_day(technician=technician, day=today))
     for visit in visits:
-        visit.next_steps = [(step, ACTION_LABELS[step]) for step in NEXT_STEPS.get(visit.status, [])]
+        steps = NEXT_STEPS.get(visit.status, [])
+        visit.next_steps = [(step, ACTION_LABELS[step]) for step in steps]
     return render(request, "technicians/day.html", {
         "technician": technician, "visits": visits, "today": today,
         "reasons": Visit.Reason.choices,

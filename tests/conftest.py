@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from tests.factories import CustomerFactory, SkillFactory, TenantFactory, UserFactory
 
+
 @pytest.fixture
 def tenant(db):
     return TenantFactory(name="Almaty Telecom", slug="almaty-telecom")

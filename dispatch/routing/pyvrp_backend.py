@@ -3,7 +3,11 @@
 How the domain rules land in PyVRP 0.14:
 
 - Every job is an optional client with a prize that grows with its priority, so an over-full day
-  still gets a plan and the jobs that did not fit come back as unassigned.
+  still gets a plan and the jobs that did not fit come back as unassigned. Optional clients
+  cost PyVRP about a third of its iterations, though, so the search first treats every job as
+  required, and only when no such plan turns up within a tenth of the time limit (or the day
+  plainly cannot hold them: more service than shift time, more demand than capacity) does it
+  spend the rest choosing which jobs to leave out.
 - Skills and pins become routing profiles. Each vehicle gets the profile of the set of jobs it
   may serve; in that profile every arc into or out of any other job costs several times the
   largest prize, so serving such a job can never pay off. Vehicles allowed the same jobs share
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +44,9 @@ from dispatch.routing.problem import (
 )
 
 _UNBOUNDED = np.iinfo(np.int64).max
+# Share of the time limit given to finding a plan that serves every job before settling for
+# fewer. PyVRP's first local search usually finds one at once when there is one.
+PROBE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class PyVRPModel:
     type_vehicles: list[list[int]]  # PyVRP vehicle type -> indexes into problem.vehicles
     allowed: np.ndarray  # jobs x vehicles: skills and pins permit it
     unassigned: dict[str, UnassignedReason]  # left out before solving
+    may_fit: bool = True  # False when the day provably cannot hold every job
 
 
 class PyVRPSolver:
@@ -60,15 +68,62 @@ class PyVRPSolver:
         """Plan `problem`; `time_limit` bounds the search, building the model comes on top."""
         started = time.perf_counter()
         model = build_model(problem)
-        if model.data is None:
-            best = None
-        else:
-            stop = MaxRuntime(time_limit)
-            result = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False)
-            best = result.best
+        best = None if model.data is None else _search(model, time_limit=time_limit, seed=seed)
         return read_solution(
             problem=problem, model=model, best=best, runtime_s=time.perf_counter() - started
         )
+
+
+class _EverythingFits:
+    """Stop criterion: the time limit, or the probe time without a plan serving every job."""
+
+    def __init__(self, *, time_limit: float, probe: float) -> None:
+        self.time_limit, self.probe = time_limit, probe
+        self.started: float | None = None
+        self.elapsed = 0.0
+        self.found = False
+
+    def __call__(self, best_cost: int) -> bool:
+        now = time.perf_counter()
+        self.started = now if self.started is None else self.started
+        self.elapsed = now - self.started
+        # PyVRP reports an infeasible best as the largest cost.
+        self.found = self.found or best_cost < _UNBOUNDED
+        return self.elapsed > self.time_limit or (not self.found and self.elapsed > self.probe)
+
+
+def _search(model: PyVRPModel, *, time_limit: float, seed: int) -> pyvrp.Solution:
+    """Look for a plan serving every job; failing that, choose which jobs to leave out."""
+    assert model.data is not None
+    if model.may_fit:
+        everything = model.data.replace(clients=[_required(c) for c in model.data.clients()])
+        stop = _EverythingFits(time_limit=time_limit, probe=PROBE_SHARE * time_limit)
+        best = _pyvrp_solve(everything, stop=stop, seed=seed)
+        if best.is_feasible() and best.is_complete():
+            return best
+        time_limit = max(time_limit - stop.elapsed, 0.0)
+    return _pyvrp_solve(model.data, stop=MaxRuntime(time_limit), seed=seed)
+
+
+def _pyvrp_solve(
+    data: pyvrp.ProblemData, *, stop: Callable[[int], bool], seed: int
+) -> pyvrp.Solution:
+    return pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False).best
+
+
+def _required(client: pyvrp.Client) -> pyvrp.Client:
+    return pyvrp.Client(
+        location=client.location,
+        delivery=client.delivery,
+        pickup=client.pickup,
+        service_duration=client.service_duration,
+        tw_early=client.tw_early,
+        tw_late=client.tw_late,
+        release_time=client.release_time,
+        prize=client.prize,
+        required=True,
+        name=client.name,
+    )
 
 
 def build_model(problem: Problem) -> PyVRPModel:
@@ -98,7 +153,21 @@ def build_model(problem: Problem) -> PyVRPModel:
         distance_matrices=distances,
         duration_matrices=durations,
     )
-    return PyVRPModel(data, client_jobs, type_vehicles, allowed, unassigned)
+    may_fit = _may_fit(problem.vehicles, jobs)
+    return PyVRPModel(data, client_jobs, type_vehicles, allowed, unassigned, may_fit)
+
+
+def _may_fit(vehicles: Sequence[Vehicle], jobs: list[Job]) -> bool:
+    """False when the jobs need more service time or load than the whole fleet has."""
+    hours = sum(
+        min(v.shift_end - v.shift_start, _UNBOUNDED if v.max_duration is None else v.max_duration)
+        for v in vehicles
+    )
+    if any(v.capacity is None for v in vehicles):
+        room = _UNBOUNDED
+    else:
+        room = sum(v.capacity or 0 for v in vehicles)
+    return sum(j.service for j in jobs) <= hours and sum(j.demand for j in jobs) <= room
 
 
 def read_solution(

@@ -47,13 +47,13 @@ async def test_a_dispatcher_never_receives_another_tenants_events(dispatcher, ot
 
 
 async def test_an_anonymous_socket_is_refused():
-    communicator, connected = await connect("/ws/dispatch/")
+    _communicator, connected = await connect("/ws/dispatch/")
     assert not connected
 
 
 async def test_a_technician_cannot_join_the_dispatcher_feed(technician):
     user = await database_sync_to_async(lambda: technician.user)()
-    communicator, connected = await connect("/ws/dispatch/", user)
+    _communicator, connected = await connect("/ws/dispatch/", user)
     assert not connected
 
 

@@ -24,11 +24,13 @@ def test_events_are_numbered_per_tenant_without_gaps(tenant, other_tenant):
 
 
 def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_callbacks):
-    with mock.patch("dispatch.events.broadcast") as push:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with transaction.atomic():
-                event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
-                assert push.call_count == 0
+    with (
+        mock.patch("dispatch.events.broadcast") as push,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        with transaction.atomic():
+            event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
+            assert push.call_count == 0
         assert len(callbacks) == 1
     message, audiences = push.call_args.args
     assert message["seq"] == 1
@@ -36,8 +38,8 @@ def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_c
 
 
 def test_a_rolled_back_change_leaves_no_event_and_no_push(tenant):
-    with mock.patch("dispatch.events.broadcast") as push:
-        with pytest.raises(RuntimeError), transaction.atomic():
+    with mock.patch("dispatch.events.broadcast") as push, pytest.raises(RuntimeError):  # noqa: SIM117 — the rollback must happen inside the patch
+        with transaction.atomic():
             event_emit(tenant_id=tenant.pk, kind="x", payload={})
             raise RuntimeError("boom")
     assert push.call_count == 0

@@ -1,6 +1,7 @@
 """The rolling planner: routes that keep every agreed window, around pinned work."""
 
 from datetime import datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -75,7 +76,7 @@ def test_no_technician_is_in_two_places_at_once(tenant, day):
     plan(tenant, day)
 
     visits = sorted(live_visits(), key=lambda v: v.planned_start)
-    for earlier, later in zip(visits, visits[1:], strict=False):
+    for earlier, later in pairwise(visits):
         assert earlier.planned_end <= later.planned_start
 
 

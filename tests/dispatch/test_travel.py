@@ -34,7 +34,7 @@ def test_the_single_pair_shortcut_agrees_with_the_matrix():
 class FakeOsrm(BaseHTTPRequestHandler):
     calls = 0
 
-    def do_GET(self):  # noqa: N802 — the http.server interface
+    def do_GET(self):
         FakeOsrm.calls += 1
         coordinates = self.path.split("/")[4].split("?")[0].split(";")
         n = len(coordinates)

@@ -38,7 +38,7 @@ def post_json(url: str, body: dict, token: str) -> dict:
         url, data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 — loopback only
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -70,7 +70,7 @@ def test_an_emergency_posted_over_http_is_assigned_and_pushed_to_the_dispatcher(
             token,
         )
 
-    created, message = asyncio.run(wait_for_assignment(port, cookie, create))
+    _created, message = asyncio.run(wait_for_assignment(port, cookie, create))
 
     assert message["type"] == "event"
     assert message["data"]["visit"]["technician_id"] == technician.pk

@@ -120,8 +120,8 @@ def test_the_list_costs_a_constant_number_of_queries(
 
 
 def test_a_technician_sees_only_requests_assigned_to_them(api, technician, other_technician):
-    from tests.dispatch.test_assignment import emergency
     from dispatch.engine.emergency import request_assign
+    from tests.dispatch.test_assignment import emergency
 
     mine = emergency(technician.tenant)
     request_assign(request_id=mine.pk)

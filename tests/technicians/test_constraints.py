@@ -36,7 +36,8 @@ def test_two_overlapping_visits_of_one_technician_are_refused_by_postgresql_thro
     start = timezone.now()
     first, second = RequestFactory.create_batch(2, tenant=technician.tenant)
     _raw_insert(first, technician, start, start + timedelta(hours=1))
-    with pytest.raises(IntegrityError, match="visit_no_overlap_per_technician"), transaction.atomic():
+    refused = pytest.raises(IntegrityError, match="visit_no_overlap_per_technician")
+    with refused, transaction.atomic():
         _raw_insert(second, technician, start + timedelta(minutes=30), start + timedelta(hours=2))
 
 
