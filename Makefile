@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke lint bench-vrptw bench-emergency bench-day clean
+.PHONY: up test smoke lint bench-vrptw bench-emergency bench-http bench-day clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench-vrptw: $(STAMP)
 
 bench-emergency: $(STAMP)
 	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.emergency_loop
+
+bench-http: $(STAMP)
+	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.http_servers
 
 bench-day: $(STAMP)
 	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.day

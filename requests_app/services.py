@@ -126,7 +126,11 @@ def request_transition(
 @transaction.atomic
 def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
     """The plan can no longer keep the agreed window: alert dispatchers and tell the customer
-    (with the new expected arrival when a visit still has one)."""
+    (with the new expected arrival when a visit still has one). Without an agreed window (an
+    emergency) there is no promise to break: screens just see the new time."""
+    if request.window_end is None:
+        request_changed(request=request)
+        return
     first_time = not request.window_at_risk
     request.window_at_risk = True
     request.save(update_fields=["window_at_risk", "updated_at"])

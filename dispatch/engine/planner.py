@@ -50,7 +50,7 @@ class DayModel:
     technicians: dict[str, Technician]
     requests: dict[str, ServiceRequest]
     movable_visits: dict[str, Visit]
-    pinned_visits: dict[str, Visit]
+    retimes: list[tuple[Visit, datetime]]  # overdue fixed work, moved to when it can happen
     signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
 
 
@@ -85,7 +85,20 @@ def _shift_window(shift: Shift, absences: list[Absence], now: datetime):
     return (start, end) if start < end else None
 
 
+def _is_fixed(visit: Visit) -> bool:
+    """Work the planner routes around: accepted, pinned, emergencies, or without a window."""
+    return (
+        visit.pinned or visit.status != Visit.Status.SCHEDULED
+        or visit.request.kind == ServiceRequest.Kind.EMERGENCY
+        or visit.request.window_start is None
+    )
+
+
 def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
+    """The day as a routing problem. Fixed work is not a job for the solver: it splits the
+    technician's day into segments (home → fixed visit → … → home), each a vehicle starting
+    and ending at the fixed visits' addresses. Pins stay exact and the solver needs only one
+    travel profile per skill set, not one per technician."""
     origin = datetime.combine(day, time(0), tzinfo=tenant.zone)
     day_end = origin + timedelta(days=1)
     shifts = list(
@@ -116,59 +129,58 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return index[point]
 
     vehicles, technicians, signatures, jobs = [], {}, {}, []
-    requests, movable, pinned = {}, {}, {}
+    requests, movable, retimes = {}, {}, []
     for shift in shifts:
         technician = shift.technician
         window = _shift_window(shift, absences.get(technician.pk, []), now)
         if window is None:
             continue
-        start_time, position = window[0], (technician.home_lat, technician.home_lon)
+        visits = by_technician.get(technician.pk, [])
+        signatures[technician.pk] = _signature(visits)
+        clock, here = window[0], (technician.home_lat, technician.home_lon)
         if technician.last_seen_at and technician.last_seen_at >= shift.start:
-            position = technician.position  # out on the road since the shift began
-        for visit in by_technician.get(technician.pk, []):
+            here = technician.position  # out on the road since the shift began
+        for visit in visits:
             if visit.status in IN_HAND:
                 # The job in hand: the route starts where and when it ends.
-                start_time = max(start_time, free_after(visit, now))
-                position = (visit.request.lat, visit.request.lon)
-        if start_time >= window[1]:
-            continue
-        vehicle_id = f"t{technician.pk}"
-        technicians[vehicle_id] = technician
-        signatures[technician.pk] = _signature(by_technician.get(technician.pk, []))
-        vehicles.append(Vehicle(
-            id=vehicle_id, start=at(position), end=at((technician.home_lat, technician.home_lon)),
-            shift_start=_seconds(start_time, origin), shift_end=_seconds(window[1], origin),
-            skills=frozenset(skill.code for skill in technician.skills.all()),
-            # PyVRP 0.14 has no break activity: lunch is reserved as time the route may not use
-            # (the technician takes it in any gap), not placed at an hour.
-            max_duration=max(0, _seconds(window[1], origin) - _seconds(start_time, origin)
-                             - shift.lunch_minutes * 60),
-        ))
+                clock = max(clock, free_after(visit, now))
+                here = (visit.request.lat, visit.request.lon)
+        segments = []
+        for visit in visits:
+            if visit.status in IN_HAND or not _is_fixed(visit):
+                continue
+            point = (visit.request.lat, visit.request.lon)
+            begins = visit.planned_start
+            if begins < clock:  # overdue fixed work happens next, as soon as possible
+                begins = clock
+                retimes.append((visit, begins))
+            segments.append((clock, here, begins, point))
+            clock, here = begins + (visit.planned_end - visit.planned_start), point
+        segments.append((clock, here, window[1], (technician.home_lat, technician.home_lon)))
+        skills = frozenset(skill.code for skill in technician.skills.all())
+        usable = [seg for seg in segments if seg[2] > seg[0]]
+        lunch = shift.lunch_minutes * 60
+        longest = max(usable, key=lambda seg: seg[2] - seg[0], default=None)
+        for number, (leave, frm, back, to) in enumerate(usable):
+            vehicle_id = f"t{technician.pk}.{number}"
+            technicians[vehicle_id] = technician
+            length = _seconds(back, origin) - _seconds(leave, origin)
+            # PyVRP 0.14 has no break activity: lunch is reserved as time the longest segment
+            # may not use (the technician takes it in any gap), not placed at an hour.
+            if (leave, frm, back, to) == longest:
+                length = max(0, length - lunch)
+            vehicles.append(Vehicle(
+                id=vehicle_id, start=at(frm), end=at(to), shift_start=_seconds(leave, origin),
+                shift_end=_seconds(back, origin), skills=skills, max_duration=length,
+            ))
 
     for visit in live:
-        if visit.status in IN_HAND:
+        if visit.status in IN_HAND or _is_fixed(visit):
             continue
-        request = visit.request
-        job_id = f"r{request.pk}"
-        requests[job_id] = request
-        fixed = (
-            visit.pinned or visit.status != Visit.Status.SCHEDULED
-            or request.kind == ServiceRequest.Kind.EMERGENCY or request.window_start is None
-        )
-        if fixed:
-            pinned[job_id] = visit
-            begin = _seconds(visit.planned_start, origin)
-            # Overdue pinned work keeps its technician but may start any time from now.
-            tw_end = begin if visit.planned_start > now else _seconds(day_end, origin)
-            jobs.append(Job(
-                id=job_id, location=at((request.lat, request.lon)),
-                service=_seconds(visit.planned_end, origin) - begin,
-                tw_start=max(begin, _seconds(now, origin)), tw_end=tw_end,
-                pinned_to=f"t{visit.technician_id}", priority=10,
-            ))
-        else:
-            movable[job_id] = visit
-            jobs.append(_planned_job(job_id, request, origin, now, at))
+        job_id = f"r{visit.request_id}"
+        requests[job_id] = visit.request
+        movable[job_id] = visit
+        jobs.append(_planned_job(job_id, visit.request, origin, now, at))
 
     for request in (
         ServiceRequest.objects.for_tenant(tenant)
@@ -184,7 +196,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return None
     duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
     problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
-    return DayModel(tenant, origin, problem, technicians, requests, movable, pinned, signatures)
+    return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
 
 
 def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
@@ -245,10 +257,6 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
     ):
         current.setdefault(visit.technician_id, []).append(visit)
     stale = {pk for pk in locked if _signature(current.get(pk, [])) != model.signatures[pk]}
-    # A pinned visit the solver could not route keeps its time; that technician's route is
-    # left as it is rather than planned around a visit the plan does not know.
-    stale |= {model.pinned_visits[job].technician_id for job in solution.unassigned
-              if job in model.pinned_visits}
     result.skipped_technicians = len(stale)
     try:
         with transaction.atomic():
@@ -266,6 +274,12 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
 
 
 def _apply_routes(model, solution, stale: set[int], now, result: PlanResult) -> None:
+    for visit, begins in model.retimes:
+        if visit.technician_id not in stale:
+            visit.planned_end = begins + (visit.planned_end - visit.planned_start)
+            visit.planned_start = begins
+            visit.save(update_fields=["planned_start", "planned_end", "updated_at"])
+            request_changed(request=visit.request)
     placed: set[str] = set()
     for route in solution.routes:
         technician = model.technicians[route.vehicle_id]
@@ -301,14 +315,8 @@ def _place(model: DayModel, stop, technician: Technician, sequence: int, now, re
     start = model.origin + timedelta(seconds=stop.start)
     end = start + timedelta(minutes=request.estimated_minutes)
     visit = model.movable_visits.get(stop.job_id)
-    pinned = model.pinned_visits.get(stop.job_id)
-    if pinned is not None:
-        if pinned.planned_start < now and pinned.planned_start != start:
-            pinned.planned_end = start + (pinned.planned_end - pinned.planned_start)
-            pinned.planned_start = start
-            pinned.save(update_fields=["planned_start", "planned_end", "updated_at"])
-            request_changed(request=request)
-        return  # otherwise the solver only routed around it
+    if visit is None and request.status not in UNASSIGNED:
+        return  # assigned meanwhile by someone else
     if visit is None:
         visit = visit_create(request=request, technician=technician, start=start, end=end,
                              sequence=sequence, reason=_("Planned route"))

@@ -3,15 +3,16 @@
 How the domain rules land in PyVRP 0.14:
 
 - Every job is an optional client with a prize that grows with its priority, so an over-full day
-  still gets a plan and the jobs that did not fit come back as unassigned. Optional clients
-  cost PyVRP about a third of its iterations, though, so the search first treats every job as
-  required, and only when no such plan turns up within a tenth of the time limit (or the day
-  plainly cannot hold them: more service than shift time, more demand than capacity) does it
-  spend the rest choosing which jobs to leave out.
+  still gets a plan and the jobs that did not fit come back as unassigned. Optional clients cost
+  PyVRP a quarter to a third of its iterations, though, so the search first treats every job as
+  required; only when no such plan turns up within a tenth of the time limit (or the day plainly
+  cannot hold them: more service than shift time, more demand than capacity) does it spend the
+  rest choosing which jobs to leave out.
 - Skills and pins become routing profiles. Each vehicle gets the profile of the set of jobs it
   may serve; in that profile every arc into or out of any other job costs several times the
-  largest prize, so serving such a job can never pay off. Vehicles allowed the same jobs share
-  a profile. The returned plan is checked again against the rules, never trusted.
+  largest prize and takes longer than any shift, so serving such a job is both a loss and
+  infeasible. Vehicles allowed the same jobs share a profile. The returned plan is checked
+  again against the rules, never trusted.
   Memory: PyVRP keeps two full matrices per profile, so a 1000-job day with 20 distinct
   skill/pin sets holds about 20 x 2 x 8 MB.
 - Each job gets its own PyVRP location (a copy of its matrix row), so two jobs at one address
@@ -277,21 +278,25 @@ def _matrices(
     duration = problem.duration[cells]
     distance = duration if problem.distance is None else problem.distances[cells]
     unit_prize = _unit_prize(distance)
-    # Only distances are blocked: travel times stay true, so the schedule never sees the
-    # block. MAX_VALUE would do, but times PyVRP's penalties it overflows int64 and the
-    # search never ends; a few times the largest prize already makes every such arc a loss.
-    block = min(MAX_VALUE, 4 * unit_prize * max(job.priority for job in jobs))
-    distances = [_block(distance, cut, block=block) for cut in blocked]
-    return unit_prize, distances, [duration] * len(blocked)
+    # A blocked arc costs a few times the largest prize, so serving the job never pays, and
+    # takes longer than any shift, so a route through it is infeasible even when all jobs
+    # are required. Not MAX_VALUE: times PyVRP's penalties that overflows int64, and the
+    # search crawls.
+    cost = min(MAX_VALUE, 4 * unit_prize * max(job.priority for job in jobs))
+    shifts = [(v.shift_start, v.shift_end) for v in problem.vehicles]
+    delay = min(MAX_VALUE, max(end for _, end in shifts) - min(start for start, _ in shifts) + 1)
+    distances = [_block(distance, cut, value=cost) for cut in blocked]
+    durations = [_block(duration, cut, value=delay) for cut in blocked]
+    return unit_prize, distances, durations
 
 
-def _block(matrix: np.ndarray, blocked: np.ndarray, *, block: int) -> np.ndarray:
-    """A copy of `matrix` in which no route can afford to visit the `blocked` locations."""
+def _block(matrix: np.ndarray, blocked: np.ndarray, *, value: int) -> np.ndarray:
+    """A copy of `matrix` in which every arc into or out of the `blocked` locations is `value`."""
     if not len(blocked):
         return matrix
     matrix = matrix.copy()
-    matrix[blocked, :] = block
-    matrix[:, blocked] = block
+    matrix[blocked, :] = value
+    matrix[:, blocked] = value
     matrix[blocked, blocked] = 0  # PyVRP requires a zero diagonal
     return matrix
 

@@ -160,3 +160,20 @@ def test_displaced_visits_moved_to_the_same_technician_do_not_collide(tenant, fi
 
     check_deferred_constraints()
     assert Visit.objects.filter(technician=spare).count() >= 2  # moved there, one after another
+
+
+def test_an_emergency_pushed_past_the_shift_end_is_not_treated_as_a_broken_promise(tenant):
+    technician = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    technician.shifts.update(end=timezone.now() + timedelta(minutes=100))
+    now = timezone.now()
+    earlier = emergency(tenant, estimated_minutes=30)
+    request_assign(request_id=earlier.pk, now=now)
+    Visit.objects.filter(request=earlier).update(
+        planned_start=now + timedelta(minutes=40), planned_end=now + timedelta(minutes=95)
+    )
+    request = emergency(tenant, estimated_minutes=30)
+
+    assert request_assign(request_id=request.pk, now=now) == "assigned"
+
+    check_deferred_constraints()
+    assert ServiceRequest.objects.get(pk=earlier.pk).window_at_risk is False

@@ -31,7 +31,7 @@ def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_c
         with transaction.atomic():
             event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
             assert push.call_count == 0
-        assert len(callbacks) == 1
+    assert len(callbacks) == 1
     message, audiences = push.call_args.args
     assert message["seq"] == 1
     assert audiences == [f"tenant.{tenant.pk}.dispatch"]

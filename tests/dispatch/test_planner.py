@@ -221,3 +221,18 @@ def test_lunch_is_reserved_out_of_the_route(tenant, day):
     Shift.objects.filter(technician=technician).update(lunch_minutes=60)
     model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
     assert model.problem.vehicles[0].max_duration == 2 * 3600
+    assert model.problem.vehicles[0].id == f"t{technician.pk}.0"
+
+
+def test_fixed_work_splits_the_day_instead_of_becoming_a_job(tenant, day):
+    technician = worker(tenant, day)
+    fixed = Visit.objects.create(
+        tenant=tenant, request=planned(tenant, day, 10, spot=3), technician=technician,
+        planned_start=clock(tenant, day, 11), planned_end=clock(tenant, day, 12), pinned=True,
+    )
+    ServiceRequest.objects.filter(pk=fixed.request_id).update(status="assigned")
+    model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
+    assert all(job.id != f"r{fixed.request_id}" for job in model.problem.jobs)
+    first, second = model.problem.vehicles
+    assert (first.shift_end, second.shift_start) == (11 * 3600, 12 * 3600)
+    assert first.end == second.start  # the fixed visit's address
