@@ -5,9 +5,11 @@ the tenant row lock (so numbers follow commit order without gaps), stores it, an
 push for after commit. Nothing is pushed for a transaction that rolls back.
 """
 
+import asyncio
 import logging
+import os
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
@@ -43,12 +45,52 @@ def event_emit(
 
 
 def broadcast(message: dict, audiences: list[str]) -> None:
-    """Ring the doorbell. A lost push is fine: clients resync from the event table."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        for group in audiences:
-            async_to_sync(layer.group_send)(group, {"type": "event.push", "event": message})
-    except Exception:  # the change is committed; a failed push must not fail the caller
-        log.exception("broadcast of event %s failed", message.get("seq"))
+    """Ring the doorbell without waiting for it: a background loop sends pushes in order. A lost
+    push is fine: clients see the gap in sequence numbers and resync from the event table."""
+    _pusher().submit(message, audiences)
+
+
+class _Pusher:
+    """One event loop thread per process, draining an ordered queue of pushes."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue | None = None
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True, name="pusher").start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.queue = asyncio.Queue()
+        self.loop.create_task(self._drain())
+        ready.set()
+        self.loop.run_forever()
+
+    def submit(self, message: dict, audiences: list[str]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, (message, audiences))
+
+    async def _drain(self) -> None:
+        while True:
+            message, audiences = await self.queue.get()
+            layer = get_channel_layer()
+            if layer is None:
+                continue
+            try:
+                for group in audiences:
+                    await layer.group_send(group, {"type": "event.push", "event": message})
+            except Exception:  # the change is committed; pushing is best effort
+                log.exception("broadcast of event %s failed", message.get("seq"))
+
+
+_pushers: dict[int, _Pusher] = {}
+_lock = threading.Lock()
+
+
+def _pusher() -> _Pusher:
+    # Per process id: a Celery prefork child must not reuse its parent's thread.
+    pid = os.getpid()
+    with _lock:
+        if pid not in _pushers:
+            _pushers[pid] = _Pusher()
+        return _pushers[pid]

@@ -20,8 +20,8 @@ def active_visit(request: ServiceRequest) -> Visit | None:
     )
 
 
-def request_payload(request: ServiceRequest) -> dict:
-    visit = active_visit(request)
+def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict:
+    visit = visit or active_visit(request)
     return {
         "id": request.pk,
         "number": request.number,

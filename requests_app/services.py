@@ -21,13 +21,14 @@ from technicians.models import Skill
 DEFAULT_PRIORITY = {ServiceRequest.Kind.EMERGENCY: 1, ServiceRequest.Kind.PLANNED: 3}
 
 
-def request_changed(*, request: ServiceRequest, kind: str = "request.updated") -> None:
-    """Emit the live event for a request; technicians hear about their own jobs."""
-    visit = active_visit(request)
+def request_changed(*, request: ServiceRequest, kind: str = "request.updated", visit=None) -> None:
+    """Emit the live event for a request; technicians hear about their own jobs. Pass the live
+    visit when the caller holds it, to save reading it again."""
+    visit = visit or active_visit(request)
     event_emit(
         tenant_id=request.tenant_id,
         kind=kind,
-        payload=request_payload(request),
+        payload=request_payload(request, visit),
         technician_id=visit.technician_id if visit else None,
     )
 
@@ -129,12 +130,12 @@ def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
     (with the new expected arrival when a visit still has one). Without an agreed window (an
     emergency) there is no promise to break: screens just see the new time."""
     if request.window_end is None:
-        request_changed(request=request)
+        request_changed(request=request, visit=visit)
         return
     first_time = not request.window_at_risk
     request.window_at_risk = True
     request.save(update_fields=["window_at_risk", "updated_at"])
-    request_changed(request=request, kind="request.window_at_risk")
+    request_changed(request=request, kind="request.window_at_risk", visit=visit)
     if not first_time:
         return
     tenant = request.tenant

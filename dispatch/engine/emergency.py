@@ -18,7 +18,17 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dispatch.engine.routes import Insertion, Leg, Route, find_gap, insert_first, load_routes
+from dispatch.engine.routes import (
+    IN_HAND,
+    Insertion,
+    Leg,
+    Route,
+    find_gap,
+    free_after,
+    insert_first,
+    load_routes,
+)
+from dispatch.geo import haversine_km
 from dispatch.models import Decision
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
@@ -30,6 +40,10 @@ from technicians.services import visit_create
 POLICY = "soonest_eta_v2"
 BROKEN_WINDOW_PENALTY = timedelta(minutes=15)
 EXCLUDED_SAMPLE = 20
+# ETA needs only the job in hand; full routes (for pushes and broken windows) are read for the
+# technicians whose ETA is within REACH of the best, at most MAX_ROUTES of them.
+REACH = 2 * BROKEN_WINDOW_PENALTY
+MAX_ROUTES = 12
 
 
 @dataclass
@@ -61,7 +75,6 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         Technician.objects.for_tenant(request.tenant_id)
         .filter(active=True)
         .select_related("user")
-        .prefetch_related("skills")
         .annotate(
             matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True),
             absent=Exists(
@@ -91,13 +104,25 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
 
 def rank_candidates(request: ServiceRequest, *, now: datetime):
     eligible, excluded, shift_ends = eligible_technicians(request, now=now)
-    routes = load_routes(eligible, now=now, shift_ends=shift_ends)
     travel = travel_for_tenant(request.tenant)
+    point = (request.lat, request.lon)
+    in_hand = {
+        visit.technician_id: (free_after(visit, now), (visit.request.lat, visit.request.lon))
+        for visit in Visit.objects.filter(technician__in=eligible, status__in=IN_HAND)
+        .select_related("request").only("technician_id", "planned_start", "planned_end",
+                                        "status", "request__lat", "request__lon")
+    }
+    by_eta = []
+    for technician in eligible:
+        free_at, position = in_hand.get(technician.pk, (now, technician.position))
+        by_eta.append((free_at + timedelta(seconds=travel.seconds(position, point)), technician))
+    by_eta.sort(key=lambda pair: pair[0])
+    near = [t for eta, t in by_eta if eta <= by_eta[0][0] + REACH][:MAX_ROUTES] if by_eta else []
+    routes = load_routes(near, now=now, shift_ends=shift_ends)
     candidates = []
     for route in routes.values():
         insertion = insert_first(
-            route, point=(request.lat, request.lon), minutes=request.estimated_minutes,
-            travel=travel,
+            route, point=point, minutes=request.estimated_minutes, travel=travel
         )
         if insertion.blocked_by_pin:
             reason = "pinned_visit_in_the_way"
@@ -108,6 +133,18 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
             continue
         technician = route.technician
         excluded.append({"technician_id": technician.pk, "name": str(technician), "reason": reason})
+    if not candidates and len(near) < len(by_eta):
+        # Everyone near was blocked: look at the rest before giving up.
+        rest = [t for _, t in by_eta if t.pk not in routes]
+        more = load_routes(rest, now=now, shift_ends=shift_ends)
+        routes.update(more)
+        for route in more.values():
+            insertion = insert_first(
+                route, point=point, minutes=request.estimated_minutes, travel=travel
+            )
+            fits = insertion.eta + timedelta(minutes=request.estimated_minutes) <= route.shift_end
+            if not insertion.blocked_by_pin and fits:
+                candidates.append(Candidate(route, insertion))
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
     return candidates, excluded, routes
 
@@ -180,7 +217,7 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     insertion = chosen.insertion
     broken = {leg.visit.pk for leg in insertion.broken}
     if broken:
-        routes = _everyone_on_shift(request, routes, now)
+        routes = _nearby_on_shift(request, routes, insertion.broken, now)
     for leg, start in reversed(insertion.moved):
         visit = leg.visit
         if visit.pk in broken and _move_elsewhere(visit, routes, chosen.route, now):
@@ -191,7 +228,7 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
         if visit.pk in broken:
             request_flag_window_risk(request=visit.request, visit=visit)
         else:
-            request_changed(request=visit.request)
+            request_changed(request=visit.request, visit=visit)
     visit_create(
         request=request,
         technician=chosen.route.technician,
@@ -203,19 +240,25 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     )
 
 
-def _everyone_on_shift(request, routes: dict, now) -> dict:
-    """Routes of all technicians working now: a displaced visit may need other skills than the
-    emergency, so anyone on shift may take it (routes already read are reused)."""
+def _nearby_on_shift(request, routes: dict, legs, now) -> dict:
+    """Routes of the technicians working now who are nearest the displaced visits: a displaced
+    visit may need other skills than the emergency, so anyone on shift may take it. Only the
+    nearest few can reach it in its window, so only theirs are read (routes read are reused)."""
     shift_ends = dict(
         Shift.objects.for_tenant(request.tenant_id)
         .filter(start__lte=now, end__gt=now, technician__active=True)
         .exclude(technician__absences__start__lte=now, technician__absences__end__gt=now)
         .values_list("technician_id", "end")
     )
-    missing = (
-        Technician.objects.filter(pk__in=set(shift_ends) - set(routes))
-        .select_related("user").prefetch_related("skills")
-    )
+    points = [leg.point for leg in legs]
+    distances = []
+    for pk, home_lat, home_lon, last_lat, last_lon in Technician.objects.filter(
+        pk__in=set(shift_ends) - set(routes)
+    ).values_list("pk", "home_lat", "home_lon", "last_lat", "last_lon"):
+        here = (last_lat, last_lon) if last_lat is not None else (home_lat, home_lon)
+        distances.append((min(haversine_km(*here, *point) for point in points), pk))
+    nearest = [pk for _, pk in sorted(distances)[:MAX_ROUTES]]
+    missing = Technician.objects.filter(pk__in=nearest).select_related("user")
     return {**routes, **load_routes(missing, now=now, shift_ends=shift_ends)}
 
 
@@ -227,9 +270,14 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
     needed = {skill.pk for skill in request.required_skills.all()}
     travel = travel_for_tenant(request.tenant)
     minutes = round((visit.planned_end - visit.planned_start).total_seconds() / 60)
+    skills_of: dict[int, set[int]] = {}
+    for technician_id, skill_id in Technician.skills.through.objects.filter(
+        technician_id__in=list(routes)
+    ).values_list("technician_id", "skill_id"):
+        skills_of.setdefault(technician_id, set()).add(skill_id)
     options = []
     for route in routes.values():
-        if route is source or not needed <= {s.pk for s in route.technician.skills.all()}:
+        if route is source or not needed <= skills_of.get(route.technician.pk, set()):
             continue
         start = find_gap(
             route, point=(request.lat, request.lon), minutes=minutes,
@@ -251,7 +299,7 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
                               end=visit.planned_end, window_end=request.window_end,
                               pinned=False))
         route.legs.sort(key=lambda leg: leg.start)
-        request_changed(request=request)
+        request_changed(request=request, visit=visit)
         return True
     return False
 

@@ -97,15 +97,16 @@ def test_nobody_available_escalates_to_the_dispatchers_instead_of_staying_silent
     assert Decision.objects.get(request=request).outcome == "escalated"
 
 
-def test_the_decision_lists_ranked_candidates(tenant):
+def test_the_decision_lists_ranked_candidates_within_reach_of_the_best(tenant):
     near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
-    far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    nearby = TechnicianFactory(tenant=tenant, home_lat=43.2500, home_lon=76.8950)
+    TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])  # 45 min further
     request = emergency(tenant)
 
     request_assign(request_id=request.pk)
 
     ranked = [c["technician_id"] for c in Decision.objects.get(request=request).candidates]
-    assert ranked == [near.pk, far.pk]
+    assert ranked == [near.pk, nearby.pk]
 
 
 def test_running_the_task_twice_creates_one_visit(tenant):

@@ -24,13 +24,14 @@ def test_events_are_numbered_per_tenant_without_gaps(tenant, other_tenant):
 
 
 def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_callbacks):
+    # Exits run inner first: commit, then the captured callbacks run, all under the patch.
     with (
         mock.patch("dispatch.events.broadcast") as push,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
+        transaction.atomic(),
     ):
-        with transaction.atomic():
-            event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
-            assert push.call_count == 0
+        event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
+        assert push.call_count == 0
     assert len(callbacks) == 1
     message, audiences = push.call_args.args
     assert message["seq"] == 1
