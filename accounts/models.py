@@ -60,7 +60,11 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     tenant = models.ForeignKey(
-        Tenant, verbose_name=_("tenant"), on_delete=models.PROTECT, null=True, blank=True,
+        Tenant,
+        verbose_name=_("tenant"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="users",
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True)

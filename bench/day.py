@@ -38,6 +38,7 @@ ZONE = "Asia/Almaty"
 
 # ---------------------------------------------------------------- database and clock
 
+
 def use_fresh_database() -> None:
     url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"))
     admin = urlunparse(url._replace(path="/postgres"))
@@ -67,6 +68,7 @@ class Clock:
 
 # ---------------------------------------------------------------- seeding
 
+
 def seed(scenario: Scenario, day: date):
     from django.contrib.auth.hashers import make_password
 
@@ -75,56 +77,94 @@ def seed(scenario: Scenario, day: date):
     from technicians.models import Shift, Skill, Technician
 
     tenant = Tenant.objects.create(name="Bench City", slug="bench-city", time_zone=ZONE)
-    skills = {code: Skill.objects.create(tenant=tenant, code=code, name=code) for code in
-              ("fiber", "copper", "tv")}
+    skills = {
+        code: Skill.objects.create(tenant=tenant, code=code, name=code)
+        for code in ("fiber", "copper", "tv")
+    }
     password = make_password(None)
-    users = User.objects.bulk_create([
-        User(username=f"tech{t.key}", password=password, tenant=tenant, role=Role.TECHNICIAN)
-        for t in scenario.technicians
-    ])
-    technicians = Technician.objects.bulk_create([
-        Technician(tenant=tenant, user=user, home_lat=spec.home[0], home_lon=spec.home[1])
-        for user, spec in zip(users, scenario.technicians, strict=True)
-    ])
+    users = User.objects.bulk_create(
+        [
+            User(username=f"tech{t.key}", password=password, tenant=tenant, role=Role.TECHNICIAN)
+            for t in scenario.technicians
+        ]
+    )
+    technicians = Technician.objects.bulk_create(
+        [
+            Technician(tenant=tenant, user=user, home_lat=spec.home[0], home_lon=spec.home[1])
+            for user, spec in zip(users, scenario.technicians, strict=True)
+        ]
+    )
     through = Technician.skills.through
-    through.objects.bulk_create([
-        through(technician=technician, skill=skills[code])
-        for technician, spec in zip(technicians, scenario.technicians, strict=True)
-        for code in spec.skills
-    ])
+    through.objects.bulk_create(
+        [
+            through(technician=technician, skill=skills[code])
+            for technician, spec in zip(technicians, scenario.technicians, strict=True)
+            for code in spec.skills
+        ]
+    )
     zone = tenant.zone
-    Shift.objects.bulk_create([
-        Shift(tenant=tenant, technician=technician, date=day,
-              start=datetime.combine(day, time(SHIFT[0]), tzinfo=zone),
-              end=datetime.combine(day, time(SHIFT[1]), tzinfo=zone))
-        for technician in technicians
-    ])
+    Shift.objects.bulk_create(
+        [
+            Shift(
+                tenant=tenant,
+                technician=technician,
+                date=day,
+                start=datetime.combine(day, time(SHIFT[0]), tzinfo=zone),
+                end=datetime.combine(day, time(SHIFT[1]), tzinfo=zone),
+            )
+            for technician in technicians
+        ]
+    )
     jobs = scenario.planned + scenario.emergencies
-    customers = Customer.objects.bulk_create([
-        Customer(tenant=tenant, name=f"Customer {job.key}", phone=f"+7700{job.key:07d}",
-                 lat=job.point[0], lon=job.point[1])
-        for job in jobs
-    ])
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(
+                tenant=tenant,
+                name=f"Customer {job.key}",
+                phone=f"+7700{job.key:07d}",
+                lat=job.point[0],
+                lon=job.point[1],
+            )
+            for job in jobs
+        ]
+    )
     customer_of = {job.key: c for job, c in zip(jobs, customers, strict=True)}
-    planned = ServiceRequest.objects.bulk_create([
-        ServiceRequest(
-            tenant=tenant, customer=customer_of[job.key], kind="planned", category="installation",
-            channel="web", lat=job.point[0], lon=job.point[1], estimated_minutes=job.minutes,
-            window_start=datetime.combine(day, time(job.window_hour), tzinfo=zone),
-            window_end=datetime.combine(day, time(job.window_hour + 2), tzinfo=zone),
-        )
-        for job in scenario.planned
-    ])
+    planned = ServiceRequest.objects.bulk_create(
+        [
+            ServiceRequest(
+                tenant=tenant,
+                customer=customer_of[job.key],
+                kind="planned",
+                category="installation",
+                channel="web",
+                lat=job.point[0],
+                lon=job.point[1],
+                estimated_minutes=job.minutes,
+                window_start=datetime.combine(day, time(job.window_hour), tzinfo=zone),
+                window_end=datetime.combine(day, time(job.window_hour + 2), tzinfo=zone),
+            )
+            for job in scenario.planned
+        ]
+    )
     required = ServiceRequest.required_skills.through
-    required.objects.bulk_create([
-        required(servicerequest=request, skill=skills[job.skill])
-        for request, job in zip(planned, scenario.planned, strict=True) if job.skill
-    ])
-    return tenant, technicians, {r.pk: job for r, job in zip(planned, scenario.planned,
-                                                                 strict=True)}, customer_of, skills
+    required.objects.bulk_create(
+        [
+            required(servicerequest=request, skill=skills[job.skill])
+            for request, job in zip(planned, scenario.planned, strict=True)
+            if job.skill
+        ]
+    )
+    return (
+        tenant,
+        technicians,
+        {r.pk: job for r, job in zip(planned, scenario.planned, strict=True)},
+        customer_of,
+        skills,
+    )
 
 
 # ---------------------------------------------------------------- the product's day
+
 
 class ProductDay:
     def __init__(self, scenario, day, args):
@@ -168,11 +208,13 @@ class ProductDay:
             self.push(job.arrives_minute, "emergency", job)
         escalated: set[int] = set()
 
-        with mock.patch("django.utils.timezone.now", self.clock.now), \
-                mock.patch("dispatch.tasks.assign_request.delay"), \
-                mock.patch("dispatch.tasks.replan_soon"), \
-                mock.patch("dispatch.events.broadcast"), \
-                mock.patch("notifications.tasks.deliver_notification.delay"):
+        with (
+            mock.patch("django.utils.timezone.now", self.clock.now),
+            mock.patch("dispatch.tasks.assign_request.delay"),
+            mock.patch("dispatch.tasks.replan_soon"),
+            mock.patch("dispatch.events.broadcast"),
+            mock.patch("notifications.tasks.deliver_notification.delay"),
+        ):
             while self.events:
                 minute, _, kind, payload = heapq.heappop(self.events)
                 if minute > SHIFT[1] * 60 + 120:
@@ -181,15 +223,25 @@ class ProductDay:
                 now = self.clock.now()
                 if kind == "plan":
                     started = wallclock.perf_counter()
-                    result = plan_day(tenant_id=tenant.pk, day=self.day, now=now,
-                                      time_limit=payload)
-                    self.plan_runs.append({"minute": minute, **(vars(result) if result else {}),
-                                           "wall_s": round(wallclock.perf_counter() - started, 2)})
+                    result = plan_day(
+                        tenant_id=tenant.pk, day=self.day, now=now, time_limit=payload
+                    )
+                    self.plan_runs.append(
+                        {
+                            "minute": minute,
+                            **(vars(result) if result else {}),
+                            "wall_s": round(wallclock.perf_counter() - started, 2),
+                        }
+                    )
                     self.wake_idle(minute)
                 elif kind == "emergency":
                     request = request_create(
-                        tenant=tenant, customer=customer_of[payload.key], kind="emergency",
-                        category="outage", channel="phone", estimated_minutes=payload.minutes,
+                        tenant=tenant,
+                        customer=customer_of[payload.key],
+                        kind="emergency",
+                        category="outage",
+                        channel="phone",
+                        estimated_minutes=payload.minutes,
                         skills=[skills[payload.skill]] if payload.skill else [],
                     )
                     self.job_of_request[request.pk] = payload
@@ -222,9 +274,13 @@ class ProductDay:
             return
         Visit = self.Visit
         visit = (
-            Visit.objects.filter(technician_id=technician_id,
-                                 status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED))
-            .select_related("request").order_by("planned_start").first()
+            Visit.objects.filter(
+                technician_id=technician_id,
+                status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+            )
+            .select_related("request")
+            .order_by("planned_start")
+            .first()
         )
         if visit is None:
             self.push(minute + 15, "poll", technician_id)
@@ -266,6 +322,7 @@ class ProductDay:
 
 # ---------------------------------------------------------------- metrics
 
+
 def percentile(values, share):
     if not values:
         return None
@@ -275,7 +332,8 @@ def percentile(values, share):
 
 def summarise(scenario, arrived_at_by_key, to_site, travel_total, misses) -> dict:
     kept = sum(
-        1 for job in scenario.planned
+        1
+        for job in scenario.planned
         if job.key in arrived_at_by_key and arrived_at_by_key[job.key] <= job.window_hour * 60 + 120
     )
     served = len(arrived_at_by_key)
@@ -306,8 +364,13 @@ def product_misses(tenant, scenario, product) -> list[dict]:
             note = rows[pk].plan_note or "not reached before the end of the shift"
             misses.append({"job": job.key, "cause": f"unserved: {note}"})
         elif minute > due:
-            misses.append({"job": job.key, "cause": f"late by {round(minute - due)} min "
-                           "(pushed by emergencies or overruns)"})
+            misses.append(
+                {
+                    "job": job.key,
+                    "cause": f"late by {round(minute - due)} min "
+                    "(pushed by emergencies or overruns)",
+                }
+            )
     return misses
 
 
@@ -341,8 +404,9 @@ def main() -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    scenario = make_scenario(technicians=args.technicians, jobs=args.jobs,
-                             emergencies=args.emergencies, seed=args.seed)
+    scenario = make_scenario(
+        technicians=args.technicians, jobs=args.jobs, emergencies=args.emergencies, seed=args.seed
+    )
     day = date.today() + timedelta(days=7)
 
     started = wallclock.perf_counter()
@@ -358,45 +422,71 @@ def main() -> int:
     emergency_keys = {job.key: job for job in scenario.emergencies}
     product_to_site = {
         key: product_arrived[key] - job.arrives_minute
-        for key, job in emergency_keys.items() if key in product_arrived
+        for key, job in emergency_keys.items()
+        if key in product_arrived
     }
     planned_keys = {job.key for job in scenario.planned}
     results = {
         "product": summarise(
-            scenario, {k: v for k, v in product_arrived.items() if k in planned_keys},
-            product_to_site, product.travel_total, product_misses(tenant, scenario, product),
+            scenario,
+            {k: v for k, v in product_arrived.items() if k in planned_keys},
+            product_to_site,
+            product.travel_total,
+            product_misses(tenant, scenario, product),
         ),
         "greedy": summarise(
-            scenario, {k: v for k, v in greedy["served"].items() if k in planned_keys},
-            greedy["emergency_to_site"], greedy["travel_total"],
+            scenario,
+            {k: v for k, v in greedy["served"].items() if k in planned_keys},
+            greedy["emergency_to_site"],
+            greedy["travel_total"],
             greedy_misses(scenario, greedy["served"]),
         ),
     }
     results["travel_ratio_product_to_greedy"] = round(
         results["product"]["travel_min_per_job"] / results["greedy"]["travel_min_per_job"], 3
     )
-    results["scenario"] = {"technicians": args.technicians, "jobs": args.jobs,
-                           "emergencies": args.emergencies, "seed": args.seed,
-                           "shift": f"{SHIFT[0]:02d}:00–{SHIFT[1]:02d}:00",
-                           "windows": "2 h, starting 09/11/13/15/17"}
-    results["runs"] = {"product_wall_s": round(product_s, 1), "greedy_wall_s": round(greedy_s, 2),
-                       "plan_runs": product.plan_runs}
-    results["targets"] = {"windows_kept_pct": ">= 98", "emergency_to_site_p90_min": "<= 60",
-                          "travel_ratio_product_to_greedy": "<= 0.8"}
-    results["machine"] = {"python": sys.version.split()[0], "platform": platform.platform(),
-                          "cpus": os.cpu_count(), "date": datetime.now(UTC).isoformat()}
+    results["scenario"] = {
+        "technicians": args.technicians,
+        "jobs": args.jobs,
+        "emergencies": args.emergencies,
+        "seed": args.seed,
+        "shift": f"{SHIFT[0]:02d}:00–{SHIFT[1]:02d}:00",
+        "windows": "2 h, starting 09/11/13/15/17",
+    }
+    results["runs"] = {
+        "product_wall_s": round(product_s, 1),
+        "greedy_wall_s": round(greedy_s, 2),
+        "plan_runs": product.plan_runs,
+    }
+    results["targets"] = {
+        "windows_kept_pct": ">= 98",
+        "emergency_to_site_p90_min": "<= 60",
+        "travel_ratio_product_to_greedy": "<= 0.8",
+    }
+    results["machine"] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": datetime.now(UTC).isoformat(),
+    }
 
-    rows = [("windows kept %", "windows_kept_pct"), ("planned served", "planned_served"),
-            ("emergency to site p50 (min)", "emergency_to_site_p50_min"),
-            ("emergency to site p90 (min)", "emergency_to_site_p90_min"),
-            ("emergencies served", "emergencies_served"),
-            ("travel per job (min)", "travel_min_per_job"), ("unassigned / unserved", "unassigned")]
+    rows = [
+        ("windows kept %", "windows_kept_pct"),
+        ("planned served", "planned_served"),
+        ("emergency to site p50 (min)", "emergency_to_site_p50_min"),
+        ("emergency to site p90 (min)", "emergency_to_site_p90_min"),
+        ("emergencies served", "emergencies_served"),
+        ("travel per job (min)", "travel_min_per_job"),
+        ("unassigned / unserved", "unassigned"),
+    ]
     print(f"\n{'metric':30} {'product':>10} {'greedy':>10}")
     for label, key in rows:
         print(f"{label:30} {results['product'][key]!s:>10} {results['greedy'][key]!s:>10}")
     print(f"{'travel ratio product/greedy':30} {results['travel_ratio_product_to_greedy']:>10}")
-    print(f"\nproduct misses: {len(results['product']['misses'])}, "
-          f"greedy misses: {len(results['greedy']['misses'])}; wall {product_s:.0f} s")
+    print(
+        f"\nproduct misses: {len(results['product']['misses'])}, "
+        f"greedy misses: {len(results['greedy']['misses'])}; wall {product_s:.0f} s"
+    )
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"wrote {args.output}")

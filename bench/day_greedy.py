@@ -52,9 +52,14 @@ def run_greedy(scenario: Scenario) -> dict:
         if kind == "emergency":
             job = payload
             options = [
-                (max(now, t.free_at) + travel_minutes(t.position, job.point)
-                 + sum(u.minutes for u in t.urgent) * 1.0, i)
-                for i, t in enumerate(techs) if qualified(t, job) and t.free_at < shift_end
+                (
+                    max(now, t.free_at)
+                    + travel_minutes(t.position, job.point)
+                    + sum(u.minutes for u in t.urgent) * 1.0,
+                    i,
+                )
+                for i, t in enumerate(techs)
+                if qualified(t, job) and t.free_at < shift_end
             ]
             if options:
                 _, best = min(options)

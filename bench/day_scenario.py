@@ -61,19 +61,29 @@ def make_scenario(*, technicians: int, jobs: int, emergencies: int, seed: int) -
         skills = frozenset(rng.sample(SKILLS, 3 if rng.random() < 0.3 else 2))
         scenario.technicians.append(TechnicianSpec(key, _point(rng, 12), skills))
     for key in range(jobs):
-        scenario.planned.append(JobSpec(
-            key=key, point=_point(rng, 9), minutes=rng.choice((20, 30, 40, 45, 60)),
-            skill=rng.choice(SKILLS) if rng.random() < 0.3 else None,
-            window_hour=rng.choice(WINDOW_STARTS),
-            duration_noise=_noise(rng, 0.2), travel_noise=_noise(rng, 0.15),
-        ))
+        scenario.planned.append(
+            JobSpec(
+                key=key,
+                point=_point(rng, 9),
+                minutes=rng.choice((20, 30, 40, 45, 60)),
+                skill=rng.choice(SKILLS) if rng.random() < 0.3 else None,
+                window_hour=rng.choice(WINDOW_STARTS),
+                duration_noise=_noise(rng, 0.2),
+                travel_noise=_noise(rng, 0.15),
+            )
+        )
     for key in range(emergencies):
-        scenario.emergencies.append(JobSpec(
-            key=jobs + key, point=_point(rng, 9), minutes=45,
-            skill=rng.choice(SKILLS) if rng.random() < 0.3 else None,
-            arrives_minute=rng.uniform(8.5 * 60, 18.5 * 60),
-            duration_noise=_noise(rng, 0.25), travel_noise=_noise(rng, 0.15),
-        ))
+        scenario.emergencies.append(
+            JobSpec(
+                key=jobs + key,
+                point=_point(rng, 9),
+                minutes=45,
+                skill=rng.choice(SKILLS) if rng.random() < 0.3 else None,
+                arrives_minute=rng.uniform(8.5 * 60, 18.5 * 60),
+                duration_noise=_noise(rng, 0.25),
+                travel_noise=_noise(rng, 0.15),
+            )
+        )
     scenario.emergencies.sort(key=lambda job: job.arrives_minute)
     return scenario
 

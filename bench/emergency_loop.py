@@ -12,8 +12,9 @@ day, the rest waiting), and customers to raise emergencies for. Redis database
 `BENCH_REDIS_DB` of the same server is used, so a development stack's queues are not touched.
 
 It then starts the production topology on 127.0.0.1 — gunicorn (2 sync workers) for HTTP,
-uvicorn for /ws/, a Celery worker (`-Q assign,plan,notify,default -c 2`) — opens one dispatcher
-WebSocket, and for each rate runs, one after the other:
+uvicorn for /ws/, a Celery worker (`-Q assign,plan,notify,default -c 2`; no beat) — opens one
+dispatcher WebSocket, and for each rate runs, one after the other (the worker is restarted with
+empty queues before each rate, so no run inherits another's backlog):
 
 - **bare**: `POST /bench/bare/` (bench/urls.py: token auth, one `Event` written through
   `event_emit` in a transaction, pushed after commit; no Celery, no assignment), measured from
@@ -27,8 +28,9 @@ received, and as infinitely late in the percentiles (a percentile that falls the
 Besides the latencies it records where the product's time goes: server timestamps of the
 `request.created` and `assigned` events, Celery task run times (worker log), gunicorn request
 times (access log), lock waits sampled from pg_stat_activity, and CPU seconds per process.
-Prints a table and writes `bench/results/emergency_loop.json`. Every process it started is
-stopped on exit, Ctrl-C included.
+The day re-plan that each assignment schedules is pushed out of the run unless `--replan` (see
+REPLAN_OFF). Prints a table and writes `bench/results/emergency_loop.json` (`--output`). Every
+process it started is stopped on exit, Ctrl-C included.
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ EMERGENCY_CUSTOMERS = 500
 DAY_AHEAD = timedelta(hours=7, minutes=30)  # visits fill [now − 30 min, now + 7 h 30 min]
 DAY_BEHIND = timedelta(minutes=30)
 SHIFT_HALF = timedelta(hours=8)
+# Every assignment asks for a day re-plan 20 s later (`replan_soon`). At this size that re-plan
+# grows past 20 GB and is OOM-killed (one PyVRP routing profile per technician with pinned work,
+# each a full matrix copy), so by default the bench pushes it a day away and measures the
+# emergency loop alone; `--replan` keeps it.
+REPLAN_OFF = {"PLAN_DEBOUNCE_SECONDS": "86400"}
 
 
 # ── database and Redis ───────────────────────────────────────────────────────────────────────
@@ -91,8 +98,11 @@ def pg_connect(database_url: str, dbname: str):
 
     config = dj_database_url.parse(database_url)
     return psycopg2.connect(
-        dbname=dbname, host=config["HOST"] or None, port=config["PORT"] or None,
-        user=config["USER"] or None, password=config["PASSWORD"] or None,
+        dbname=dbname,
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
         application_name="bench-emergency-loop",
     )
 
@@ -109,21 +119,18 @@ def database_recreate(database_url: str) -> str:
     return version
 
 
-def queue_purge(redis_url: str) -> None:
-    """Forget tasks left by an earlier run: their ids point into a database just dropped."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    client.delete(*QUEUES, "unacked", "unacked_index", "unacked_mutex")
-    client.close()
-
-
-def queue_length(redis_url: str) -> int:
+def queue_purge(redis_url: str, *, channels: bool = False) -> None:
+    """Forget queued tasks and pending re-plan debounces (and, at the start, channel-layer
+    groups: a socket that died without leaving stays a member, and overflows, for a day)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
-        return sum(client.llen(name) for name in QUEUES) + client.zcard("unacked_index")
+        client.delete(*QUEUES, "unacked", "unacked_index", "unacked_mutex")
+        for pattern in ("dispatch:replan:*", "dispatch:ws*" if channels else None):
+            keys = list(client.scan_iter(pattern)) if pattern else []
+            if keys:
+                client.delete(*keys)
     finally:
         client.close()
 
@@ -168,29 +175,54 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
         dispatcher = User.objects.create(
             username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
         )
-        users = User.objects.bulk_create([
-            User(username=f"bench.technician{i}", password=unusable, tenant=tenant,
-                 role=Role.TECHNICIAN, first_name=rng.choice(FIRST), last_name=rng.choice(LAST))
-            for i in range(1, technicians + 1)
-        ])
+        users = User.objects.bulk_create(
+            [
+                User(
+                    username=f"bench.technician{i}",
+                    password=unusable,
+                    tenant=tenant,
+                    role=Role.TECHNICIAN,
+                    first_name=rng.choice(FIRST),
+                    last_name=rng.choice(LAST),
+                )
+                for i in range(1, technicians + 1)
+            ]
+        )
         crew = []
         for user in users:
             lat, lon = near(rng, 12)
-            crew.append(Technician(tenant=tenant, user=user, home_lat=lat, home_lon=lon,
-                                   territory=rng.choice(["North", "South", "East", "West"])))
+            crew.append(
+                Technician(
+                    tenant=tenant,
+                    user=user,
+                    home_lat=lat,
+                    home_lon=lon,
+                    territory=rng.choice(["North", "South", "East", "West"]),
+                )
+            )
         crew = Technician.objects.bulk_create(crew)
         crew_skills = {t.pk: rng.sample(skills, rng.randint(2, 4)) for t in crew}
         through = Technician.skills.through
-        through.objects.bulk_create([
-            through(technician_id=pk, skill_id=skill.pk)
-            for pk, owned in crew_skills.items() for skill in owned
-        ])
+        through.objects.bulk_create(
+            [
+                through(technician_id=pk, skill_id=skill.pk)
+                for pk, owned in crew_skills.items()
+                for skill in owned
+            ]
+        )
         shift_start, shift_end = now - SHIFT_HALF, now + SHIFT_HALF
-        Shift.objects.bulk_create([
-            Shift(tenant=tenant, technician=t, date=timezone.localdate(shift_start, zone),
-                  start=shift_start, end=shift_end)
-            for t in crew
-        ])
+        Shift.objects.bulk_create(
+            [
+                Shift(
+                    tenant=tenant,
+                    technician=t,
+                    date=timezone.localdate(shift_start, zone),
+                    start=shift_start,
+                    end=shift_end,
+                )
+                for t in crew
+            ]
+        )
 
         scheduled = round(jobs * 0.9)
         plan = _day_plan(rng, crew, scheduled, now)  # (technician, start, minutes) per visit
@@ -198,15 +230,21 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
         for i in range(jobs + EMERGENCY_CUSTOMERS):
             # A scheduled job is near its technician's home: routes are plausible, not city-wide.
             lat, lon = (
-                _around(rng, plan[i][0].home_lat, plan[i][0].home_lon, 3) if i < scheduled
+                _around(rng, plan[i][0].home_lat, plan[i][0].home_lon, 3)
+                if i < scheduled
                 else near(rng, 10)
             )
-            customers.append(Customer(
-                tenant=tenant, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                phone=f"+7701{rng.randint(1000000, 9999999)}",
-                address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty", lat=lat, lon=lon,
-                account_number=f"BN{100000 + i}",
-            ))
+            customers.append(
+                Customer(
+                    tenant=tenant,
+                    name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                    phone=f"+7701{rng.randint(1000000, 9999999)}",
+                    address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty",
+                    lat=lat,
+                    lon=lon,
+                    account_number=f"BN{100000 + i}",
+                )
+            )
         customers = Customer.objects.bulk_create(customers)
 
         requests, visits, required = [], [], []
@@ -219,34 +257,54 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
                 technician, minutes = None, rng.choice([30, 45, 60])
                 window_start = _floor_half_hour(now + timedelta(minutes=rng.uniform(0, 420)))
                 owned = skills
-            requests.append(ServiceRequest(
-                tenant=tenant, customer=customer, kind=ServiceRequest.Kind.PLANNED,
-                category=rng.choice(["installation", "relocation", "repair", "maintenance"]),
-                channel=rng.choice(ServiceRequest.Channel.values), lat=customer.lat,
-                lon=customer.lon, address=customer.address, estimated_minutes=minutes,
-                window_start=window_start, window_end=window_start + timedelta(hours=2),
-                response_due=window_start + timedelta(hours=2), priority=3,
-                status="assigned" if technician else "new",
-            ))
+            requests.append(
+                ServiceRequest(
+                    tenant=tenant,
+                    customer=customer,
+                    kind=ServiceRequest.Kind.PLANNED,
+                    category=rng.choice(["installation", "relocation", "repair", "maintenance"]),
+                    channel=rng.choice(ServiceRequest.Channel.values),
+                    lat=customer.lat,
+                    lon=customer.lon,
+                    address=customer.address,
+                    estimated_minutes=minutes,
+                    window_start=window_start,
+                    window_end=window_start + timedelta(hours=2),
+                    response_due=window_start + timedelta(hours=2),
+                    priority=3,
+                    status="assigned" if technician else "new",
+                )
+            )
             required.append(rng.choice(owned) if rng.random() < 0.5 else None)
         requests = ServiceRequest.objects.bulk_create(requests)
         link = ServiceRequest.required_skills.through
-        link.objects.bulk_create([
-            link(servicerequest_id=r.pk, skill_id=skill.pk)
-            for r, skill in zip(requests, required, strict=True) if skill
-        ])
+        link.objects.bulk_create(
+            [
+                link(servicerequest_id=r.pk, skill_id=skill.pk)
+                for r, skill in zip(requests, required, strict=True)
+                if skill
+            ]
+        )
         changes = [
             StatusChange(tenant=tenant, request=r, from_status="", to_status="new")
             for r in requests
         ]
         for request, (technician, start, minutes) in zip(requests, plan, strict=False):
-            visits.append(Visit(
-                tenant=tenant, request=request, technician=technician, planned_start=start,
-                planned_end=start + timedelta(minutes=minutes), travel_minutes=10,
-            ))
-            changes.append(StatusChange(
-                tenant=tenant, request=request, from_status="new", to_status="assigned"
-            ))
+            visits.append(
+                Visit(
+                    tenant=tenant,
+                    request=request,
+                    technician=technician,
+                    planned_start=start,
+                    planned_end=start + timedelta(minutes=minutes),
+                    travel_minutes=10,
+                )
+            )
+            changes.append(
+                StatusChange(
+                    tenant=tenant, request=request, from_status="new", to_status="assigned"
+                )
+            )
         Visit.objects.bulk_create(visits)
         StatusChange.objects.bulk_create(changes)
 
@@ -257,11 +315,18 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
         session[HASH_SESSION_KEY] = dispatcher.get_session_auth_hash()
         session.create()
     return Seeded(
-        tenant_id=tenant.pk, token=token, session_key=session.session_key,
-        customer_ids=[c.pk for c in customers[jobs:]], skill_codes=[s.code for s in skills],
-        counts={"technicians": len(crew), "open_jobs": len(requests), "scheduled_visits":
-                len(visits), "unassigned_jobs": len(requests) - len(visits),
-                "emergency_customers": len(customers) - jobs},
+        tenant_id=tenant.pk,
+        token=token,
+        session_key=session.session_key,
+        customer_ids=[c.pk for c in customers[jobs:]],
+        skill_codes=[s.code for s in skills],
+        counts={
+            "technicians": len(crew),
+            "open_jobs": len(requests),
+            "scheduled_visits": len(visits),
+            "unassigned_jobs": len(requests) - len(visits),
+            "emergency_customers": len(customers) - jobs,
+        },
     )
 
 
@@ -284,8 +349,10 @@ def _day_plan(rng, crew, total: int, now: datetime) -> list[tuple]:
 
 
 def _around(rng, lat: float, lon: float, km: float) -> tuple[float, float]:
-    return (round(lat + rng.uniform(-1, 1) * km / 111.0, 6),
-            round(lon + rng.uniform(-1, 1) * km / 81.0, 6))
+    return (
+        round(lat + rng.uniform(-1, 1) * km / 111.0, 6),
+        round(lon + rng.uniform(-1, 1) * km / 81.0, 6),
+    )
 
 
 def _floor_half_hour(moment: datetime) -> datetime:
@@ -295,10 +362,16 @@ def _floor_half_hour(moment: datetime) -> datetime:
 # ── the processes ────────────────────────────────────────────────────────────────────────────
 
 
+try:
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # resolved now, not in a forked child
+except (OSError, AttributeError):
+    _PRCTL = None
+
+
 def _die_with_parent() -> None:
     """If this script is killed outright, its servers get SIGTERM instead of living on."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -335,27 +408,88 @@ class Stack:
     def access_log(self) -> Path:
         return self.logs / "access.log"
 
-    def start(self) -> None:
-        commands = {
-            "web": [str(BIN / "gunicorn"), "dispatch.wsgi:application", "-w", "2",
-                    "-b", f"127.0.0.1:{self.http_port}", "--log-level", "warning",
-                    "--access-logfile", str(self.access_log),
-                    "--access-logformat", '%(t)s "%(r)s" %(s)s %(D)s'],
-            "ws": [str(BIN / "uvicorn"), "dispatch.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(self.ws_port), "--no-access-log", "--log-level", "warning"],
-            "worker": [str(BIN / "celery"), "-A", "dispatch", "worker", "-Q", ",".join(QUEUES),
-                       "-c", "2", "-l", "INFO", "-n", "bench@%h", "--without-gossip",
-                       "--without-mingle", "--without-heartbeat",
-                       "--logfile", str(self.worker_log)],
+    def commands(self) -> dict[str, list[str]]:
+        return {
+            "web": [
+                str(BIN / "gunicorn"),
+                "dispatch.wsgi:application",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.http_port}",
+                "--log-level",
+                "warning",
+                "--access-logfile",
+                str(self.access_log),
+                "--access-logformat",
+                '%(t)s "%(r)s" %(s)s %(D)s',
+            ],
+            "ws": [
+                str(BIN / "uvicorn"),
+                "dispatch.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ws_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "dispatch",
+                "worker",
+                "-Q",
+                ",".join(QUEUES),
+                "-c",
+                "2",
+                "-l",
+                "INFO",
+                "-n",
+                "bench@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--logfile",
+                str(self.worker_log),
+            ],
         }
-        for name, command in commands.items():
-            output = open(self.logs / f"{name}.out", "wb")  # noqa: SIM115 — lives with the child
-            self.children[name] = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # before any thread of ours exists
-            )
+
+    def start(self) -> None:
+        for name, command in self.commands().items():
+            self._spawn(name, command)
         wait_for_port(self.http_port, self.children["web"])
         wait_for_port(self.ws_port, self.children["ws"])
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        with open(self.logs / f"{name}.out", "ab") as output:
+            self.children[name] = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
+
+    def restart_worker(self, redis_url: str, timeout: float = 40) -> None:
+        """A fresh worker and empty queues, so no run inherits the last one's backlog or the
+        re-plan it triggered (a day re-plan at this size outlasts the pause between runs)."""
+        ready = self._worker_ready_lines()
+        self._stop("worker", self.children["worker"], signal.SIGQUIT, 5)  # cold: drop the task
+        queue_purge(redis_url)
+        self._spawn("worker", self.commands()["worker"])
+        deadline = time.monotonic() + timeout
+        while self._worker_ready_lines() <= ready:
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Celery worker did not start; see {self.logs}")
+            time.sleep(0.2)
+
+    def _worker_ready_lines(self) -> int:
+        log = self.worker_log
+        return log.read_text(errors="replace").count(" ready.") if log.exists() else 0
 
     def check(self) -> None:
         for name, child in self.children.items():
@@ -366,20 +500,25 @@ class Stack:
         parents = _parents()
         return {name: _descendants(child.pid, parents) for name, child in self.children.items()}
 
-    def stop(self, timeout: float = 12) -> None:
-        trees = self.trees()
-        for child in self.children.values():
-            with contextlib.suppress(ProcessLookupError):
-                child.terminate()
-        deadline = time.monotonic() + timeout
+    def stop(self) -> None:
         for name, child in self.children.items():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            for pid in trees.get(name, []):  # stragglers: pool children, workers
+            self._stop(name, child, signal.SIGQUIT if name == "worker" else signal.SIGTERM, 8)
+
+    @staticmethod
+    def _stop(name: str, child: subprocess.Popen, how: signal.Signals, timeout: float) -> None:
+        """Ask, wait, then kill what is left of the process and of its own children."""
+        tree = _descendants(child.pid, _parents())
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(how)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=timeout)
+        parents = _parents()
+        for pid in tree:
+            if pid in parents:  # still alive (pool children, gunicorn workers)
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=2)
 
 
 def _parents() -> dict[int, int]:
@@ -387,8 +526,9 @@ def _parents() -> dict[int, int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, IndexError, ValueError):
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1]
-                                               .split()[1])
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
     return parents
 
 
@@ -400,14 +540,13 @@ def _descendants(root: int, parents: dict[int, int]) -> list[int]:
     return found
 
 
-def _cpu_seconds(pids) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _cpu_seconds(pids) -> dict[int, float]:
+    ticks, used = os.sysconf("SC_CLK_TCK"), {}
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+            used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
 
 
 def _postgres_backends() -> list[int]:
@@ -417,7 +556,7 @@ def _postgres_backends() -> list[int]:
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 title = (entry / "cmdline").read_bytes()
-                if title.startswith(b"postgres:") and DB_NAME.encode() in title:
+                if title.startswith(b"postgres:") and f" {DB_NAME} ".encode() in title:
                     pids.append(int(entry.name))
     return pids
 
@@ -444,10 +583,17 @@ class CpuMeter:
 
     @staticmethod
     def cores(before: dict, after: dict) -> dict:
+        """Per process, what it used since the first snapshot (or since it started); a process
+        that ended in between is missed, e.g. a database backend whose connection closed."""
         wall = after["_wall"] - before["_wall"]
         used = {
-            name: round((after[name] - before[name]) / wall, 2)
-            for name in after if not name.startswith("_")
+            name: round(
+                sum(seconds - before[name].get(pid, 0) for pid, seconds in after[name].items())
+                / wall,
+                2,
+            )
+            for name in after
+            if not name.startswith("_")
         }
         busy = after["_machine"][0] - before["_machine"][0]
         total = after["_machine"][1] - before["_machine"][1]
@@ -537,15 +683,23 @@ class Listener:
                 elif data.get("status") in FINAL:
                     self.final.setdefault(str(data["id"]), (received, at, data["status"]))
 
-    def lost_pushes(self) -> int:
-        return (max(self.seqs) - min(self.seqs) + 1 - len(self.seqs)) if self.seqs else 0
+    def lost_seqs(self) -> list[int]:
+        """Numbers never pushed to this socket: the board would catch up from the feed."""
+        return (
+            sorted(set(range(min(self.seqs), max(self.seqs) + 1)) - self.seqs) if self.seqs else []
+        )
 
 
 def post_json(url: str, body: dict, token: str) -> tuple[int, dict, str]:
     request = urllib.request.Request(  # noqa: S310 — loopback http only
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json",
-                 "Authorization": f"Token {token}"},
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Authorization": f"Token {token}",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 — loopback
@@ -563,7 +717,8 @@ class Loop:
         self.base = f"http://127.0.0.1:{stack.http_port}"
         self.seeded, self.listener = seeded, listener
         self.rng = random.Random(SEED + 1)
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="post")
+        # Enough threads that a backed-up server does not hold up the schedule (lag is reported).
+        self.pool = ThreadPoolExecutor(max_workers=256, thread_name_prefix="post")
         self.count = 0
 
     def body(self, path: str) -> tuple[str, dict]:
@@ -573,9 +728,12 @@ class Loop:
             return marker, {"marker": marker}
         skills = [self.rng.choice(self.seeded.skill_codes)] if self.rng.random() < 0.5 else []
         return "", {
-            "kind": "emergency", "category": "outage", "channel": "api",
+            "kind": "emergency",
+            "category": "outage",
+            "channel": "api",
             "customer": self.rng.choice(self.seeded.customer_ids),
-            "description": "No service (benchmark)", "estimated_minutes": 45,
+            "description": "No service (benchmark)",
+            "estimated_minutes": 45,
             "required_skills": skills,
         }
 
@@ -622,18 +780,20 @@ def ms(value: float) -> float | None:
 
 def spread(values: list[float]) -> dict:
     return {
-        "p50_ms": ms(percentile(values, 0.5)), "p95_ms": ms(percentile(values, 0.95)),
-        "p99_ms": ms(percentile(values, 0.99)), "n": len(values),
+        "p50_ms": ms(percentile(values, 0.5)),
+        "p95_ms": ms(percentile(values, 0.95)),
+        "p99_ms": ms(percentile(values, 0.99)),
+        "n": len(values),
     }
 
 
 def latency(shots: list[Shot], arrivals: dict) -> dict:
     """Percentiles over everything sent: a missing event counts as infinitely late."""
-    values = [
-        arrivals[s.key][0] - s.sent if s.key in arrivals else math.inf for s in shots
-    ]
+    values = [arrivals[s.key][0] - s.sent if s.key in arrivals else math.inf for s in shots]
     received = [v for v in values if not math.isinf(v)]
     lag = [s.sent - s.scheduled for s in shots]
+    arrived = [arrivals[s.key][0] for s in shots if s.key in arrivals]
+    span = max(arrived) - shots[0].sent if arrived else 0
     return {
         "p50_ms": ms(percentile(values, 0.5)),
         "p95_ms": ms(percentile(values, 0.95)),
@@ -642,8 +802,10 @@ def latency(shots: list[Shot], arrivals: dict) -> dict:
         "max_ms": ms(max(received)) if received else None,
         "received": len(received),
         "sent": len(shots),
-        "http_errors": dict(Counter(f"{s.status} {s.error[:60]}".strip()
-                                    for s in shots if s.status != 201)),
+        "completed_per_s": round(len(arrived) / span, 2) if span else None,
+        "http_errors": dict(
+            Counter(f"{s.status} {s.error[:60]}".strip() for s in shots if s.status != 201)
+        ),
         "http_response": spread([s.answered - s.sent for s in shots if s.status == 201]),
         "schedule_lag_max_ms": ms(max(lag)) if lag else None,
     }
@@ -666,7 +828,7 @@ def phases(shots: list[Shot], listener: Listener) -> dict:
 
 WORKER_LINE = re.compile(
     r"^\[(?P<at>[\d-]+ [\d:]+),(?P<ms>\d+): \w+/[^\]]+\] Task (?P<task>[\w.]+)\[[^\]]+\] "
-    r"(?P<what>succeeded in (?P<seconds>[\d.e-]+)s|retry|raised)"
+    r"(?P<what>succeeded in (?P<seconds>[\d.e-]+)s|received|retry|raised)"
 )
 ACCESS_LINE = re.compile(
     r'^\[(?P<at>[^\]]+)\] "POST (?P<path>\S+) [^"]*" (?P<status>\d+) (?P<us>\d+)'
@@ -674,26 +836,31 @@ ACCESS_LINE = re.compile(
 
 
 def worker_tasks(log: Path, start: float, end: float) -> dict:
-    runs, trouble = defaultdict(list), Counter()
+    """Run times of the tasks that finished in the window; how many were received, retried or
+    failed (a `plan_tenant_day` received is a day re-plan the emergencies asked for)."""
+    runs, counts = defaultdict(list), Counter()
     if not log.exists():
         return {}
     for line in log.read_text(errors="replace").splitlines():
         match = WORKER_LINE.match(line)
         if not match:
             continue
-        at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S").timestamp() + int(
-            match["ms"]) / 1000
+        at = (
+            datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S").timestamp()
+            + int(match["ms"]) / 1000
+        )
         if not start <= at <= end:
             continue
         task = match["task"].rsplit(".", 1)[-1]
         if match["seconds"]:
             runs[task].append(float(match["seconds"]))
         else:
-            trouble[f"{task} {match['what']}"] += 1
-    out = {task: {**spread(values), "busy_s": round(sum(values), 2)} for task, values in
-           runs.items()}
-    if trouble:
-        out["trouble"] = dict(trouble)
+            counts[(task, match["what"])] += 1
+    out = {
+        task: {**spread(values), "busy_s": round(sum(values), 2)} for task, values in runs.items()
+    }
+    for (task, what), n in counts.items():
+        out.setdefault(task, {})[what] = n
     return out
 
 
@@ -743,6 +910,26 @@ def outcomes(request_ids: list[int], start: float, end: float) -> dict:
     }
 
 
+def lost_pushes(seqs: list[int], tenant_id: int, windows: list[tuple]) -> dict:
+    """Gaps in seq, split by when the event was written: during a run, or outside the runs (the
+    warm-up, or a worker being stopped: a task killed between its commit and its push)."""
+    from dispatch.models import Event
+
+    during, after, kinds = [], [], Counter()
+    for seq, kind, at in Event.objects.filter(tenant_id=tenant_id, seq__in=seqs).values_list(
+        "seq", "kind", "created_at"
+    ):
+        moment = at.timestamp()
+        (during if any(a <= moment <= b for a, b in windows) else after).append(seq)
+        kinds[kind] += 1
+    return {
+        "during_runs": len(during),
+        "outside_runs": len(after),
+        "seqs": sorted(during)[:20],
+        "kinds": dict(kinds),
+    }
+
+
 # ── the run ──────────────────────────────────────────────────────────────────────────────────
 
 
@@ -753,9 +940,13 @@ async def measure(args, stack: Stack, seeded: Seeded, env: dict, redis_url: str)
     cpu, sampler = CpuMeter(stack), LockSampler(env["DATABASE_URL"])
     sampler.start()
     async with websockets.connect(
-        f"ws://127.0.0.1:{stack.ws_port}/ws/dispatch/", max_queue=None, open_timeout=20,
-        additional_headers={"Cookie": f"sessionid={seeded.session_key}",
-                            "Origin": "http://localhost"},
+        f"ws://127.0.0.1:{stack.ws_port}/ws/dispatch/",
+        max_queue=None,
+        open_timeout=20,
+        additional_headers={
+            "Cookie": f"sessionid={seeded.session_key}",
+            "Origin": "http://localhost",
+        },
     ) as connection:
         reading = asyncio.create_task(listener.run(connection))
         loop = Loop(stack, seeded, listener)
@@ -770,7 +961,9 @@ async def measure(args, stack: Stack, seeded: Seeded, env: dict, redis_url: str)
             runs = {"bare": {}, "product": {}}
             for rate in args.rates:
                 for path in ("bare", "product"):
-                    await settle(redis_url, stack)
+                    if path == "bare":
+                        await asyncio.to_thread(stack.restart_worker, redis_url)
+                    await asyncio.sleep(1.0)
                     key = f"{rate:g}"
                     print(f"· {path} at {key}/s for {args.seconds:g} s")
                     before, started = cpu.snapshot(), time.time()
@@ -779,9 +972,17 @@ async def measure(args, stack: Stack, seeded: Seeded, env: dict, redis_url: str)
                     if reading.done():
                         raise RuntimeError(f"the dispatcher socket closed: {reading.exception()}")
                     stack.check()
-                    runs[path][key] = summarize(path, shots, listener, stack, sampler,
-                                                cpu.cores(before, after), started, ended)
-            runs["lost_pushes"] = listener.lost_pushes()
+                    runs[path][key] = summarize(
+                        path,
+                        shots,
+                        listener,
+                        stack,
+                        sampler,
+                        cpu.cores(before, after),
+                        started,
+                        ended,
+                    )
+            runs["lost_seqs"] = listener.lost_seqs()
             runs["socket_messages"] = listener.messages
             return runs
         finally:
@@ -790,30 +991,24 @@ async def measure(args, stack: Stack, seeded: Seeded, env: dict, redis_url: str)
             sampler.stop()
 
 
-async def settle(redis_url: str, stack: Stack, limit: float = 45) -> None:
-    """Start each run on an idle stack: wait for the previous run's queued tasks to finish."""
-    deadline = time.time() + limit
-    while queue_length(redis_url) and time.time() < deadline:
-        stack.check()
-        await asyncio.sleep(0.25)
-    await asyncio.sleep(1.0)
-
-
 def summarize(path, shots, listener, stack, sampler, cores, started, ended) -> dict:
     arrivals = listener.bare if path == "bare" else listener.final
     result = latency(shots, arrivals)
     result["http_server"] = http_times(
-        stack.access_log, "/bench/bare/" if path == "bare" else "/api/v1/requests/",
-        started, ended,
+        stack.access_log,
+        "/bench/bare/" if path == "bare" else "/api/v1/requests/",
+        started,
+        ended,
     )
     result["cpu_cores"] = cores
     result["locks"] = sampler.summary(started, ended)
     result["duration_s"] = round(ended - started, 1)
+    result["_window"] = (started, ended)
     if path == "product":
         result["phases"] = phases(shots, listener)
         result["worker"] = worker_tasks(stack.worker_log, started, ended)
         # Read from the database once the stack is stopped (no ORM inside the event loop).
-        result["_outcomes_of"] = ([int(s.key) for s in shots if s.key], started, ended)
+        result["_outcomes_of"] = [int(s.key) for s in shots if s.key]
         result["escalated_events"] = sum(
             1 for s in shots if s.key in listener.final and listener.final[s.key][2] == "escalated"
         )
@@ -821,13 +1016,17 @@ def summarize(path, shots, listener, stack, sampler, cores, started, ended) -> d
 
 
 def table(runs: dict) -> str:
-    lines = [f"{'rate':>6} {'path':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-             f"{'received/sent':>14}  p99 product/bare"]
+    lines = [
+        f"{'rate':>6} {'path':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'received/sent':>14}  p99 product/bare"
+    ]
     for key in runs["product"]:
         for path in ("bare", "product"):
             row = runs[path][key]
-            cells = [f"{row[q]:>8.1f}" if row[q] is not None else f"{'—':>8}"
-                     for q in ("p50_ms", "p95_ms", "p99_ms")]
+            cells = [
+                f"{row[q]:>8.1f}" if row[q] is not None else f"{'—':>8}"
+                for q in ("p50_ms", "p95_ms", "p99_ms")
+            ]
             ratio = runs["ratio_p99"].get(key) if path == "product" else None
             lines.append(
                 f"{key + '/s':>6} {path:<8} {' '.join(cells)} "
@@ -841,15 +1040,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         prog="bench.emergency_loop", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--rates", default="5,20",
-                        type=lambda v: [float(x) for x in v.split(",") if x])
+    parser.add_argument(
+        "--rates", default="5,20", type=lambda v: [float(x) for x in v.split(",") if x]
+    )
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--technicians", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=3000)
-    parser.add_argument("--grace", type=float, default=20,
-                        help="seconds after the last POST to wait for events")
+    parser.add_argument(
+        "--grace", type=float, default=30, help="seconds after the last POST to wait for events"
+    )
+    parser.add_argument(
+        "--replan",
+        action="store_true",
+        help="keep the debounced day re-plan each assignment schedules (at 300 "
+        "technicians it needs tens of GB: see REPLAN_OFF)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
-    began = time.time()
+    began, load_at_start = time.time(), os.getloadavg()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     database_url, redis_url = bench_urls(
@@ -857,13 +1065,20 @@ def main() -> int:
         os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
     )
     server_version = database_recreate(database_url)
-    queue_purge(redis_url)
+    queue_purge(redis_url, channels=True)
     env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false",
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "NOTIFY_SMS_BACKEND": "console", "PYTHONWARNINGS": "ignore",
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "NOTIFY_SMS_BACKEND": "console",
+        "PYTHONWARNINGS": "ignore",
+        **({} if args.replan else REPLAN_OFF),
     }
     os.environ.update(env)
     import django
@@ -884,61 +1099,81 @@ def main() -> int:
     stack = Stack(env, logs)
     try:
         stack.start()
-        print(f"· gunicorn :{stack.http_port}, uvicorn :{stack.ws_port}, celery worker; "
-              f"logs in {logs}")
+        print(
+            f"· gunicorn :{stack.http_port}, uvicorn :{stack.ws_port}, celery worker; "
+            f"logs in {logs}"
+        )
         runs = asyncio.run(measure(args, stack, seeded, env, redis_url))
     finally:
         stack.stop()
         queue_purge(redis_url)
-    for row in runs["product"].values():
-        row["outcomes"] = outcomes(*row.pop("_outcomes_of"))
+    windows = []  # each run's, grace period included: its assignments end inside it
+    for path in ("bare", "product"):
+        for row in runs[path].values():
+            windows.append(row.pop("_window"))
+            if path == "product":
+                row["outcomes"] = outcomes(row.pop("_outcomes_of"), *windows[-1])
+    lost = lost_pushes(runs.pop("lost_seqs"), seeded.tenant_id, windows)
     connection.close()
 
     runs["ratio_p99"] = {
         key: round(row["p99_ms"] / runs["bare"][key]["p99_ms"], 2)
-        if row["p99_ms"] and runs["bare"][key]["p99_ms"] else None
+        if row["p99_ms"] and runs["bare"][key]["p99_ms"]
+        else None
         for key, row in runs["product"].items()
     }
     top = runs["product"].get(f"{max(args.rates):g}", {})
     result = {
         "benchmark": "emergency_loop",
         "description": "POST an emergency → assignment committed → event on a dispatcher "
-                       "WebSocket (product), vs POST → one event row → event (bare)",
+        "WebSocket (product), vs POST → one event row → event (bare)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
-            "platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_avg_at_start": [round(x, 2) for x in load_at_start],
+            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
             "postgresql": server_version,
             "database": "embedded" if "%2F" in database_url else urlparse(database_url).netloc,
         },
         "config": {
-            "rates_per_s": args.rates, "seconds": args.seconds, "grace_s": args.grace,
-            **seeded.counts, "order": [f"{p} {r:g}/s" for r in args.rates
-                                      for p in ("bare", "product")],
-            "processes": "gunicorn -w 2 (sync), uvicorn, celery worker -c 2 (prefork)",
+            "rates_per_s": args.rates,
+            "seconds": args.seconds,
+            "grace_s": args.grace,
+            **seeded.counts,
+            "order": [f"{p} {r:g}/s" for r in args.rates for p in ("bare", "product")],
+            "processes": "gunicorn -w 2 (sync), uvicorn, celery worker -c 2 (prefork), "
+            "no beat; worker restarted with empty queues before each rate",
+            "day_replan": "on" if args.replan else "off (PLAN_DEBOUNCE_SECONDS=86400)",
             "django_debug": False,
         },
         "target": {
-            "p99_ms_at_top_rate": TARGET_P99_MS, "stretch_ms": STRETCH_P99_MS,
+            "p99_ms_at_top_rate": TARGET_P99_MS,
+            "stretch_ms": STRETCH_P99_MS,
             "met": bool(top.get("p99_ms") and top["p99_ms"] <= TARGET_P99_MS),
             "stretch_met": bool(top.get("p99_ms") and top["p99_ms"] <= STRETCH_P99_MS),
         },
         "rates": runs["product"],
         "bare": runs["bare"],
         "ratio_p99": runs["ratio_p99"],
-        "lost_pushes": runs["lost_pushes"],
+        "lost_pushes": lost,
         "socket_messages": runs["socket_messages"],
         "durations_s": {
-            "migrate": round(migrated - began, 1), "seed": round(seeded_at - migrated, 1),
+            "migrate": round(migrated - began, 1),
+            "seed": round(seeded_at - migrated, 1),
             "total": round(time.time() - began, 1),
         },
         "logs": str(logs),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print()
     print(table(runs))
-    print(f"\nlost pushes (seq gaps): {runs['lost_pushes']}; wrote {RESULTS}")
+    print(
+        f"\npushes lost (gaps in seq) during runs: {lost['during_runs']}, outside them "
+        f"(warm-up, stopping workers): {lost['outside_runs']}; wrote {args.output}"
+    )
     return 0
 
 

@@ -55,8 +55,14 @@ RequestFactory.create_batch(50, tenant=tenant, customer=customer)
 print(Token.objects.create(user=user).key)
 """
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -78,25 +84,57 @@ def wait_for(port: int) -> None:
 
 def server(kind: str, port: int, workers: int) -> list[str]:
     if kind == "gunicorn (WSGI, sync)":
-        return [str(BIN / "gunicorn"), "dispatch.wsgi:application", "-b", f"127.0.0.1:{port}",
-                "-w", str(workers), "--log-level", "warning"]
-    return [str(BIN / "uvicorn"), "dispatch.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--no-access-log",
-            "--log-level", "warning"]
+        return [
+            str(BIN / "gunicorn"),
+            "dispatch.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
+    return [
+        str(BIN / "uvicorn"),
+        "dispatch.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
 
 
 def wrk(url: str, token: str, seconds: int, connections: int) -> dict:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-H", f"Authorization: Token {token}", url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Token {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": round(rps, 1), "p99_ms": round(float(p99.group(1)) * scale, 1),
-            "non_2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": round(rps, 1),
+        "p99_ms": round(float(p99.group(1)) * scale, 1),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def main() -> int:
@@ -107,17 +145,27 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
-    env = {**os.environ, "DATABASE_URL": fresh_database(), "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "dispatch.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database(),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "dispatch.settings",
+    }
     token = seed(env)
-    endpoints = {"/health/": "plain Django view, 1 query",
-                 "/api/v1/requests/?limit=10": "DRF list, token auth, serializer"}
+    endpoints = {
+        "/health/": "plain Django view, 1 query",
+        "/api/v1/requests/?limit=10": "DRF list, token auth, serializer",
+    }
     kinds = ["gunicorn (WSGI, sync)", "uvicorn (ASGI)"]
     results: dict = {path: {} for path in endpoints}
     for kind in kinds:
         port = free_port()
-        process = subprocess.Popen(server(kind, port, args.workers), cwd=ROOT, env=env,
-                                   start_new_session=True)
+        # Each server with Django's advice for it: persistent connections under WSGI; none
+        # under ASGI, where sync views run in a thread pool and every thread would keep one.
+        server_env = {**env, "DATABASE_CONN_MAX_AGE": "60" if "WSGI" in kind else "0"}
+        process = subprocess.Popen(
+            server(kind, port, args.workers), cwd=ROOT, env=server_env, start_new_session=True
+        )
         try:
             wait_for(port)
             for path in endpoints:
@@ -138,8 +186,12 @@ def main() -> int:
     payload = {
         "endpoints": {path: {"what": endpoints[path], **results[path]} for path in endpoints},
         "settings": vars(args),
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "date": datetime.now(UTC).isoformat()},
+        "machine": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "date": datetime.now(UTC).isoformat(),
+        },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "http_servers.json").write_text(json.dumps(payload, indent=2) + "\n")

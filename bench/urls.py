@@ -33,7 +33,8 @@ class BareEventView(APIView):
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             event = event_emit(
-                tenant_id=request.user.tenant_id, kind=BARE_KIND,
+                tenant_id=request.user.tenant_id,
+                kind=BARE_KIND,
                 payload={"marker": data.validated_data["marker"]},
             )
         return Response({"seq": event.seq}, status=status.HTTP_201_CREATED)

@@ -19,7 +19,10 @@ import numpy as np
 
 from dispatch.routing import Job, Problem, Vehicle
 
-DATA_DIR = Path(os.environ.get("VRPTW_DATA", "/work/shared/bench/vrptw"))
+# The shared benchmark data lives beside the checkout (../shared), wherever it is cloned.
+DATA_DIR = Path(
+    os.environ.get("VRPTW_DATA", Path(__file__).resolve().parents[2] / "shared/bench/vrptw")
+)
 SCALE = 10
 
 

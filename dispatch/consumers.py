@@ -52,8 +52,10 @@ class TechnicianConsumer(EventConsumer):
         if user is None or not user.is_authenticated or not user.has_role(Role.TECHNICIAN):
             return None
         technician_id = await database_sync_to_async(
-            lambda: Technician.objects.filter(user=user, tenant_id=user.tenant_id)
-            .values_list("pk", flat=True)
-            .first()
+            lambda: (
+                Technician.objects.filter(user=user, tenant_id=user.tenant_id)
+                .values_list("pk", flat=True)
+                .first()
+            )
         )()
         return groups.technician(technician_id) if technician_id else None

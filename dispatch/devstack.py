@@ -84,14 +84,47 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
     bin_dir = Path(sys.executable).parent
     beat_file = DATA / "celerybeat-schedule"
     return {
-        "web": [str(bin_dir / "gunicorn"), "dispatch.wsgi:application", "-b", f"{host}:{port}",
-                "-w", "2", "--access-logfile", "-"],
-        "ws": [str(bin_dir / "uvicorn"), "dispatch.asgi:application", "--host", host,
-               "--port", str(ws_port), "--no-access-log"],
-        "worker": [str(bin_dir / "celery"), "-A", "dispatch", "worker", "-Q",
-                   "assign,plan,notify,default", "-c", "2", "-l", "INFO"],
-        "beat": [str(bin_dir / "celery"), "-A", "dispatch", "beat", "-l", "INFO",
-                 "-s", str(beat_file)],
+        "web": [
+            str(bin_dir / "gunicorn"),
+            "dispatch.wsgi:application",
+            "-b",
+            f"{host}:{port}",
+            "-w",
+            "2",
+            "--access-logfile",
+            "-",
+        ],
+        "ws": [
+            str(bin_dir / "uvicorn"),
+            "dispatch.asgi:application",
+            "--host",
+            host,
+            "--port",
+            str(ws_port),
+            "--no-access-log",
+        ],
+        "worker": [
+            str(bin_dir / "celery"),
+            "-A",
+            "dispatch",
+            "worker",
+            "-Q",
+            "assign,plan,notify,default",
+            "-c",
+            "2",
+            "-l",
+            "INFO",
+        ],
+        "beat": [
+            str(bin_dir / "celery"),
+            "-A",
+            "dispatch",
+            "beat",
+            "-l",
+            "INFO",
+            "-s",
+            str(beat_file),
+        ],
     }
 
 

@@ -34,8 +34,10 @@ class EventFeedView(APIView):
             .order_by("seq")[:PAGE]
         )
         last_seq = Tenant.objects.values_list("event_seq", flat=True).get(pk=tenant_id)
-        return Response({
-            "events": [event.as_message() for event in events],
-            "last_seq": last_seq,
-            "complete": len(events) < PAGE,
-        })
+        return Response(
+            {
+                "events": [event.as_message() for event in events],
+                "last_seq": last_seq,
+                "complete": len(events) < PAGE,
+            }
+        )

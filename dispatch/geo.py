@@ -13,7 +13,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def travel_minutes(
-    origin: tuple[float, float], destination: tuple[float, float], *, speed_kmh: float,
+    origin: tuple[float, float],
+    destination: tuple[float, float],
+    *,
+    speed_kmh: float,
     detour: float,
 ) -> float:
     return haversine_km(*origin, *destination) * detour / speed_kmh * 60

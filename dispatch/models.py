@@ -45,7 +45,10 @@ class Decision(TenantOwned):
         "requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="decisions"
     )
     technician = models.ForeignKey(
-        "technicians.Technician", on_delete=models.SET_NULL, null=True, blank=True,
+        "technicians.Technician",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     policy = models.CharField(max_length=40)

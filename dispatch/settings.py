@@ -152,8 +152,10 @@ CHANNEL_LAYERS = {
         # channels-redis waits for messages with a 5 s BZPOPMIN and redis-py 8 reads with a 5 s
         # socket timeout by default: an idle socket's wait would time out on the client and the
         # WebSocket close. A read timeout above the wait keeps quiet sockets open.
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                   "prefix": "dispatch:ws"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": "dispatch:ws",
+        },
     }
 }
 # Where the browser opens the WebSocket. Empty means the page's own origin (a reverse proxy

@@ -47,9 +47,14 @@ class Browser:
 
     def post(self, path: str, data: bytes, content_type: str) -> str:
         request = urllib.request.Request(
-            self.base + path, data=data, method="POST",
-            headers={"Content-Type": content_type, "X-CSRFToken": self.cookie("csrftoken"),
-                     "Referer": self.base + path},
+            self.base + path,
+            data=data,
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "X-CSRFToken": self.cookie("csrftoken"),
+                "Referer": self.base + path,
+            },
         )
         with self.opener.open(request, timeout=10) as response:
             return response.read().decode()
@@ -79,21 +84,26 @@ def wait_healthy(base: str, stack: subprocess.Popen) -> None:
 
 async def create_and_watch(browser: Browser, ws_port: int) -> dict:
     any_request = json.loads(browser.get("/api/v1/requests/?limit=1"))["results"][0]
-    headers = {"Cookie": f"sessionid={browser.cookie('sessionid')}",
-               "Origin": browser.base}
+    headers = {"Cookie": f"sessionid={browser.cookie('sessionid')}", "Origin": browser.base}
     async with websockets.connect(
         f"ws://localhost:{ws_port}/ws/dispatch/", additional_headers=headers
     ) as socket:
-        body = json.dumps({"kind": "emergency", "category": "outage",
-                           "customer": any_request["customer"],
-                           "description": "smoke test"}).encode()
+        body = json.dumps(
+            {
+                "kind": "emergency",
+                "category": "outage",
+                "customer": any_request["customer"],
+                "description": "smoke test",
+            }
+        ).encode()
         created = json.loads(browser.post("/api/v1/requests/", body, "application/json"))
         log(f"created {created['number']}; waiting for the WebSocket event")
         async with asyncio.timeout(60):
             async for raw in socket:
                 data = json.loads(raw).get("data", {})
                 if data.get("id") == created["id"] and data.get("status") in (
-                    "assigned", "escalated"
+                    "assigned",
+                    "escalated",
                 ):
                     return data
 
@@ -101,13 +111,14 @@ async def create_and_watch(browser: Browser, ws_port: int) -> dict:
 def main() -> int:
     port, ws_port = free_port(), free_port()
     data_dir = tempfile.mkdtemp(prefix="dispatch-smoke-")
-    env = {**os.environ, "DISPATCH_DATA_DIR": data_dir, "PORT": str(port),
-           "WS_PORT": str(ws_port)}
+    env = {**os.environ, "DISPATCH_DATA_DIR": data_dir, "PORT": str(port), "WS_PORT": str(ws_port)}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     log(f"booting the embedded stack in {data_dir}")
     stack = subprocess.Popen(
-        [sys.executable, "-m", "dispatch.devstack", "up"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "dispatch.devstack", "up"],
+        cwd=ROOT,
+        env=env,
         start_new_session=True,
     )
     base = f"http://localhost:{port}"

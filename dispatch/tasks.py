@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 
 
 @task(
-    queue="assign", time_limit=30, autoretry_for=(IntegrityError, OperationalError),
-    retry_backoff=1, retry_backoff_max=10, max_retries=5,
+    queue="assign",
+    time_limit=30,
+    autoretry_for=(IntegrityError, OperationalError),
+    retry_backoff=1,
+    retry_backoff_max=10,
+    max_retries=5,
 )
 def assign_request(*, request_id: int) -> str:
     # A racing worker can make the commit fail on the no-overlap constraint (or a deadlock

@@ -26,10 +26,14 @@ def send_sms_http(*, recipient: str, body: str, key: str) -> None:
     """A generic HTTP SMS gateway: POST JSON, with the outbox key for the gateway's dedupe."""
     payload = json.dumps({"to": recipient, "text": body, "id": key}).encode()
     request = urllib.request.Request(  # noqa: S310 — the operator's configured gateway URL
-        settings.SMS_GATEWAY_URL, data=payload, method="POST",
-        headers={"Content-Type": "application/json",
-                 "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
-                 "Idempotency-Key": key},
+        settings.SMS_GATEWAY_URL,
+        data=payload,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}",
+            "Idempotency-Key": key,
+        },
     )
     try:
         # The gateway URL is the operator's own setting, not user input.

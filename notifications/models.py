@@ -22,7 +22,10 @@ class Notification(TenantOwned):
     body = models.TextField()
     kind = models.CharField(max_length=40)
     request = models.ForeignKey(
-        "requests_app.ServiceRequest", on_delete=models.CASCADE, null=True, blank=True,
+        "requests_app.ServiceRequest",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="notifications",
     )
     # Same key, same message: enqueuing twice (a retried task) never sends twice.
@@ -40,7 +43,8 @@ class Notification(TenantOwned):
         ordering = ["-created_at"]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="notification_due",
+                fields=["next_attempt_at"],
+                name="notification_due",
                 condition=models.Q(status="pending"),
             )
         ]

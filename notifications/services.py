@@ -14,8 +14,15 @@ MAX_ATTEMPTS = 6
 
 @transaction.atomic
 def notification_enqueue(
-    *, tenant_id: int, channel: str, recipient: str, body: str, kind: str, dedupe_key: str,
-    subject: str = "", request=None,
+    *,
+    tenant_id: int,
+    channel: str,
+    recipient: str,
+    body: str,
+    kind: str,
+    dedupe_key: str,
+    subject: str = "",
+    request=None,
 ) -> Notification | None:
     """Store a message and ring delivery after commit; a second call with the same key is a
     no-op (returns None)."""
@@ -24,8 +31,14 @@ def notification_enqueue(
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                tenant_id=tenant_id, channel=channel, recipient=recipient, subject=subject,
-                body=body, kind=kind, dedupe_key=dedupe_key[:120], request=request,
+                tenant_id=tenant_id,
+                channel=channel,
+                recipient=recipient,
+                subject=subject,
+                body=body,
+                kind=kind,
+                dedupe_key=dedupe_key[:120],
+                request=request,
             )
     except IntegrityError:
         return None
@@ -67,14 +80,17 @@ def _send(notification: Notification) -> None:
     if notification.channel == Notification.Channel.EMAIL:
         try:
             backends.send_email(
-                recipient=notification.recipient, subject=notification.subject,
-                body=notification.body, key=notification.dedupe_key,
+                recipient=notification.recipient,
+                subject=notification.subject,
+                body=notification.body,
+                key=notification.dedupe_key,
             )
         except OSError as error:
             raise backends.DeliveryError(str(error)) from error
     else:
         backends.SMS_BACKENDS[settings.NOTIFY_SMS_BACKEND](
-            recipient=notification.recipient, body=notification.body,
+            recipient=notification.recipient,
+            body=notification.body,
             key=notification.dedupe_key,
         )
 

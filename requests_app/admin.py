@@ -20,8 +20,16 @@ class StatusChangeInline(admin.TabularInline):
 
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(admin.ModelAdmin):
-    list_display = ["number", "kind", "category", "status", "priority", "customer", "tenant",
-                    "created_at"]
+    list_display = [
+        "number",
+        "kind",
+        "category",
+        "status",
+        "priority",
+        "customer",
+        "tenant",
+        "created_at",
+    ]
     list_filter = ["tenant", "kind", "status", "category", "channel"]
     search_fields = ["customer__name", "address", "description"]
     raw_id_fields = ["customer", "created_by"]

@@ -29,7 +29,9 @@ class RequestFilter(django_filters.FilterSet):
 
 
 class RequestViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = RequestSerializer
@@ -81,18 +83,20 @@ class RequestViewSet(
     def decisions(self, request, pk=None):
         """Why the engine chose (or could not choose) a technician for this request."""
         service_request = get_request_for_user(request.user, pk)
-        rows = Decision.objects.for_tenant(request.user.tenant_id).filter(
-            request=service_request
+        rows = Decision.objects.for_tenant(request.user.tenant_id).filter(request=service_request)
+        return Response(
+            [
+                {
+                    "at": row.created_at,
+                    "policy": row.policy,
+                    "outcome": row.outcome,
+                    "technician_id": row.technician_id,
+                    "candidates": row.candidates,
+                    "excluded": row.excluded,
+                }
+                for row in rows
+            ]
         )
-        return Response([
-            {
-                "at": row.created_at, "policy": row.policy, "outcome": row.outcome,
-                "technician_id": row.technician_id, "candidates": row.candidates,
-                "excluded": row.excluded,
-            }
-            for row in rows
-        ])
-
 
     @extend_schema(request=ManualAssignSerializer, responses={200: RequestSerializer})
     @action(detail=True, methods=["post"])
@@ -101,6 +105,7 @@ class RequestViewSet(
         service_request = get_request_for_user(request.user, pk)
         serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
         serializer.is_valid(raise_exception=True)
-        request_assign_manually(request=service_request, actor=request.user,
-                                **serializer.validated_data)
+        request_assign_manually(
+            request=service_request, actor=request.user, **serializer.validated_data
+        )
         return Response(RequestSerializer(get_request_for_user(request.user, pk)).data)

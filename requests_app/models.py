@@ -65,7 +65,9 @@ class ServiceRequest(TenantOwned):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=3, validators=[MinValueValidator(1), MaxValueValidator(5)],
+        _("priority"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text=_("1 is the most urgent, 5 the least."),
     )
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
@@ -81,7 +83,8 @@ class ServiceRequest(TenantOwned):
         "technicians.Skill", verbose_name=_("required skills"), blank=True, related_name="+"
     )
     estimated_minutes = models.PositiveSmallIntegerField(
-        _("estimated duration (minutes)"), default=60,
+        _("estimated duration (minutes)"),
+        default=60,
         validators=[MinValueValidator(5), MaxValueValidator(720)],
     )
     # The arrival window agreed with the customer: a promise, kept apart from the internal plan.
@@ -100,7 +103,10 @@ class ServiceRequest(TenantOwned):
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -114,7 +120,8 @@ class ServiceRequest(TenantOwned):
             models.Index(fields=["tenant", "status"], name="request_tenant_status"),
             # The reconciler scans unassigned requests by age.
             models.Index(
-                fields=["created_at"], name="request_unassigned_age",
+                fields=["created_at"],
+                name="request_unassigned_age",
                 condition=models.Q(status__in=["new", "rescheduled"]),
             ),
         ]
@@ -125,7 +132,8 @@ class ServiceRequest(TenantOwned):
                 condition=(
                     models.Q(window_start__isnull=True, window_end__isnull=True)
                     | models.Q(
-                        window_start__isnull=False, window_end__isnull=False,
+                        window_start__isnull=False,
+                        window_end__isnull=False,
                         window_end__gt=models.F("window_start"),
                     )
                 ),
@@ -153,7 +161,10 @@ class StatusChange(TenantOwned):
     from_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=Status.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     reason = models.CharField(_("reason"), max_length=300, blank=True)

@@ -21,7 +21,7 @@ def with_active_visit(queryset: QuerySet) -> QuerySet:
                 "technician__user"
             ),
             to_attr="active_visits",
-        )
+        ),
     )
 
 

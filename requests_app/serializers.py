@@ -24,10 +24,27 @@ class RequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = ServiceRequest
         fields = [
-            "id", "number", "kind", "priority", "category", "channel", "status", "description",
-            "customer", "customer_name", "address", "lat", "lon", "required_skills",
-            "estimated_minutes", "window_start", "window_end", "response_due", "restoration_due",
-            "created_at", "visit",
+            "id",
+            "number",
+            "kind",
+            "priority",
+            "category",
+            "channel",
+            "status",
+            "description",
+            "customer",
+            "customer_name",
+            "address",
+            "lat",
+            "lon",
+            "required_skills",
+            "estimated_minutes",
+            "window_start",
+            "window_end",
+            "response_due",
+            "restoration_due",
+            "created_at",
+            "visit",
         ]
         read_only_fields = fields
 

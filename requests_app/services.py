@@ -90,7 +90,11 @@ def request_create(
     if skills:
         request.required_skills.set(skills)
     StatusChange.objects.create(
-        tenant=tenant, request=request, from_status="", to_status=Status.NEW, actor=actor,
+        tenant=tenant,
+        request=request,
+        from_status="",
+        to_status=Status.NEW,
+        actor=actor,
         reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
     )
     request_changed(request=request, kind="request.created")
@@ -107,7 +111,11 @@ def request_create(
 
 @transaction.atomic
 def request_transition(
-    *, request: ServiceRequest, to: str, actor: User | None = None, reason: str = "",
+    *,
+    request: ServiceRequest,
+    to: str,
+    actor: User | None = None,
+    reason: str = "",
     emit: bool = True,
 ) -> ServiceRequest:
     """Move a request along the state machine and record who did it and why."""
@@ -116,8 +124,12 @@ def request_transition(
     request.status = to
     request.save(update_fields=["status", "updated_at"])
     StatusChange.objects.create(
-        tenant_id=request.tenant_id, request=request, from_status=previous, to_status=to,
-        actor=actor, reason=reason[:300],
+        tenant_id=request.tenant_id,
+        request=request,
+        from_status=previous,
+        to_status=to,
+        actor=actor,
+        reason=reason[:300],
     )
     if emit:
         request_changed(request=request)

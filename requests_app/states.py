@@ -28,8 +28,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     # Unassigning sends a request back to NEW so the engine picks it up again.
     S.ASSIGNED: frozenset({S.ACCEPTED, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
     # Back to ASSIGNED when a dispatcher gives an accepted job to another technician.
-    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ASSIGNED, S.NEW, S.CANCELLED, S.ESCALATED,
-                           S.RESCHEDULED}),
+    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ASSIGNED, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
     S.EN_ROUTE: frozenset({S.ON_SITE, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
     S.ON_SITE: frozenset({S.COMPLETED, S.NOT_COMPLETED}),
     # A visit that could not complete needs another one: the request is re-planned.

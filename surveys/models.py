@@ -30,7 +30,9 @@ class Survey(TenantOwned):
         _("score"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     nps = models.PositiveSmallIntegerField(
-        _("likelihood to recommend (0–10)"), null=True, blank=True,
+        _("likelihood to recommend (0–10)"),
+        null=True,
+        blank=True,
         validators=[MaxValueValidator(10)],
     )
     comment = models.TextField(_("comment"), blank=True)

@@ -158,7 +158,8 @@ class Visit(TenantOwned):
             # A request is served by at most one live visit at a time: a duplicate task delivery
             # or two racing workers cannot both assign it.
             models.UniqueConstraint(
-                fields=["request"], condition=Q(status__in=ACTIVE_VISIT),
+                fields=["request"],
+                condition=Q(status__in=ACTIVE_VISIT),
                 name="visit_one_active_per_request",
             ),
             # No technician is in two places at once. The technician id is wrapped in a
@@ -170,8 +171,12 @@ class Visit(TenantOwned):
                 deferrable=Deferrable.IMMEDIATE,
                 expressions=[
                     (
-                        Func(F("technician_id"), F("technician_id"), Value("[]"),
-                             function="int8range"),
+                        Func(
+                            F("technician_id"),
+                            F("technician_id"),
+                            Value("[]"),
+                            function="int8range",
+                        ),
                         RangeOperators.OVERLAPS,
                     ),
                     (

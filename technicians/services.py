@@ -53,7 +53,9 @@ def visit_create(
         pinned=pinned,
     )
     request_transition(
-        request=request, to=RequestStatus.ASSIGNED, actor=actor,
+        request=request,
+        to=RequestStatus.ASSIGNED,
+        actor=actor,
         reason=reason or _("Assigned to %(name)s") % {"name": technician},
     )
     return visit
@@ -94,7 +96,9 @@ def visit_transition(
     visit.save()
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
     request_transition(
-        request=request, to=request_status, actor=actor,
+        request=request,
+        to=request_status,
+        actor=actor,
         reason=Visit.Reason(reason).label if to == V.NOT_COMPLETED else "",
     )
     return visit
@@ -122,15 +126,20 @@ def request_assign_manually(
     if technician.tenant_id != request.tenant_id or not technician.active:
         raise DomainError(_("Choose an active technician of this client."), field="technician")
     end = start + timedelta(minutes=request.estimated_minutes)
-    visit = Visit.objects.select_for_update().filter(
-        request=request, status__in=Visit.ACTIVE
-    ).first()
+    visit = (
+        Visit.objects.select_for_update().filter(request=request, status__in=Visit.ACTIVE).first()
+    )
     try:
         with transaction.atomic():
             if visit is None:
                 return visit_create(
-                    request=request, technician=technician, start=start, end=end, pinned=True,
-                    actor=actor, reason=_("Assigned by %(name)s") % {"name": actor},
+                    request=request,
+                    technician=technician,
+                    start=start,
+                    end=end,
+                    pinned=True,
+                    actor=actor,
+                    reason=_("Assigned by %(name)s") % {"name": actor},
                 )
             if visit.status not in (V.SCHEDULED, V.ACCEPTED):
                 raise IllegalTransition(_("The technician is already on the way or on site."))
@@ -175,14 +184,18 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     length = visit.planned_end - visit.planned_start
     visit.planned_start, visit.planned_end = now, now + length
     technician = Technician.objects.select_for_update().get(pk=visit.technician_id)
-    route = load_routes([technician], now=now, shift_ends={technician.pk: visit.planned_end +
-                                                           timedelta(days=1)})[technician.pk]
+    route = load_routes(
+        [technician], now=now, shift_ends={technician.pk: visit.planned_end + timedelta(days=1)}
+    )[technician.pk]
     route.legs = [leg for leg in route.legs if leg.visit.pk != visit.pk]
     request = visit.request
     # The technician is physically here: a pinned visit later on slips too, it cannot be helped.
     moved, broken, _blocked = push_legs(
-        route, clock=visit.planned_end, here=(request.lat, request.lon),
-        travel=travel_for_tenant(request.tenant), respect_pins=False,
+        route,
+        clock=visit.planned_end,
+        here=(request.lat, request.lon),
+        travel=travel_for_tenant(request.tenant),
+        respect_pins=False,
     )
     if not moved:
         return

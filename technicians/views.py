@@ -41,10 +41,16 @@ def day(request: HttpRequest) -> HttpResponse:
     for visit in visits:
         steps = NEXT_STEPS.get(visit.status, [])
         visit.next_steps = [(step, ACTION_LABELS[step]) for step in steps]
-    return render(request, "technicians/day.html", {
-        "technician": technician, "visits": visits, "today": today,
-        "reasons": Visit.Reason.choices,
-    })
+    return render(
+        request,
+        "technicians/day.html",
+        {
+            "technician": technician,
+            "visits": visits,
+            "today": today,
+            "reasons": Visit.Reason.choices,
+        },
+    )
 
 
 @require_POST
@@ -58,8 +64,11 @@ def visit_step(request: HttpRequest, pk: int, to: str) -> HttpResponse:
         raise Http404
     try:
         visit_transition(
-            visit=visit, to=to, actor=request.user,
-            reason=request.POST.get("reason", ""), note=request.POST.get("note", "")[:2000],
+            visit=visit,
+            to=to,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", "")[:2000],
         )
     except DomainError as error:
         messages.error(request, error.message)

@@ -85,8 +85,11 @@ class TechnicianFactory(factory.django.DjangoModelFactory):
         if create and extracted is not False:
             now = timezone.now()
             Shift.objects.create(
-                tenant=self.tenant, technician=self, date=timezone.localdate(),
-                start=now - timedelta(hours=1), end=now + timedelta(hours=8),
+                tenant=self.tenant,
+                technician=self,
+                date=timezone.localdate(),
+                start=now - timedelta(hours=1),
+                end=now + timedelta(hours=8),
             )
 
 

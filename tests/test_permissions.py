@@ -11,36 +11,85 @@ CAST = ["anonymous", "dispatcher", "manager", "operator", "technician", "other_d
 
 # page → status per member of the cast (302 = sent to the login page)
 PAGES = {
-    "/board/": {"anonymous": 302, "dispatcher": 200, "manager": 200, "operator": 200,
-                "technician": 403, "other_dispatcher": 200},
-    "/tech/": {"anonymous": 302, "dispatcher": 403, "manager": 403, "operator": 403,
-               "technician": 200, "other_dispatcher": 403},
+    "/board/": {
+        "anonymous": 302,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 200,
+    },
+    "/tech/": {
+        "anonymous": 302,
+        "dispatcher": 403,
+        "manager": 403,
+        "operator": 403,
+        "technician": 200,
+        "other_dispatcher": 403,
+    },
 }
 
 API = {
-    ("get", "/api/v1/requests/"): {"anonymous": 403, "dispatcher": 200, "manager": 200,
-                                   "operator": 200, "technician": 200, "other_dispatcher": 200},
-    ("post", "/api/v1/requests/"): {"anonymous": 403, "dispatcher": 400, "manager": 403,
-                                    "operator": 400, "technician": 403, "other_dispatcher": 400},
-    ("get", "/api/v1/events/"): {"anonymous": 403, "dispatcher": 200, "manager": 200,
-                                 "operator": 200, "technician": 403, "other_dispatcher": 200},
-    ("get", "/api/v1/requests/{request}/"): {"anonymous": 403, "dispatcher": 200, "manager": 200,
-                                             "operator": 200, "technician": 404,
-                                             "other_dispatcher": 404},
+    ("get", "/api/v1/requests/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 200,
+        "other_dispatcher": 200,
+    },
+    ("post", "/api/v1/requests/"): {
+        "anonymous": 403,
+        "dispatcher": 400,
+        "manager": 403,
+        "operator": 400,
+        "technician": 403,
+        "other_dispatcher": 400,
+    },
+    ("get", "/api/v1/events/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 200,
+    },
+    ("get", "/api/v1/requests/{request}/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 404,
+        "other_dispatcher": 404,
+    },
     ("get", "/api/v1/requests/{request}/decisions/"): {
-        "anonymous": 403, "dispatcher": 200, "manager": 200, "operator": 200,
-        "technician": 403, "other_dispatcher": 404},
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 404,
+    },
     ("post", "/api/v1/visits/{visit}/transition/"): {
-        "anonymous": 403, "dispatcher": 200, "manager": 403, "operator": 403,
-        "technician": 200, "other_dispatcher": 404},
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 403,
+        "operator": 403,
+        "technician": 200,
+        "other_dispatcher": 404,
+    },
 }
 
 
 @pytest.fixture
 def cast(dispatcher, manager, operator, technician, other_dispatcher):
     return {
-        "anonymous": None, "dispatcher": dispatcher, "manager": manager, "operator": operator,
-        "technician": technician.user, "other_dispatcher": other_dispatcher,
+        "anonymous": None,
+        "dispatcher": dispatcher,
+        "manager": manager,
+        "operator": operator,
+        "technician": technician.user,
+        "other_dispatcher": other_dispatcher,
     }
 
 
@@ -55,7 +104,10 @@ def objects(technician):
     request = RequestFactory(tenant=technician.tenant, status="assigned")
     start = timezone.now()
     visit = Visit.objects.create(
-        tenant=technician.tenant, request=request, technician=technician, planned_start=start,
+        tenant=technician.tenant,
+        request=request,
+        technician=technician,
+        planned_start=start,
         planned_end=start + timedelta(hours=1),
     )
     return {"request": RequestFactory(tenant=technician.tenant).pk, "visit": visit.pk}

@@ -109,8 +109,15 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
     in_hand = {
         visit.technician_id: (free_after(visit, now), (visit.request.lat, visit.request.lon))
         for visit in Visit.objects.filter(technician__in=eligible, status__in=IN_HAND)
-        .select_related("request").only("technician_id", "planned_start", "planned_end",
-                                        "status", "request__lat", "request__lon")
+        .select_related("request")
+        .only(
+            "technician_id",
+            "planned_start",
+            "planned_end",
+            "status",
+            "request__lat",
+            "request__lon",
+        )
     }
     by_eta = []
     for technician in eligible:
@@ -183,7 +190,8 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
             _record(request, None, "escalated", [], excluded, now)
             if request.status != Status.ESCALATED:
                 request_transition(
-                    request=request, to=Status.ESCALATED,
+                    request=request,
+                    to=Status.ESCALATED,
                     reason=_("No qualified technician on shift can take it now."),
                 )
             return "escalated"
@@ -203,7 +211,9 @@ def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
     fresh.technician = candidate.route.technician
     routes[technician.pk] = fresh
     insertion = insert_first(
-        fresh, point=(request.lat, request.lon), minutes=request.estimated_minutes,
+        fresh,
+        point=(request.lat, request.lon),
+        minutes=request.estimated_minutes,
         travel=travel_for_tenant(request.tenant),
     )
     return Candidate(fresh, insertion)
@@ -280,24 +290,36 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
         if route is source or not needed <= skills_of.get(route.technician.pk, set()):
             continue
         start = find_gap(
-            route, point=(request.lat, request.lon), minutes=minutes,
-            window=(request.window_start, request.window_end), travel=travel,
+            route,
+            point=(request.lat, request.lon),
+            minutes=minutes,
+            window=(request.window_start, request.window_end),
+            travel=travel,
         )
         if start is not None:
             options.append((start, route))
     for start, route in sorted(options, key=lambda option: option[0]):
         # Never wait for a technician another worker is planning: try the next one.
-        if not Technician.objects.select_for_update(skip_locked=True).filter(
-            pk=route.technician.pk
-        ).exists():
+        if (
+            not Technician.objects.select_for_update(skip_locked=True)
+            .filter(pk=route.technician.pk)
+            .exists()
+        ):
             continue
         visit.technician = route.technician
         visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
         visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
         # The next displaced visit must see this one in the route, or both take the same gap.
-        route.legs.append(Leg(visit=visit, point=(request.lat, request.lon), start=start,
-                              end=visit.planned_end, window_end=request.window_end,
-                              pinned=False))
+        route.legs.append(
+            Leg(
+                visit=visit,
+                point=(request.lat, request.lon),
+                start=start,
+                end=visit.planned_end,
+                window_end=request.window_end,
+                pinned=False,
+            )
+        )
         route.legs.sort(key=lambda leg: leg.start)
         request_changed(request=request, visit=visit)
         return True
@@ -312,7 +334,6 @@ def _record(request, technician_id, outcome, candidates, excluded, now) -> None:
         policy=POLICY,
         outcome=outcome,
         candidates=[c.as_json(now) for c in candidates[:10]],
-        excluded=excluded[:EXCLUDED_SAMPLE] + (
-            [{"more": len(excluded) - EXCLUDED_SAMPLE}] if len(excluded) > EXCLUDED_SAMPLE else []
-        ),
+        excluded=excluded[:EXCLUDED_SAMPLE]
+        + ([{"more": len(excluded) - EXCLUDED_SAMPLE}] if len(excluded) > EXCLUDED_SAMPLE else []),
     )

@@ -88,7 +88,8 @@ def _shift_window(shift: Shift, absences: list[Absence], now: datetime):
 def _is_fixed(visit: Visit) -> bool:
     """Work the planner routes around: accepted, pinned, emergencies, or without a window."""
     return (
-        visit.pinned or visit.status != Visit.Status.SCHEDULED
+        visit.pinned
+        or visit.status != Visit.Status.SCHEDULED
         or visit.request.kind == ServiceRequest.Kind.EMERGENCY
         or visit.request.window_start is None
     )
@@ -102,8 +103,10 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     origin = datetime.combine(day, time(0), tzinfo=tenant.zone)
     day_end = origin + timedelta(days=1)
     shifts = list(
-        Shift.objects.for_tenant(tenant).filter(date=day, end__gt=now, technician__active=True)
-        .select_related("technician__user").prefetch_related("technician__skills")
+        Shift.objects.for_tenant(tenant)
+        .filter(date=day, end__gt=now, technician__active=True)
+        .select_related("technician__user")
+        .prefetch_related("technician__skills")
     )
     absences: dict[int, list[Absence]] = {}
     for absence in Absence.objects.for_tenant(tenant).filter(end__gt=now, start__lt=day_end):
@@ -169,10 +172,17 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
             # may not use (the technician takes it in any gap), not placed at an hour.
             if (leave, frm, back, to) == longest:
                 length = max(0, length - lunch)
-            vehicles.append(Vehicle(
-                id=vehicle_id, start=at(frm), end=at(to), shift_start=_seconds(leave, origin),
-                shift_end=_seconds(back, origin), skills=skills, max_duration=length,
-            ))
+            vehicles.append(
+                Vehicle(
+                    id=vehicle_id,
+                    start=at(frm),
+                    end=at(to),
+                    shift_start=_seconds(leave, origin),
+                    shift_end=_seconds(back, origin),
+                    skills=skills,
+                    max_duration=length,
+                )
+            )
 
     for visit in live:
         if visit.status in IN_HAND or _is_fixed(visit):
@@ -184,9 +194,14 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
     for request in (
         ServiceRequest.objects.for_tenant(tenant)
-        .filter(kind=ServiceRequest.Kind.PLANNED, status__in=UNASSIGNED,
-                window_start__lt=day_end, window_end__gt=origin)
-        .prefetch_related("required_skills").select_related("customer")
+        .filter(
+            kind=ServiceRequest.Kind.PLANNED,
+            status__in=UNASSIGNED,
+            window_start__lt=day_end,
+            window_end__gt=origin,
+        )
+        .prefetch_related("required_skills")
+        .select_related("customer")
     ):
         job_id = f"r{request.pk}"
         requests[job_id] = request
@@ -214,24 +229,26 @@ def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
         tw_end = now + OVERDUE_HORIZON
         priority *= 3
     return Job(
-        id=job_id, location=at((request.lat, request.lon)),
+        id=job_id,
+        location=at((request.lat, request.lon)),
         service=request.estimated_minutes * 60,
-        tw_start=_seconds(tw_start, origin), tw_end=_seconds(tw_end, origin),
+        tw_start=_seconds(tw_start, origin),
+        tw_end=_seconds(tw_end, origin),
         skills=frozenset(skill.code for skill in request.required_skills.all()),
         priority=priority,
     )
 
 
-def plan_day(*, tenant_id: int, day: date, now: datetime | None = None,
-             time_limit: float | None = None) -> PlanResult | None:
+def plan_day(
+    *, tenant_id: int, day: date, now: datetime | None = None, time_limit: float | None = None
+) -> PlanResult | None:
     """Optimise and apply one tenant's day. Returns None when another planner holds the day."""
     now = now or timezone.now()
     tenant = Tenant.objects.get(pk=tenant_id)
     with transaction.atomic():
         # One planner per tenant and day; a second one gives way instead of queueing.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                           [tenant_id, day.toordinal()])
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [tenant_id, day.toordinal()])
             if not cursor.fetchone()[0]:
                 return None
         model = build_day(tenant=tenant, day=day, now=now)
@@ -252,7 +269,8 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
     locked = {t.pk for t in Technician.objects.select_for_update().filter(pk__in=technician_ids)}
     current = {}
     for visit in Visit.objects.filter(
-        live_after(max(now, model.origin)), technician_id__in=locked,
+        live_after(max(now, model.origin)),
+        technician_id__in=locked,
         planned_start__lt=model.origin + timedelta(days=1),
     ):
         current.setdefault(visit.technician_id, []).append(visit)
@@ -305,8 +323,7 @@ def _requeue_if_moving_in(model, job_id: str, technician: Technician, result) ->
         return
     visit.status = Visit.Status.CANCELLED
     visit.save(update_fields=["status", "updated_at"])
-    request_transition(request=model.requests[job_id], to=Status.NEW,
-                       reason=_("Re-planning"))
+    request_transition(request=model.requests[job_id], to=Status.NEW, reason=_("Re-planning"))
     result.requeued += 1
 
 
@@ -318,8 +335,14 @@ def _place(model: DayModel, stop, technician: Technician, sequence: int, now, re
     if visit is None and request.status not in UNASSIGNED:
         return  # assigned meanwhile by someone else
     if visit is None:
-        visit = visit_create(request=request, technician=technician, start=start, end=end,
-                             sequence=sequence, reason=_("Planned route"))
+        visit = visit_create(
+            request=request,
+            technician=technician,
+            start=start,
+            end=end,
+            sequence=sequence,
+            reason=_("Planned route"),
+        )
         result.assigned += 1
         changed = moved = True
     else:
@@ -328,8 +351,15 @@ def _place(model: DayModel, stop, technician: Technician, sequence: int, now, re
         if changed:
             visit.technician, visit.planned_start, visit.planned_end = technician, start, end
             visit.sequence = sequence
-            visit.save(update_fields=["technician", "planned_start", "planned_end", "sequence",
-                                      "updated_at"])
+            visit.save(
+                update_fields=[
+                    "technician",
+                    "planned_start",
+                    "planned_end",
+                    "sequence",
+                    "updated_at",
+                ]
+            )
             result.moved += moved
     keeps_window = request.window_end is None or start <= request.window_end
     if request.plan_note or (request.window_at_risk and keeps_window):
@@ -343,10 +373,19 @@ def _place(model: DayModel, stop, technician: Technician, sequence: int, now, re
         request_changed(request=request)
     if moved:
         Decision.objects.create(
-            tenant_id=request.tenant_id, request=request, technician=technician, policy=POLICY,
-            outcome="assigned", candidates=[{"technician_id": technician.pk,
-                                             "name": str(technician), "start": start.isoformat(),
-                                             "sequence": sequence}],
+            tenant_id=request.tenant_id,
+            request=request,
+            technician=technician,
+            policy=POLICY,
+            outcome="assigned",
+            candidates=[
+                {
+                    "technician_id": technician.pk,
+                    "name": str(technician),
+                    "start": start.isoformat(),
+                    "sequence": sequence,
+                }
+            ],
         )
 
 
@@ -366,7 +405,10 @@ def _leave_out(model: DayModel, job_id: str, reason: UnassignedReason, result) -
     request.save(update_fields=["plan_note", "updated_at"])
     result.unassigned += 1
     Decision.objects.create(
-        tenant_id=request.tenant_id, request=request, policy=POLICY, outcome="unassigned",
+        tenant_id=request.tenant_id,
+        request=request,
+        policy=POLICY,
+        outcome="unassigned",
         excluded=[{"reason": str(reason), "detail": note}],
     )
     if visit is not None and request.window_start and not request.window_at_risk:
@@ -378,4 +420,3 @@ def _leave_out(model: DayModel, job_id: str, reason: UnassignedReason, result) -
 def days_to_plan(tenant: Tenant, now: datetime) -> list[date]:
     today = timezone.localdate(now, timezone=tenant.zone)
     return [today + timedelta(days=offset) for offset in range(settings.PLAN_DAYS_AHEAD + 1)]
-

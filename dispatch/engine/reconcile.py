@@ -15,9 +15,13 @@ from requests_app.states import UNASSIGNED, Status
 def overdue_request_ids(*, now: datetime, limit: int = 200) -> tuple[list[int], list[int]]:
     """Emergencies waiting longer than they should: (to retry, to escalate)."""
     cutoff = now - timedelta(seconds=settings.ASSIGN_OVERDUE_SECONDS)
-    waiting = ServiceRequest.objects.filter(
-        kind=ServiceRequest.Kind.EMERGENCY, status__in=UNASSIGNED, created_at__lt=cutoff
-    ).order_by("priority", "created_at").values_list("pk", "assignment_attempts", "status")[:limit]
+    waiting = (
+        ServiceRequest.objects.filter(
+            kind=ServiceRequest.Kind.EMERGENCY, status__in=UNASSIGNED, created_at__lt=cutoff
+        )
+        .order_by("priority", "created_at")
+        .values_list("pk", "assignment_attempts", "status")[:limit]
+    )
     retry, escalate = [], []
     for pk, attempts, status in waiting:
         if attempts >= settings.ASSIGN_MAX_ATTEMPTS and status != Status.ESCALATED:
@@ -38,7 +42,8 @@ def request_escalate_stuck(*, request_id: int) -> bool:
         if request is None:
             return False
         request_transition(
-            request=request, to=Status.ESCALATED,
+            request=request,
+            to=Status.ESCALATED,
             reason=_("Automatic assignment failed %(n)s times.")
             % {"n": request.assignment_attempts},
         )

@@ -76,8 +76,11 @@ def live_after(now: datetime) -> Q:
     """Live visits that still hold time after `now`: running or ahead, and those overdue but not
     started yet (they hold their place in the route until they are done or moved)."""
     return Q(status__in=Visit.ACTIVE) & (
-        Q(planned_end__gt=now) | Q(status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
-                                   planned_start__gt=now - timedelta(days=1))
+        Q(planned_end__gt=now)
+        | Q(
+            status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+            planned_start__gt=now - timedelta(days=1),
+        )
     )
 
 
@@ -98,12 +101,17 @@ def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end
             route.free_at = max(route.free_at, free_after(visit, now))
             route.position = (request.lat, request.lon)
             continue
-        route.legs.append(Leg(
-            visit=visit, point=(request.lat, request.lon), start=visit.planned_start,
-            end=visit.planned_end, window_end=request.window_end,
-            # The technician has accepted it or a dispatcher pinned it: it keeps its time.
-            pinned=visit.pinned,
-        ))
+        route.legs.append(
+            Leg(
+                visit=visit,
+                point=(request.lat, request.lon),
+                start=visit.planned_start,
+                end=visit.planned_end,
+                window_end=request.window_end,
+                # The technician has accepted it or a dispatcher pinned it: it keeps its time.
+                pinned=visit.pinned,
+            )
+        )
     return route
 
 

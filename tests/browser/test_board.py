@@ -40,7 +40,10 @@ def test_the_board_catches_up_when_a_push_is_lost(browser, server, dispatcher, c
 
     with mock.patch("dispatch.events.broadcast"):  # this push is "lost" by the channel layer
         lost = request_create(
-            tenant=dispatcher.tenant, customer=customer, kind="planned", category="repair",
+            tenant=dispatcher.tenant,
+            customer=customer,
+            kind="planned",
+            category="repair",
             channel="api",
         )
     with transaction.atomic():  # the next push arrives and reveals the gap
@@ -53,7 +56,10 @@ def test_the_board_shows_the_number_and_status_of_open_requests(
     browser, server, dispatcher, customer
 ):
     request = request_create(
-        tenant=dispatcher.tenant, customer=customer, kind="planned", category="installation",
+        tenant=dispatcher.tenant,
+        customer=customer,
+        kind="planned",
+        category="installation",
         channel="web",
     )
     page = browser.new_page()
@@ -72,8 +78,12 @@ def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatch
 
     start = timezone.now() + timedelta(hours=1)
     request = request_create(
-        tenant=dispatcher.tenant, customer=customer, kind="planned", category="repair",
-        channel="web", window=(start, start + timedelta(hours=2)),
+        tenant=dispatcher.tenant,
+        customer=customer,
+        kind="planned",
+        category="repair",
+        channel="web",
+        window=(start, start + timedelta(hours=2)),
     )
     page = browser.new_page()
     login(page, server, "dispatcher")

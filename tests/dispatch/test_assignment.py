@@ -56,8 +56,11 @@ def test_off_shift_and_absent_technicians_are_not_chosen(tenant):
     absent = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     now = timezone.now()
     Absence.objects.create(
-        tenant=tenant, technician=absent, start=now - timedelta(hours=1),
-        end=now + timedelta(hours=1), reason="doctor",
+        tenant=tenant,
+        technician=absent,
+        start=now - timedelta(hours=1),
+        end=now + timedelta(hours=1),
+        reason="doctor",
     )
     on_duty = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
     request = emergency(tenant)
@@ -73,8 +76,11 @@ def test_the_eta_counts_the_remaining_time_of_the_job_in_hand(tenant):
     busy_near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     now = timezone.now()
     Visit.objects.create(
-        tenant=tenant, request=RequestFactory(tenant=tenant), technician=busy_near,
-        planned_start=now - timedelta(minutes=10), planned_end=now + timedelta(hours=3),
+        tenant=tenant,
+        request=RequestFactory(tenant=tenant),
+        technician=busy_near,
+        planned_start=now - timedelta(minutes=10),
+        planned_end=now + timedelta(hours=3),
         status=Visit.Status.ON_SITE,
     )
     free_far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])

@@ -12,7 +12,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
 async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
-    communicator = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://localhost")])
+    communicator = WebsocketCommunicator(
+        application, path, headers=[(b"origin", b"http://localhost")]
+    )
     if user is not None:
         communicator.scope["user"] = user
     connected, _ = await communicator.connect()
@@ -23,7 +25,9 @@ async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
 def emit(tenant_id: int, technician_id: int | None = None) -> int:
     with transaction.atomic():
         return event_emit(
-            tenant_id=tenant_id, kind="request.updated", payload={"id": 1},
+            tenant_id=tenant_id,
+            kind="request.updated",
+            payload={"id": 1},
             technician_id=technician_id,
         ).seq
 

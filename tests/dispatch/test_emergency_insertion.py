@@ -22,22 +22,28 @@ def planned_visit(technician, *, starts_in, window=None, minutes=60, pinned=Fals
     start = now + timedelta(minutes=starts_in)
     window_start, window_end = window or (start - timedelta(hours=1), start + timedelta(hours=1))
     request = RequestFactory(
-        tenant=technician.tenant, status="assigned", lat=point[0], lon=point[1],
-        window_start=window_start, window_end=window_end,
+        tenant=technician.tenant,
+        status="assigned",
+        lat=point[0],
+        lon=point[1],
+        window_start=window_start,
+        window_end=window_end,
         customer=CustomerFactory(tenant=technician.tenant, phone="+77010000001"),
     )
     return Visit.objects.create(
-        tenant=technician.tenant, request=request, technician=technician, planned_start=start,
-        planned_end=start + timedelta(minutes=minutes), pinned=pinned,
+        tenant=technician.tenant,
+        request=request,
+        technician=technician,
+        planned_start=start,
+        planned_end=start + timedelta(minutes=minutes),
+        pinned=pinned,
     )
 
 
 def test_a_later_visit_with_slack_in_its_window_is_pushed_and_keeps_its_promise(tenant):
     technician = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     now = timezone.now()
-    later = planned_visit(
-        technician, starts_in=30, window=(now, now + timedelta(hours=4))
-    )
+    later = planned_visit(technician, starts_in=30, window=(now, now + timedelta(hours=4)))
     request = emergency(tenant, estimated_minutes=60)
 
     assert request_assign(request_id=request.pk, now=now) == "assigned"
@@ -54,9 +60,7 @@ def test_a_pushed_visit_that_would_miss_its_window_moves_to_a_free_technician(te
     busy = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     free = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
     now = timezone.now()
-    tight = planned_visit(
-        busy, starts_in=20, window=(now, now + timedelta(minutes=50)), point=NEAR
-    )
+    tight = planned_visit(busy, starts_in=20, window=(now, now + timedelta(minutes=50)), point=NEAR)
     request = emergency(tenant, estimated_minutes=60)
 
     request_assign(request_id=request.pk, now=now)
@@ -115,8 +119,11 @@ def test_a_pinned_visit_is_never_pushed(tenant):
     pinned.refresh_from_db()
     assert pinned.planned_start == planned_start
     excluded = Decision.objects.get(request=request).excluded
-    assert {"technician_id": pinned_tech.pk, "name": str(pinned_tech),
-            "reason": "pinned_visit_in_the_way"} in excluded
+    assert {
+        "technician_id": pinned_tech.pk,
+        "name": str(pinned_tech),
+        "reason": "pinned_visit_in_the_way",
+    } in excluded
 
 
 def test_the_emergency_waits_for_the_job_in_hand_to_finish(tenant):
@@ -152,8 +159,12 @@ def test_displaced_visits_moved_to_the_same_technician_do_not_collide(tenant, fi
     spare = TechnicianFactory(tenant=tenant, home_lat=43.2400, home_lon=76.8910)
     now = timezone.now()
     for starts_in in (20, 55, 90):
-        planned_visit(busy, starts_in=starts_in, minutes=30,
-                      window=(now, now + timedelta(minutes=starts_in + 5)))
+        planned_visit(
+            busy,
+            starts_in=starts_in,
+            minutes=30,
+            window=(now, now + timedelta(minutes=starts_in + 5)),
+        )
     request = emergency(tenant, skills=[fiber], estimated_minutes=60)
 
     request_assign(request_id=request.pk, now=now)

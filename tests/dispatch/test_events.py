@@ -55,8 +55,12 @@ def test_creating_a_request_emits_one_event_and_enqueues_assignment_after_commit
     with mock.patch("dispatch.tasks.assign_request.delay") as enqueue:
         with django_capture_on_commit_callbacks(execute=True):
             request = request_create(
-                tenant=dispatcher.tenant, customer=customer, kind="emergency", category="outage",
-                channel="phone", actor=dispatcher,
+                tenant=dispatcher.tenant,
+                customer=customer,
+                kind="emergency",
+                category="outage",
+                channel="phone",
+                actor=dispatcher,
             )
             assert enqueue.call_count == 0
         enqueue.assert_called_once_with(request_id=request.pk)

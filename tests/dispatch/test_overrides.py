@@ -22,7 +22,8 @@ def test_a_dispatcher_assigns_a_waiting_request_and_it_is_pinned(api, dispatcher
 
     response = api(dispatcher).post(
         f"/api/v1/requests/{request.pk}/assign/",
-        {"technician": technician.pk, "start": start_in(2)}, format="json",
+        {"technician": technician.pk, "start": start_in(2)},
+        format="json",
     )
 
     assert response.status_code == 200, response.content
@@ -39,13 +40,18 @@ def test_reassigning_an_accepted_job_needs_the_new_technician_to_accept(
     request = RequestFactory(tenant=dispatcher.tenant, status="accepted")
     now = timezone.now()
     visit = Visit.objects.create(
-        tenant=dispatcher.tenant, request=request, technician=technician, status="accepted",
-        planned_start=now + timedelta(hours=1), planned_end=now + timedelta(hours=2),
+        tenant=dispatcher.tenant,
+        request=request,
+        technician=technician,
+        status="accepted",
+        planned_start=now + timedelta(hours=1),
+        planned_end=now + timedelta(hours=2),
     )
 
     api(dispatcher).post(
         f"/api/v1/requests/{request.pk}/assign/",
-        {"technician": other_technician.pk, "start": start_in(3)}, format="json",
+        {"technician": other_technician.pk, "start": start_in(3)},
+        format="json",
     )
 
     visit.refresh_from_db()
@@ -57,8 +63,11 @@ def test_reassigning_an_accepted_job_needs_the_new_technician_to_accept(
 def test_assigning_over_another_visit_is_a_409_naming_the_field(api, dispatcher, technician):
     busy_from = timezone.now() + timedelta(hours=2)
     Visit.objects.create(
-        tenant=dispatcher.tenant, request=RequestFactory(tenant=dispatcher.tenant),
-        technician=technician, planned_start=busy_from, planned_end=busy_from + timedelta(hours=1),
+        tenant=dispatcher.tenant,
+        request=RequestFactory(tenant=dispatcher.tenant),
+        technician=technician,
+        planned_start=busy_from,
+        planned_end=busy_from + timedelta(hours=1),
     )
     request = RequestFactory(tenant=dispatcher.tenant)
 
@@ -79,7 +88,8 @@ def test_a_technician_of_another_tenant_cannot_be_chosen(api, dispatcher, other_
 
     response = api(dispatcher).post(
         f"/api/v1/requests/{request.pk}/assign/",
-        {"technician": stranger.pk, "start": start_in(1)}, format="json",
+        {"technician": stranger.pk, "start": start_in(1)},
+        format="json",
     )
 
     assert response.status_code == 400
@@ -89,8 +99,11 @@ def test_a_technician_of_another_tenant_cannot_be_chosen(api, dispatcher, other_
 def test_pin_and_unpin_a_visit(api, dispatcher, technician):
     now = timezone.now()
     visit = Visit.objects.create(
-        tenant=dispatcher.tenant, request=RequestFactory(tenant=dispatcher.tenant),
-        technician=technician, planned_start=now, planned_end=now + timedelta(hours=1),
+        tenant=dispatcher.tenant,
+        request=RequestFactory(tenant=dispatcher.tenant),
+        technician=technician,
+        planned_start=now,
+        planned_end=now + timedelta(hours=1),
     )
     client = api(dispatcher)
 
@@ -106,8 +119,11 @@ def test_unassigning_sends_the_request_back_to_the_queue(api, dispatcher, techni
     request = RequestFactory(tenant=dispatcher.tenant, status="assigned")
     now = timezone.now()
     visit = Visit.objects.create(
-        tenant=dispatcher.tenant, request=request, technician=technician,
-        planned_start=now + timedelta(hours=1), planned_end=now + timedelta(hours=2),
+        tenant=dispatcher.tenant,
+        request=request,
+        technician=technician,
+        planned_start=now + timedelta(hours=1),
+        planned_end=now + timedelta(hours=2),
     )
 
     response = api(dispatcher).post(
@@ -127,6 +143,7 @@ def test_only_dispatchers_override_the_engine(api, request, role, technician):
     service_request = RequestFactory(tenant=user.tenant)
     response = api(user).post(
         f"/api/v1/requests/{service_request.pk}/assign/",
-        {"technician": technician.pk, "start": start_in(1)}, format="json",
+        {"technician": technician.pk, "start": start_in(1)},
+        format="json",
     )
     assert response.status_code == 403

@@ -30,16 +30,25 @@ def worker(tenant, day, *, skills=(), start=8, end=18, home=(43.24, 76.89)):
     technician = TechnicianFactory(
         tenant=tenant, on_shift=False, home_lat=home[0], home_lon=home[1], skills=list(skills)
     )
-    Shift.objects.create(tenant=tenant, technician=technician, date=day,
-                         start=clock(tenant, day, start), end=clock(tenant, day, end))
+    Shift.objects.create(
+        tenant=tenant,
+        technician=technician,
+        date=day,
+        start=clock(tenant, day, start),
+        end=clock(tenant, day, end),
+    )
     return technician
 
 
 def planned(tenant, day, hour, *, spot=0, skills=(), minutes=60, priority=3):
     request = RequestFactory(
-        tenant=tenant, window_start=clock(tenant, day, hour),
-        window_end=clock(tenant, day, hour + 2), lat=SPOTS[spot][0], lon=SPOTS[spot][1],
-        estimated_minutes=minutes, priority=priority,
+        tenant=tenant,
+        window_start=clock(tenant, day, hour),
+        window_end=clock(tenant, day, hour + 2),
+        lat=SPOTS[spot][0],
+        lon=SPOTS[spot][1],
+        estimated_minutes=minutes,
+        priority=priority,
         customer=CustomerFactory(tenant=tenant, phone="+77015550000"),
     )
     request.required_skills.set(skills)
@@ -65,7 +74,8 @@ def test_it_routes_waiting_requests_inside_their_agreed_windows(tenant, day):
     for visit in live_visits():
         assert visit.request.window_start <= visit.planned_start <= visit.request.window_end
     assert {r.status for r in ServiceRequest.objects.filter(pk__in=[r.pk for r in requests])} == {
-        "assigned"}
+        "assigned"
+    }
 
 
 def test_no_technician_is_in_two_places_at_once(tenant, day):
@@ -95,17 +105,24 @@ def test_pinned_and_accepted_visits_stay_where_they_are(tenant, day):
     technician = worker(tenant, day)
     other = worker(tenant, day, home=(43.235, 76.885))
     pinned = Visit.objects.create(
-        tenant=tenant, request=planned(tenant, day, 10, spot=3), technician=technician,
-        planned_start=clock(tenant, day, 11, 30), planned_end=clock(tenant, day, 12, 30),
+        tenant=tenant,
+        request=planned(tenant, day, 10, spot=3),
+        technician=technician,
+        planned_start=clock(tenant, day, 11, 30),
+        planned_end=clock(tenant, day, 12, 30),
         pinned=True,
     )
     accepted = Visit.objects.create(
-        tenant=tenant, request=planned(tenant, day, 14, spot=4), technician=technician,
-        planned_start=clock(tenant, day, 15), planned_end=clock(tenant, day, 16),
+        tenant=tenant,
+        request=planned(tenant, day, 14, spot=4),
+        technician=technician,
+        planned_start=clock(tenant, day, 15),
+        planned_end=clock(tenant, day, 16),
         status=Visit.Status.ACCEPTED,
     )
     ServiceRequest.objects.filter(pk__in=[pinned.request_id, accepted.request_id]).update(
-        status="assigned")
+        status="assigned"
+    )
     for i in range(4):
         planned(tenant, day, 9 + 2 * i, spot=10 + i)
 
@@ -134,8 +151,11 @@ def test_a_visit_that_no_longer_fits_is_taken_back_and_its_customer_told(tenant,
     technician = worker(tenant, day)
     request = planned(tenant, day, 16)
     Visit.objects.create(
-        tenant=tenant, request=request, technician=technician,
-        planned_start=clock(tenant, day, 16), planned_end=clock(tenant, day, 17),
+        tenant=tenant,
+        request=request,
+        technician=technician,
+        planned_start=clock(tenant, day, 16),
+        planned_end=clock(tenant, day, 17),
     )
     ServiceRequest.objects.filter(pk=request.pk).update(status="assigned")
     Shift.objects.filter(technician=technician).update(end=clock(tenant, day, 13))
@@ -151,8 +171,9 @@ def test_a_visit_that_no_longer_fits_is_taken_back_and_its_customer_told(tenant,
 
 def test_an_absent_technician_gets_no_work(tenant, day):
     absent = worker(tenant, day)
-    Absence.objects.create(tenant=tenant, technician=absent, start=clock(tenant, day, 0),
-                           end=clock(tenant, day, 23))
+    Absence.objects.create(
+        tenant=tenant, technician=absent, start=clock(tenant, day, 0), end=clock(tenant, day, 23)
+    )
     present = worker(tenant, day, home=(43.30, 77.0))
     planned(tenant, day, 10)
 
@@ -169,8 +190,10 @@ def test_a_technician_whose_route_changed_while_planning_keeps_it(tenant, day):
     solution = get_solver().solve(model.problem, time_limit=1)
     # Meanwhile an emergency lands on the technician's route.
     Visit.objects.create(
-        tenant=tenant, request=RequestFactory(tenant=tenant, kind="emergency", status="assigned"),
-        technician=technician, planned_start=clock(tenant, day, 10),
+        tenant=tenant,
+        request=RequestFactory(tenant=tenant, kind="emergency", status="assigned"),
+        technician=technician,
+        planned_start=clock(tenant, day, 10),
         planned_end=clock(tenant, day, 11),
     )
 
@@ -201,8 +224,11 @@ def test_a_plan_that_would_double_book_is_rolled_back_alone(tenant, day, monkeyp
     planned_start = solution.routes[0].stops[0].start
     blocker = clock(tenant, day, 0) + timedelta(seconds=planned_start)
     Visit.objects.create(
-        tenant=tenant, request=RequestFactory(tenant=tenant, status="assigned"),
-        technician=technician, planned_start=blocker, planned_end=blocker + timedelta(hours=1),
+        tenant=tenant,
+        request=RequestFactory(tenant=tenant, status="assigned"),
+        technician=technician,
+        planned_start=blocker,
+        planned_end=blocker + timedelta(hours=1),
     )
     # Suppose the staleness check missed that change: the constraint still catches it.
     monkeypatch.setattr("dispatch.engine.planner._signature", lambda visits: ())
@@ -227,8 +253,12 @@ def test_lunch_is_reserved_out_of_the_route(tenant, day):
 def test_fixed_work_splits_the_day_instead_of_becoming_a_job(tenant, day):
     technician = worker(tenant, day)
     fixed = Visit.objects.create(
-        tenant=tenant, request=planned(tenant, day, 10, spot=3), technician=technician,
-        planned_start=clock(tenant, day, 11), planned_end=clock(tenant, day, 12), pinned=True,
+        tenant=tenant,
+        request=planned(tenant, day, 10, spot=3),
+        technician=technician,
+        planned_start=clock(tenant, day, 11),
+        planned_end=clock(tenant, day, 12),
+        pinned=True,
     )
     ServiceRequest.objects.filter(pk=fixed.request_id).update(status="assigned")
     model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))

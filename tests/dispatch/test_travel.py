@@ -38,9 +38,11 @@ class FakeOsrm(BaseHTTPRequestHandler):
         FakeOsrm.calls += 1
         coordinates = self.path.split("/")[4].split("?")[0].split(";")
         n = len(coordinates)
-        body = {"code": "Ok",
-                "durations": [[0 if i == j else 600 for j in range(n)] for i in range(n)],
-                "distances": [[0 if i == j else 5000 for j in range(n)] for i in range(n)]}
+        body = {
+            "code": "Ok",
+            "durations": [[0 if i == j else 600 for j in range(n)] for i in range(n)],
+            "distances": [[0 if i == j else 5000 for j in range(n)] for i in range(n)],
+        }
         payload = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -89,6 +91,7 @@ def test_osrm_needs_its_url():
     import sys
 
     env = {**os.environ, "TRAVEL_BACKEND": "osrm", "OSRM_URL": ""}
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "OSRM_URL is required" in result.stderr

@@ -43,15 +43,30 @@ APP_NAME = "dispatch-live-test"
 
 def environment(**extra: str) -> dict:
     # PGAPPNAME tags the spawned processes' connections, so teardown can close exactly those.
-    return {**os.environ, "DATABASE_URL": test_database_url(), "DATABASE_CONN_MAX_AGE": "0",
-            "PGAPPNAME": APP_NAME, **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PGAPPNAME": APP_NAME,
+        **extra,
+    }
 
 
 def start_asgi(port: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(BIN / "uvicorn"), "dispatch.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(BIN / "uvicorn"),
+            "dispatch.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     wait_for_port(port)
     return process
@@ -59,10 +74,26 @@ def start_asgi(port: int, env: dict) -> subprocess.Popen:
 
 def start_worker(env: dict, *, concurrency: int = 2, hostname: str = "test") -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "dispatch", "worker", "-Q", "assign,plan,notify,default",
-         "-c", str(concurrency), "-l", "WARNING", "-n", f"{hostname}@%h", "--without-heartbeat",
-         "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, start_new_session=True,  # its own group: a test may kill it whole
+        [
+            str(BIN / "celery"),
+            "-A",
+            "dispatch",
+            "worker",
+            "-Q",
+            "assign,plan,notify,default",
+            "-c",
+            str(concurrency),
+            "-l",
+            "WARNING",
+            "-n",
+            f"{hostname}@%h",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # its own group: a test may kill it whole
     )
     return process
 

@@ -35,7 +35,9 @@ def session_cookie(user) -> str:
 
 def post_json(url: str, body: dict, token: str) -> dict:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:

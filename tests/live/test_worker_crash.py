@@ -37,8 +37,14 @@ def test_a_worker_killed_during_a_burst_leaves_every_request_assigned_or_escalat
     try:
         for customer in customers:
             with transaction.atomic():
-                request_create(tenant=tenant, customer=customer, kind="emergency",
-                               category="outage", channel="api", estimated_minutes=20)
+                request_create(
+                    tenant=tenant,
+                    customer=customer,
+                    kind="emergency",
+                    category="outage",
+                    channel="api",
+                    estimated_minutes=20,
+                )
         assert wait_until(lambda: Visit.objects.exists(), timeout=30), "worker never started"
     finally:
         # The whole process group: the main process and its prefork children, mid-task.
@@ -52,6 +58,8 @@ def test_a_worker_killed_during_a_burst_leaves_every_request_assigned_or_escalat
 
     statuses = set(ServiceRequest.objects.values_list("status", flat=True))
     assert statuses <= {"assigned", "escalated"}, statuses
-    assert Visit.objects.filter(status__in=Visit.ACTIVE).count() == ServiceRequest.objects.filter(
-        status="assigned").count()
+    assert (
+        Visit.objects.filter(status__in=Visit.ACTIVE).count()
+        == ServiceRequest.objects.filter(status="assigned").count()
+    )
     print(f"{waiting} of {BURST} requests were still waiting when the worker died")

@@ -32,8 +32,14 @@ def test_a_dispatcher_creates_an_emergency_and_gets_its_number(api, dispatcher, 
 def test_bad_input_gets_400_with_a_message_per_field(api, dispatcher, customer):
     response = api(dispatcher).post(
         "/api/v1/requests/",
-        {"kind": "urgent", "category": "outage", "customer": customer.pk, "lat": 200,
-         "lon": 10, "estimated_minutes": 0},
+        {
+            "kind": "urgent",
+            "category": "outage",
+            "customer": customer.pk,
+            "lat": 200,
+            "lon": 10,
+            "estimated_minutes": 0,
+        },
         format="json",
     )
 
@@ -45,8 +51,12 @@ def test_bad_input_gets_400_with_a_message_per_field(api, dispatcher, customer):
 def test_a_half_window_is_refused_with_a_field_message(api, dispatcher, customer):
     response = api(dispatcher).post(
         "/api/v1/requests/",
-        {"kind": "planned", "category": "repair", "customer": customer.pk,
-         "window_start": "2026-11-23T10:00:00+05:00"},
+        {
+            "kind": "planned",
+            "category": "repair",
+            "customer": customer.pk,
+            "window_start": "2026-11-23T10:00:00+05:00",
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -109,8 +119,11 @@ def test_the_list_costs_a_constant_number_of_queries(
         request = RequestFactory(tenant=dispatcher.tenant)
         start = timezone.now() + timedelta(hours=i)
         Visit.objects.create(
-            tenant=dispatcher.tenant, request=request, technician=technician,
-            planned_start=start, planned_end=start + timedelta(minutes=30),
+            tenant=dispatcher.tenant,
+            request=request,
+            technician=technician,
+            planned_start=start,
+            planned_end=start + timedelta(minutes=30),
         )
     client = api(dispatcher)
     with django_assert_max_num_queries(5):
@@ -136,7 +149,10 @@ def test_decisions_explain_an_automatic_assignment(api, dispatcher, technician, 
     from dispatch.engine.emergency import request_assign
 
     request = request_create(
-        tenant=dispatcher.tenant, customer=customer, kind="emergency", category="outage",
+        tenant=dispatcher.tenant,
+        customer=customer,
+        kind="emergency",
+        category="outage",
         channel="api",
     )
     request_assign(request_id=request.pk)

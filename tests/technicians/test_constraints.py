@@ -14,8 +14,12 @@ pytestmark = pytest.mark.django_db
 
 def _visit(request, technician, start, minutes=60, status=Visit.Status.SCHEDULED):
     return Visit.objects.create(
-        tenant=request.tenant, request=request, technician=technician, planned_start=start,
-        planned_end=start + timedelta(minutes=minutes), status=status,
+        tenant=request.tenant,
+        request=request,
+        technician=technician,
+        planned_start=start,
+        planned_end=start + timedelta(minutes=minutes),
+        status=status,
     )
 
 
@@ -90,4 +94,3 @@ def test_an_empty_visit_is_refused(technician):
 def test_a_half_agreed_window_is_refused(tenant):
     with pytest.raises(IntegrityError, match="request_window_well_formed"), transaction.atomic():
         RequestFactory(tenant=tenant, window_start=timezone.now())
-

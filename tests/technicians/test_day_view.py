@@ -95,8 +95,11 @@ def test_the_day_lists_jobs_in_time_order(technician):
     for hours in (3, 1, 2):
         start = now + timedelta(hours=hours)
         Visit.objects.create(
-            tenant=technician.tenant, request=RequestFactory(tenant=technician.tenant),
-            technician=technician, planned_start=start, planned_end=start + timedelta(minutes=30),
+            tenant=technician.tenant,
+            request=RequestFactory(tenant=technician.tenant),
+            technician=technician,
+            planned_start=start,
+            planned_end=start + timedelta(minutes=30),
         )
     response = client_for(technician.user).get("/tech/")
     starts = [v.planned_start for v in response.context["visits"]]
@@ -117,13 +120,18 @@ def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
     client.post(f"/tech/visits/{assigned.pk}/accepted/")
     client.post(f"/tech/visits/{assigned.pk}/en_route/")
     next_request = RequestFactory(
-        tenant=technician.tenant, status="assigned", window_start=now - timedelta(minutes=30),
+        tenant=technician.tenant,
+        status="assigned",
+        window_start=now - timedelta(minutes=30),
         window_end=now + timedelta(minutes=30),
         customer=CustomerFactory(tenant=technician.tenant),
     )
     following = Visit.objects.create(
-        tenant=technician.tenant, request=next_request, technician=technician,
-        planned_start=now - timedelta(minutes=30), planned_end=now + timedelta(minutes=30),
+        tenant=technician.tenant,
+        request=next_request,
+        technician=technician,
+        planned_start=now - timedelta(minutes=30),
+        planned_end=now + timedelta(minutes=30),
     )
 
     client.post(f"/tech/visits/{assigned.pk}/on_site/")

@@ -18,15 +18,61 @@ from technicians.services import visit_create
 PASSWORD = "demo12345"  # noqa: S105 — demo only; the command refuses to run outside DEBUG
 CENTER = (43.2380, 76.8890)  # Almaty
 SKILLS = [
-    ("fiber", "Fibre optics"), ("copper", "Copper lines"), ("tv", "IPTV"),
-    ("router", "Routers and Wi-Fi"), ("business", "Business lines"),
+    ("fiber", "Fibre optics"),
+    ("copper", "Copper lines"),
+    ("tv", "IPTV"),
+    ("router", "Routers and Wi-Fi"),
+    ("business", "Business lines"),
 ]
-FIRST = ["Aidos", "Dana", "Yerlan", "Aigerim", "Nurlan", "Madina", "Arman", "Saule", "Timur",
-         "Asel", "Daniyar", "Zhanna", "Ruslan", "Aliya", "Bauyrzhan", "Olga", "Sergei", "Irina"]
-LAST = ["Abenov", "Nurlanov", "Seitkali", "Ivanov", "Petrov", "Tulegenov", "Kim", "Akhmetov",
-        "Zhaksybekov", "Smagulov", "Omarov", "Pak", "Sultanov", "Kuznetsov"]
-STREETS = ["Abay Ave", "Dostyk Ave", "Tole Bi St", "Satpayev St", "Zhandosov St", "Raiymbek Ave",
-           "Al-Farabi Ave", "Furmanov St", "Gogol St", "Seifullin Ave", "Timiryazev St"]
+FIRST = [
+    "Aidos",
+    "Dana",
+    "Yerlan",
+    "Aigerim",
+    "Nurlan",
+    "Madina",
+    "Arman",
+    "Saule",
+    "Timur",
+    "Asel",
+    "Daniyar",
+    "Zhanna",
+    "Ruslan",
+    "Aliya",
+    "Bauyrzhan",
+    "Olga",
+    "Sergei",
+    "Irina",
+]
+LAST = [
+    "Abenov",
+    "Nurlanov",
+    "Seitkali",
+    "Ivanov",
+    "Petrov",
+    "Tulegenov",
+    "Kim",
+    "Akhmetov",
+    "Zhaksybekov",
+    "Smagulov",
+    "Omarov",
+    "Pak",
+    "Sultanov",
+    "Kuznetsov",
+]
+STREETS = [
+    "Abay Ave",
+    "Dostyk Ave",
+    "Tole Bi St",
+    "Satpayev St",
+    "Zhandosov St",
+    "Raiymbek Ave",
+    "Al-Farabi Ave",
+    "Furmanov St",
+    "Gogol St",
+    "Seifullin Ave",
+    "Timiryazev St",
+]
 TENANTS = [
     # slug, name, prefix, technicians, requests, brand colour, time zone
     ("almaty-telecom", "Almaty Telecom", "", 30, 240, "#1f6feb", "Asia/Almaty"),
@@ -70,21 +116,32 @@ class Command(BaseCommand):
         for role in (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN):
             is_admin = role == Role.ADMIN and not prefix
             User.objects.create(
-                username=f"{prefix}{role}", password=self.password_hash, tenant=tenant, role=role,
-                first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
-                is_staff=is_admin, is_superuser=is_admin,
+                username=f"{prefix}{role}",
+                password=self.password_hash,
+                tenant=tenant,
+                role=role,
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
+                is_staff=is_admin,
+                is_superuser=is_admin,
             )
         skills = [Skill.objects.create(tenant=tenant, code=c, name=n) for c, n in SKILLS]
         technicians = []
         for i in range(1, n_technicians + 1):
             user = User.objects.create(
-                username=f"{prefix}technician{i}", password=self.password_hash, tenant=tenant,
+                username=f"{prefix}technician{i}",
+                password=self.password_hash,
+                tenant=tenant,
                 role=Role.TECHNICIAN,
-                first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
             )
             lat, lon = near(rng, 12)
             technician = Technician.objects.create(
-                tenant=tenant, user=user, home_lat=lat, home_lon=lon,
+                tenant=tenant,
+                user=user,
+                home_lat=lat,
+                home_lon=lon,
                 territory=rng.choice(["North", "South", "East", "West"]),
             )
             technician.skills.set(rng.sample(skills, rng.randint(2, 4)))
@@ -93,13 +150,18 @@ class Command(BaseCommand):
         customers = []
         for i in range(n_requests):
             lat, lon = near(rng)
-            customers.append(Customer(
-                tenant=tenant, name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                phone=f"+7701{rng.randint(1000000, 9999999)}",
-                email=f"customer{i}@example.kz",
-                address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty",
-                lat=lat, lon=lon, account_number=f"{slug[:2].upper()}{100000 + i}",
-            ))
+            customers.append(
+                Customer(
+                    tenant=tenant,
+                    name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                    phone=f"+7701{rng.randint(1000000, 9999999)}",
+                    email=f"customer{i}@example.kz",
+                    address=f"{rng.choice(STREETS)} {rng.randint(1, 250)}, Almaty",
+                    lat=lat,
+                    lon=lon,
+                    account_number=f"{slug[:2].upper()}{100000 + i}",
+                )
+            )
         Customer.objects.bulk_create(customers)
         self.seed_requests(rng, tenant, technicians, customers, skills)
 
@@ -115,9 +177,13 @@ class Command(BaseCommand):
         for customer in customers:
             if rng.random() < 0.08:
                 request_create(
-                    tenant=tenant, customer=customer, kind=ServiceRequest.Kind.EMERGENCY,
-                    category=ServiceRequest.Category.OUTAGE, channel=ServiceRequest.Channel.PHONE,
-                    description="No internet since this morning", estimated_minutes=45,
+                    tenant=tenant,
+                    customer=customer,
+                    kind=ServiceRequest.Kind.EMERGENCY,
+                    category=ServiceRequest.Category.OUTAGE,
+                    channel=ServiceRequest.Channel.PHONE,
+                    description="No internet since this morning",
+                    estimated_minutes=45,
                     skills=[rng.choice(skills)],
                 )
                 continue
@@ -125,20 +191,29 @@ class Command(BaseCommand):
             start = datetime.combine(day, time(start_h), tzinfo=tenant.zone)
             needed = [s for s in technician.skills.all() if rng.random() < 0.5][:1]
             request = request_create(
-                tenant=tenant, customer=customer, kind=ServiceRequest.Kind.PLANNED,
-                category=rng.choice([ServiceRequest.Category.INSTALLATION,
-                                     ServiceRequest.Category.RELOCATION,
-                                     ServiceRequest.Category.REPAIR]),
+                tenant=tenant,
+                customer=customer,
+                kind=ServiceRequest.Kind.PLANNED,
+                category=rng.choice(
+                    [
+                        ServiceRequest.Category.INSTALLATION,
+                        ServiceRequest.Category.RELOCATION,
+                        ServiceRequest.Category.REPAIR,
+                    ]
+                ),
                 channel=rng.choice(list(ServiceRequest.Channel.values)),
                 description="Customer asked for a call 30 minutes before arrival",
-                estimated_minutes=rng.choice([45, 60, 90]), skills=needed,
+                estimated_minutes=rng.choice([45, 60, 90]),
+                skills=needed,
                 window=(start, start.replace(hour=end_h)),
             )
             # Most of the planned work is already routed; the rest waits for the planner.
             if rng.random() < 0.8:
                 arrival = start + timedelta(minutes=rng.choice([0, 15, 30]))
                 visit_create(
-                    request=request, technician=technician, start=arrival,
+                    request=request,
+                    technician=technician,
+                    start=arrival,
                     end=arrival + timedelta(minutes=request.estimated_minutes),
                     travel_minutes=rng.randint(10, 30),
                 )
@@ -152,15 +227,21 @@ class Command(BaseCommand):
             zone = technician.tenant.zone
             today = timezone.localdate(timezone=zone)
             night = technician.pk % 4 == 0
-            days = (today - timedelta(days=1), today, today + timedelta(days=1)) if night else (
-                today, today + timedelta(days=1))
+            days = (
+                (today - timedelta(days=1), today, today + timedelta(days=1))
+                if night
+                else (today, today + timedelta(days=1))
+            )
             for day in days:
                 start = datetime.combine(day, time(20 if night else 8), tzinfo=zone)
                 _, new = Shift.objects.get_or_create(
-                    technician=technician, date=day,
+                    technician=technician,
+                    date=day,
                     defaults={
-                        "tenant_id": technician.tenant_id, "start": start,
-                        "end": start + timedelta(hours=12), "lunch_minutes": 60,
+                        "tenant_id": technician.tenant_id,
+                        "start": start,
+                        "end": start + timedelta(hours=12),
+                        "lunch_minutes": 60,
                     },
                 )
                 created += new
