@@ -1,8 +1,11 @@
 """REST API for the technician's status flow (used by the mobile view, also offline replay)."""
 
-from drf_spectacular.utils import extend_schema
+from collections.abc import Callable
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from accounts.models import Role
@@ -13,41 +16,47 @@ from requests_app.serializers import (
     VisitSummarySerializer,
     VisitTransitionSerializer,
 )
+from technicians.models import Visit
 from technicians.selectors import get_visit_for_user
 from technicians.services import visit_pin, visit_transition, visit_unassign
 
 
-class VisitTransitionView(APIView):
-    permission_classes = [IsAuthenticated, HasRole.of(Role.TECHNICIAN, Role.DISPATCHER, Role.ADMIN)]
+def _documented(serializer):
+    return extend_schema_view(
+        post=extend_schema(request=serializer, responses={200: VisitSummarySerializer})
+    )
 
-    @extend_schema(request=VisitTransitionSerializer, responses={200: VisitSummarySerializer})
+
+class VisitActionView(APIView):
+    """One action on one visit: look it up for the user, validate, call the service, answer."""
+
+    input_serializer: type[Serializer]
+    service: Callable[..., Visit]
+
     def post(self, request, pk: int):
         visit = get_visit_for_user(request.user, pk)
-        serializer = VisitTransitionSerializer(data=request.data)
+        serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        visit = visit_transition(visit=visit, actor=request.user, **serializer.validated_data)
+        visit = type(self).service(visit=visit, actor=request.user, **serializer.validated_data)
         return Response(VisitSummarySerializer(visit).data)
 
 
-class VisitPinView(APIView):
+@_documented(VisitTransitionSerializer)
+class VisitTransitionView(VisitActionView):
+    permission_classes = [IsAuthenticated, HasRole.of(Role.TECHNICIAN, *DISPATCH_ROLES)]
+    input_serializer = VisitTransitionSerializer
+    service = staticmethod(visit_transition)
+
+
+@_documented(PinSerializer)
+class VisitPinView(VisitActionView):
     permission_classes = [IsAuthenticated, HasRole.of(*DISPATCH_ROLES)]
-
-    @extend_schema(request=PinSerializer, responses={200: VisitSummarySerializer})
-    def post(self, request, pk: int):
-        visit = get_visit_for_user(request.user, pk)
-        serializer = PinSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        visit = visit_pin(visit=visit, actor=request.user, **serializer.validated_data)
-        return Response(VisitSummarySerializer(visit).data)
+    input_serializer = PinSerializer
+    service = staticmethod(visit_pin)
 
 
-class VisitUnassignView(APIView):
+@_documented(UnassignSerializer)
+class VisitUnassignView(VisitActionView):
     permission_classes = [IsAuthenticated, HasRole.of(*DISPATCH_ROLES)]
-
-    @extend_schema(request=UnassignSerializer, responses={200: VisitSummarySerializer})
-    def post(self, request, pk: int):
-        visit = get_visit_for_user(request.user, pk)
-        serializer = UnassignSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        visit = visit_unassign(visit=visit, actor=request.user, **serializer.validated_data)
-        return Response(VisitSummarySerializer(visit).data)
+    input_serializer = UnassignSerializer
+    service = staticmethod(visit_unassign)
