@@ -31,8 +31,8 @@ def assign_request(*, request_id: int) -> str:
     outcome = emergency.request_assign(request_id=request_id)
     if outcome == "assigned":
         # The emergency pushed other visits around: let the planner tidy the day soon.
-        tenant_id = ServiceRequest.objects.values_list("tenant_id", flat=True).get(pk=request_id)
-        replan_soon(tenant_id=tenant_id, day=timezone.localdate())
+        tenant = ServiceRequest.objects.select_related("tenant").get(pk=request_id).tenant
+        replan_soon(tenant_id=tenant.pk, day=timezone.localdate(timezone=tenant.zone))
     return outcome
 
 
