@@ -59,7 +59,7 @@ def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends:
     for visit in (
         Visit.objects.filter(technician__in=technicians)
         .filter(live_after(now))
-        .select_related("request__customer", "technician__user")
+        .select_related("request")
         .order_by("planned_start")
     ):
         visits[visit.technician_id].append(visit)
