@@ -85,6 +85,14 @@ def _shift_window(shift: Shift, absences: list[Absence], now: datetime):
     return (start, end) if start < end else None
 
 
+def _visits_of_day(queryset, *, origin: datetime, now: datetime):
+    """The live visits a day's plan owns. Overdue ones that have not started belong to today
+    only: a later day must never pick up (and re-plan) another day's work."""
+    day_end = origin + timedelta(days=1)
+    queryset = queryset.filter(live_after(max(now, origin)), planned_start__lt=day_end)
+    return queryset if origin <= now else queryset.filter(planned_start__gte=origin)
+
+
 def _is_fixed(visit: Visit) -> bool:
     """Work the planner routes around: accepted, pinned, emergencies, or without a window."""
     return (
@@ -112,8 +120,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     for absence in Absence.objects.for_tenant(tenant).filter(end__gt=now, start__lt=day_end):
         absences.setdefault(absence.technician_id, []).append(absence)
     live = list(
-        Visit.objects.for_tenant(tenant)
-        .filter(live_after(max(now, origin)), planned_start__lt=day_end)
+        _visits_of_day(Visit.objects.for_tenant(tenant), origin=origin, now=now)
         .select_related("request")
         .prefetch_related("request__required_skills")
         .order_by("planned_start")
@@ -268,10 +275,8 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
     # Locks in id order, the same technicians the emergency rule locks one at a time.
     locked = {t.pk for t in Technician.objects.select_for_update().filter(pk__in=technician_ids)}
     current = {}
-    for visit in Visit.objects.filter(
-        live_after(max(now, model.origin)),
-        technician_id__in=locked,
-        planned_start__lt=model.origin + timedelta(days=1),
+    for visit in _visits_of_day(
+        Visit.objects.filter(technician_id__in=locked), origin=model.origin, now=now
     ):
         current.setdefault(visit.technician_id, []).append(visit)
     stale = {pk for pk in locked if _signature(current.get(pk, [])) != model.signatures[pk]}

@@ -78,7 +78,12 @@ TENANTS = [
     ("almaty-telecom", "Almaty Telecom", "", 30, 240, "#1f6feb", "Asia/Almaty"),
     ("beta-networks", "Beta Networks", "beta.", 10, 60, "#8250df", "Asia/Almaty"),
 ]
-WINDOWS = [(9, 11), (11, 13), (14, 16), (16, 18)]
+WINDOWS = [(9, 11), (11, 13), (13, 15), (15, 17), (17, 19)]
+
+
+def is_night_crew(technician: Technician) -> bool:
+    number = "".join(ch for ch in technician.user.username if ch.isdigit())
+    return bool(number) and int(number) % 6 == 0
 
 
 def near(rng: random.Random, spread_km: float = 9.0) -> tuple[float, float]:
@@ -100,7 +105,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates well-known passwords; it runs only with DEBUG.")
         if Tenant.objects.exists():
             if if_empty:
-                created = self.ensure_shifts(Technician.objects.select_related("tenant"))
+                created = self.ensure_shifts(Technician.objects.select_related("tenant", "user"))
                 self.stdout.write(f"Demo data present; {created} shifts added for today/tomorrow.")
                 return
             raise CommandError("The database already has tenants.")
@@ -166,14 +171,21 @@ class Command(BaseCommand):
         self.seed_requests(rng, tenant, technicians, customers, skills)
 
     def seed_requests(self, rng, tenant, technicians, customers, skills):
-        today = timezone.localdate(timezone=tenant.zone)
+        now = timezone.localtime(timezone=tenant.zone)
+        today = now.date()
+        # Day-crew slots still ahead (a window today must start at least an hour from now),
+        # three in four of them booked: a full but feasible day for the planner.
         free_slots = [
             (technician, day, window)
             for technician in technicians
+            if not is_night_crew(technician)
             for day in (today, today + timedelta(days=1))
             for window in WINDOWS
+            if day > today or window[0] >= now.hour + 2
         ]
         rng.shuffle(free_slots)
+        tomorrow = [slot for slot in free_slots if slot[1] > today]
+        free_slots = free_slots[: len(free_slots) * 3 // 4]
         for customer in customers:
             if rng.random() < 0.08:
                 request_create(
@@ -187,7 +199,9 @@ class Command(BaseCommand):
                     skills=[rng.choice(skills)],
                 )
                 continue
-            technician, day, (start_h, end_h) = free_slots.pop()
+            # Past three quarters of the day crew's slots, requests wait for the planner.
+            booked = bool(free_slots)
+            technician, day, (start_h, end_h) = (free_slots or tomorrow).pop()
             start = datetime.combine(day, time(start_h), tzinfo=tenant.zone)
             needed = [s for s in technician.skills.all() if rng.random() < 0.5][:1]
             request = request_create(
@@ -207,8 +221,8 @@ class Command(BaseCommand):
                 skills=needed,
                 window=(start, start.replace(hour=end_h)),
             )
-            # Most of the planned work is already routed; the rest waits for the planner.
-            if rng.random() < 0.8:
+            # Most of the booked work is already routed; the rest waits for the planner.
+            if booked and rng.random() < 0.8:
                 arrival = start + timedelta(minutes=rng.choice([0, 15, 30]))
                 visit_create(
                     request=request,
@@ -220,13 +234,13 @@ class Command(BaseCommand):
 
     @staticmethod
     def ensure_shifts(technicians) -> int:
-        """Day crew 08:00–20:00 today and tomorrow; every fourth technician is on the night crew
+        """Day crew 08:00–20:00 today and tomorrow; every sixth technician is on the night crew
         (20:00–08:00, from last night on), so emergencies are covered at any hour of the demo."""
         created = 0
         for technician in technicians:
             zone = technician.tenant.zone
             today = timezone.localdate(timezone=zone)
-            night = technician.pk % 4 == 0
+            night = is_night_crew(technician)
             days = (
                 (today - timedelta(days=1), today, today + timedelta(days=1))
                 if night
