@@ -271,15 +271,25 @@ def test_fixed_work_splits_the_day_instead_of_becoming_a_job(tenant, day):
 def test_planning_tomorrow_never_touches_todays_visits(tenant, day):
     today = day - timedelta(days=1)
     technician = worker(tenant, today, start=0, end=23)
-    Shift.objects.create(tenant=tenant, technician=technician, date=day,
-                         start=clock(tenant, day, 8), end=clock(tenant, day, 18))
+    Shift.objects.create(
+        tenant=tenant,
+        technician=technician,
+        date=day,
+        start=clock(tenant, day, 8),
+        end=clock(tenant, day, 18),
+    )
     request = RequestFactory(
-        tenant=tenant, status="assigned", window_start=clock(tenant, today, 22),
+        tenant=tenant,
+        status="assigned",
+        window_start=clock(tenant, today, 22),
         window_end=clock(tenant, today, 23, 59),
     )
     visit = Visit.objects.create(
-        tenant=tenant, request=request, technician=technician,
-        planned_start=clock(tenant, today, 22), planned_end=clock(tenant, today, 23),
+        tenant=tenant,
+        request=request,
+        technician=technician,
+        planned_start=clock(tenant, today, 22),
+        planned_end=clock(tenant, today, 23),
     )
 
     plan_day(tenant_id=tenant.pk, day=day, now=clock(tenant, today, 21), time_limit=1)
