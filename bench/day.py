@@ -24,12 +24,10 @@ import time as wallclock
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlparse, urlunparse
-
-import psycopg2
 
 from bench.day_greedy import run_greedy
 from bench.day_scenario import SHIFT, Scenario, make_scenario, travel_minutes
+from dispatch.devstack import recreate_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DB_NAME = "dispatch_bench_day"
@@ -40,15 +38,8 @@ ZONE = "Asia/Almaty"
 
 
 def use_fresh_database() -> None:
-    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"))
-    admin = urlunparse(url._replace(path="/postgres"))
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    connection.close()
-    os.environ["DATABASE_URL"] = urlunparse(url._replace(path=f"/{DB_NAME}"))
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch")
+    os.environ["DATABASE_URL"] = recreate_database(base, DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
 

@@ -47,7 +47,6 @@ import random
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +60,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from dispatch.devstack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -374,24 +375,6 @@ def _die_with_parent() -> None:
         _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
 class Stack:
     """gunicorn (HTTP), uvicorn (/ws/) and a Celery worker, like production, on loopback."""
 
@@ -459,8 +442,8 @@ class Stack:
     def start(self) -> None:
         for name, command in self.commands().items():
             self._spawn(name, command)
-        wait_for_port(self.http_port, self.children["web"])
-        wait_for_port(self.ws_port, self.children["ws"])
+        wait_for_port(self.http_port, process=self.children["web"], timeout=40)
+        wait_for_port(self.ws_port, process=self.children["ws"], timeout=40)
 
     def _spawn(self, name: str, command: list[str]) -> None:
         with open(self.logs / f"{name}.out", "ab") as output:

@@ -16,31 +16,17 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import psycopg2
+from dispatch.devstack import free_port, recreate_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 DB_NAME = "dispatch_bench_http"
-
-
-def fresh_database() -> str:
-    url = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"))
-    connection = psycopg2.connect(urlunparse(url._replace(path="/postgres")))
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    connection.close()
-    return urlunparse(url._replace(path=f"/{DB_NAME}"))
 
 
 def seed(env: dict) -> str:
@@ -64,22 +50,6 @@ print(Token.objects.create(user=user).key)
         text=True,
     )
     return out.stdout.strip().splitlines()[-1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(port)
 
 
 def server(kind: str, port: int, workers: int) -> list[str]:
@@ -147,7 +117,9 @@ def main() -> int:
         sys.exit("wrk is missing: apt-get install -y wrk")
     env = {
         **os.environ,
-        "DATABASE_URL": fresh_database(),
+        "DATABASE_URL": recreate_database(
+            os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"), DB_NAME
+        ),
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "dispatch.settings",
     }
@@ -167,7 +139,7 @@ def main() -> int:
             server(kind, port, args.workers), cwd=ROOT, env=server_env, start_new_session=True
         )
         try:
-            wait_for(port)
+            wait_for_port(port, process=process)
             for path in endpoints:
                 url = f"http://127.0.0.1:{port}{path}"
                 wrk(url, token, 2, args.connections)  # warm up

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlparse
+from urllib.parse import parse_qs, quote, urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("DISPATCH_DATA_DIR", ROOT / ".data"))
@@ -27,6 +27,34 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, *, process=None, timeout: float = 30) -> None:
+    """Until something listens on 127.0.0.1:port; fails early if `process` exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def recreate_database(database_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `database_url`; return its URL.
+    For benchmarks, which each work in a database of their own."""
+    import psycopg2
+
+    url = urlparse(database_url)
+    connection = psycopg2.connect(urlunparse(url._replace(path="/postgres")))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {name}")
+    connection.close()
+    return urlunparse(url._replace(path=f"/{name}"))
 
 
 def start_embedded_postgres(folder: Path):

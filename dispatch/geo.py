@@ -1,4 +1,4 @@
-"""The default travel-time model: great-circle distance × detour factor ÷ average speed."""
+"""Great-circle distance, for ranking by proximity (travel times live in dispatch/travel.py)."""
 
 import math
 
@@ -10,13 +10,3 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def travel_minutes(
-    origin: tuple[float, float],
-    destination: tuple[float, float],
-    *,
-    speed_kmh: float,
-    detour: float,
-) -> float:
-    return haversine_km(*origin, *destination) * detour / speed_kmh * 60

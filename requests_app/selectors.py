@@ -3,12 +3,11 @@
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Role, User
+from accounts.permissions import STAFF_ROLES
 from dispatch.errors import NotFound
 from requests_app.models import ServiceRequest
 from requests_app.states import OPEN
 from technicians.models import Visit
-
-STAFF_READERS = (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 
 
 def with_active_visit(queryset: QuerySet) -> QuerySet:
@@ -29,7 +28,7 @@ def requests_for_user(user: User) -> QuerySet:
     if not user.is_authenticated or user.tenant_id is None:
         return ServiceRequest.objects.none()
     queryset = ServiceRequest.objects.for_tenant(user.tenant_id)
-    if user.role in STAFF_READERS:
+    if user.role in STAFF_ROLES:
         return queryset
     if user.role == Role.TECHNICIAN:
         return queryset.filter(visits__technician__user=user).distinct()

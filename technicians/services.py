@@ -177,9 +177,8 @@ def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit
 def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     """The technician is on site now: the visit runs from now for its planned length, and the
     rest of the route is pushed where it no longer fits. Late promises are flagged."""
-    from dispatch.engine.routes import load_routes, push_legs  # the engine builds on services
+    from dispatch.engine.routes import leg_move, load_routes, push_legs  # builds on services
     from dispatch.travel import travel_for_tenant
-    from requests_app.services import request_flag_window_risk
 
     length = visit.planned_end - visit.planned_start
     visit.planned_start, visit.planned_end = now, now + length
@@ -190,7 +189,7 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     route.legs = [leg for leg in route.legs if leg.visit.pk != visit.pk]
     request = visit.request
     # The technician is physically here: a pinned visit later on slips too, it cannot be helped.
-    moved, broken, _blocked = push_legs(
+    moved, _broken, _blocked = push_legs(
         route,
         clock=visit.planned_end,
         here=(request.lat, request.lon),
@@ -201,12 +200,5 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
-    broken_ids = {leg.visit.pk for leg in broken}
     for leg, start in moved:
-        later = leg.visit
-        later.planned_start, later.planned_end = start, start + leg.minutes
-        later.save(update_fields=["planned_start", "planned_end", "updated_at"])
-        if later.pk in broken_ids and later.request.window_end and start > later.request.window_end:
-            request_flag_window_risk(request=later.request, visit=later)
-        else:
-            request_changed(request=later.request)
+        leg_move(leg, start)

@@ -1,6 +1,6 @@
 """Factories for everything outside the shared cast of users."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from functools import cache
 
 import factory
@@ -106,7 +106,3 @@ class RequestFactory(factory.django.DjangoModelFactory):
     channel = ServiceRequest.Channel.API
     lat, lon = ALMATY
     estimated_minutes = 60
-
-
-def at(day, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=timezone.get_current_timezone())

@@ -26,13 +26,14 @@ from dispatch.engine.routes import (
     find_gap,
     free_after,
     insert_first,
+    leg_move,
     load_routes,
 )
 from dispatch.geo import haversine_km
 from dispatch.models import Decision
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
-from requests_app.services import request_changed, request_flag_window_risk, request_transition
+from requests_app.services import request_changed, request_transition
 from requests_app.states import UNASSIGNED, Status
 from technicians.models import Absence, Shift, Technician, Visit
 from technicians.services import visit_create
@@ -126,10 +127,26 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
     by_eta.sort(key=lambda pair: pair[0])
     near = [t for eta, t in by_eta if eta <= by_eta[0][0] + REACH][:MAX_ROUTES] if by_eta else []
     routes = load_routes(near, now=now, shift_ends=shift_ends)
+    candidates = _insert_into(routes.values(), request, travel, excluded)
+    if not candidates and len(near) < len(by_eta):
+        # Everyone near was blocked: look at the rest before giving up.
+        rest = [t for _, t in by_eta if t.pk not in routes]
+        more = load_routes(rest, now=now, shift_ends=shift_ends)
+        routes.update(more)
+        candidates = _insert_into(more.values(), request, travel, excluded)
+    candidates.sort(key=lambda c: (c.score, c.insertion.eta))
+    return candidates, excluded, routes
+
+
+def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> list[Candidate]:
+    """Try the emergency first in each route; those it cannot go into are added to `excluded`."""
     candidates = []
-    for route in routes.values():
+    for route in routes:
         insertion = insert_first(
-            route, point=point, minutes=request.estimated_minutes, travel=travel
+            route,
+            point=(request.lat, request.lon),
+            minutes=request.estimated_minutes,
+            travel=travel,
         )
         if insertion.blocked_by_pin:
             reason = "pinned_visit_in_the_way"
@@ -140,20 +157,7 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
             continue
         technician = route.technician
         excluded.append({"technician_id": technician.pk, "name": str(technician), "reason": reason})
-    if not candidates and len(near) < len(by_eta):
-        # Everyone near was blocked: look at the rest before giving up.
-        rest = [t for _, t in by_eta if t.pk not in routes]
-        more = load_routes(rest, now=now, shift_ends=shift_ends)
-        routes.update(more)
-        for route in more.values():
-            insertion = insert_first(
-                route, point=point, minutes=request.estimated_minutes, travel=travel
-            )
-            fits = insertion.eta + timedelta(minutes=request.estimated_minutes) <= route.shift_end
-            if not insertion.blocked_by_pin and fits:
-                candidates.append(Candidate(route, insertion))
-    candidates.sort(key=lambda c: (c.score, c.insertion.eta))
-    return candidates, excluded, routes
+    return candidates
 
 
 def _claim(request_id: int, *, skip_locked: bool) -> bool:
@@ -229,16 +233,9 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     if broken:
         routes = _nearby_on_shift(request, routes, insertion.broken, now)
     for leg, start in reversed(insertion.moved):
-        visit = leg.visit
-        if visit.pk in broken and _move_elsewhere(visit, routes, chosen.route, now):
+        if leg.visit.pk in broken and _move_elsewhere(leg.visit, routes, chosen.route, now):
             continue
-        visit.planned_end = start + leg.minutes
-        visit.planned_start = start
-        visit.save(update_fields=["planned_start", "planned_end", "updated_at"])
-        if visit.pk in broken:
-            request_flag_window_risk(request=visit.request, visit=visit)
-        else:
-            request_changed(request=visit.request, visit=visit)
+        leg_move(leg, start)
     visit_create(
         request=request,
         technician=chosen.route.technician,

@@ -136,6 +136,20 @@ def push_legs(
     return moved, broken, False
 
 
+def leg_move(leg: Leg, start: datetime) -> None:
+    """Write a pushed leg's new time, and tell screens; when the new time misses the agreed
+    window, the request is flagged at risk and its customer told."""
+    from requests_app.services import request_changed, request_flag_window_risk
+
+    visit = leg.visit
+    visit.planned_start, visit.planned_end = start, start + leg.minutes
+    visit.save(update_fields=["planned_start", "planned_end", "updated_at"])
+    if leg.window_end is not None and start > leg.window_end:
+        request_flag_window_risk(request=visit.request, visit=visit)
+    else:
+        request_changed(request=visit.request, visit=visit)
+
+
 def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
     """Put a job right after the job in hand; push the later legs as far as needed."""
     travel_seconds = travel.seconds(route.position, point)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.devstack import free_port
 from tests.live import stack
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,7 +47,7 @@ def server(transactional_db):
     """One origin for HTTP and /ws/ (uvicorn), plus a Celery worker, on the test database."""
     env = stack.environment()
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    port = stack.free_port()
+    port = free_port()
     asgi = stack.start_asgi(port, env)
     worker = stack.start_worker(env, hostname="browser")
     yield f"http://localhost:{port}"

@@ -1,14 +1,14 @@
 """Start real processes (ASGI server, Celery worker) against the test database."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
+
+from dispatch.devstack import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -20,22 +20,6 @@ def test_database_url() -> str:
     host = quote(s["HOST"] or "", safe="")
     port = f":{s['PORT']}" if s["PORT"] else ""
     return f"postgres://{s['USER']}@{host}{port}/{s['NAME']}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 APP_NAME = "dispatch-live-test"

@@ -10,6 +10,7 @@ import websockets
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from dispatch.devstack import free_port
 from tests.live import stack
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def live_server_processes():
     env = stack.environment()
-    port = stack.free_port()
+    port = free_port()
     asgi = stack.start_asgi(port, env)
     worker = stack.start_worker(env)
     yield port
