@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke lint bench-vrptw bench-emergency bench-http bench-day clean
+.PHONY: up test smoke lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-http: $(STAMP)
 
 bench-day: $(STAMP)
 	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.day
+
+bench-intake: $(STAMP)
+	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.intake
 
 clean:
 	rm -rf .data $(VENV)

@@ -29,6 +29,19 @@ class Tenant(models.Model):
         _("restoration SLA (minutes)"), default=240
     )
     window_hours = models.PositiveSmallIntegerField(_("arrival window (hours)"), default=2)
+    # Intake: how soon and how far ahead a customer may book, and until when they may change it.
+    booking_lead_minutes = models.PositiveIntegerField(
+        _("earliest booking (minutes ahead)"), default=60
+    )
+    booking_days_ahead = models.PositiveSmallIntegerField(_("booking horizon (days)"), default=7)
+    change_cutoff_hours = models.PositiveSmallIntegerField(
+        _("customer changes allowed until (hours before the window)"), default=2
+    )
+    # Emergencies of one category this close in space and time are one outage (incident).
+    outage_radius_m = models.PositiveIntegerField(_("outage radius (metres)"), default=1500)
+    outage_window_minutes = models.PositiveIntegerField(
+        _("outage time window (minutes)"), default=60
+    )
     # Average driving speed and detour factor of the default travel-time model.
     travel_speed_kmh = models.PositiveSmallIntegerField(_("average speed (km/h)"), default=30)
     travel_detour_factor = models.FloatField(_("detour factor"), default=1.3)
@@ -69,6 +82,10 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Contact-center operators answer for several business clients: their own tenant and these.
+    clients = models.ManyToManyField(
+        Tenant, verbose_name=_("also answers for"), blank=True, related_name="operators"
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -84,3 +101,30 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_authenticated and self.tenant_id is not None and self.role in roles
+
+
+class ContactPoint(models.Model):
+    """An address customers reach a tenant at: the number they dial, the e-mail address they
+    write to, the SMS short code they text. It tells every channel which client a contact is
+    for."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Phone number")
+        EMAIL = "email", _("E-mail address")
+        SMS = "sms", _("SMS number or short code")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # Stored normalised (digits with a leading + for numbers, lower case for e-mail).
+    address = models.CharField(_("address"), max_length=254)
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        constraints = [
+            # One address leads to one tenant, or a contact could land at the wrong client.
+            models.UniqueConstraint(fields=["kind", "address"], name="contact_point_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} → {self.tenant}"

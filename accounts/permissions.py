@@ -43,3 +43,14 @@ class HasRole(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.has_role(*self.roles))
+
+
+def tenants_served(user) -> list:
+    """The clients a user may take contacts for: their own tenant, and for contact-center
+    operators the other clients they answer for."""
+    if not user.is_authenticated or user.tenant_id is None:
+        return []
+    served = [user.tenant]
+    if user.role in INTAKE_ROLES:
+        served += [t for t in user.clients.order_by("name") if t.pk != user.tenant_id]
+    return served

@@ -1,5 +1,12 @@
-"""API plumbing shared by every app: domain errors become HTTP errors in one place."""
+"""API plumbing shared by every app: domain errors become HTTP errors in one place, and the
+error answers are documented in one place too."""
 
+from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.defaults import page_not_found
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -13,3 +20,47 @@ def exception_handler(exc, context):
             body[exc.field] = [exc.message]
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """`handler404` of the root URLconf: a URL no route matches (`/api/v1/visits/abc/pin/`)
+    answers API clients in JSON like every other API error, and people with the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(_("Not found."))}, status=404)
+    return page_not_found(request, exception)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error answer: a message to show and, for a broken domain rule, a code to act on."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+_ERRORS = {
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description=_(
+            "Invalid input: each field's messages by field name (`detail` and `code` too when "
+            "a rule of the domain is broken)."
+        ),
+    ),
+    403: OpenApiResponse(
+        ErrorSerializer, description=_("Not signed in, or the role may not do this.")
+    ),
+    404: OpenApiResponse(ErrorSerializer, description=_("Not found in the caller's tenant.")),
+    409: OpenApiResponse(
+        ErrorSerializer,
+        description=_("The current state does not allow it (a full window, a closed request)."),
+    ),
+    422: OpenApiResponse(
+        ErrorSerializer,
+        description=_("The Idempotency-Key was already used with a different request."),
+    ),
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The error answers of an operation, for `@extend_schema(responses=...)`; 403 always:
+    every API operation needs a signed-in user with a role."""
+    return {code: _ERRORS[code] for code in (403, *codes)}

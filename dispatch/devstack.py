@@ -197,9 +197,12 @@ def up(args) -> int:
         url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}/"
         print(
             f"\n  Dispatch platform: {url}\n  API docs: {url}api/docs/   Admin: {url}admin/\n"
+            f"  Operator console: {url}console/?dialled=%2B77272000001\n"
+            f"  Customer portal:  {url}p/almaty-telecom/\n"
             "  Demo logins (password: demo12345):\n"
             "    dispatcher  technician1  manager  operator  admin   (client: Almaty Telecom)\n"
             "    beta.dispatcher                                   (client: Beta Networks)\n"
+            "    operator answers calls for both clients\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import threading
+from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
@@ -19,28 +20,51 @@ from dispatch.models import Event
 log = logging.getLogger(__name__)
 
 
-def _next_seq(tenant_id: int) -> int:
+def _next_seqs(tenant_id: int, count: int) -> range:
+    """Take `count` consecutive numbers under the tenant row lock, in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE accounts_tenant SET event_seq = event_seq + 1 WHERE id = %s "
+            "UPDATE accounts_tenant SET event_seq = event_seq + %s WHERE id = %s "
             "RETURNING event_seq",
-            [tenant_id],
+            [count, tenant_id],
         )
-        return cursor.fetchone()[0]
+        last = cursor.fetchone()[0]
+    return range(last - count + 1, last + 1)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    payload: dict
+    technician_id: int | None = None
+
+
+def events_emit(*, tenant_id: int, changes: list[Change]) -> list[Event]:
+    """Store and push several changes of one transaction: one sequence update, one insert."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("event_emit must run inside the transaction that makes the change")
+    if not changes:
+        return []
+    seqs = _next_seqs(tenant_id, len(changes))
+    events = Event.objects.bulk_create(
+        [
+            Event(tenant_id=tenant_id, seq=seq, kind=change.kind, payload=change.payload)
+            for seq, change in zip(seqs, changes, strict=True)
+        ]
+    )
+    for event, change in zip(events, changes, strict=True):
+        audiences = [groups.dispatchers(tenant_id)]
+        if change.technician_id is not None:
+            audiences.append(groups.technician(change.technician_id))
+        message = event.as_message()
+        transaction.on_commit(lambda m=message, a=audiences: broadcast(m, a))
+    return events
 
 
 def event_emit(
     *, tenant_id: int, kind: str, payload: dict, technician_id: int | None = None
 ) -> Event:
-    if not connection.in_atomic_block:
-        raise RuntimeError("event_emit must run inside the transaction that makes the change")
-    event = Event.objects.create(
-        tenant_id=tenant_id, seq=_next_seq(tenant_id), kind=kind, payload=payload
-    )
-    audiences = [groups.dispatchers(tenant_id)]
-    if technician_id is not None:
-        audiences.append(groups.technician(technician_id))
-    transaction.on_commit(lambda: broadcast(event.as_message(), audiences))
+    [event] = events_emit(tenant_id=tenant_id, changes=[Change(kind, payload, technician_id)])
     return event
 
 

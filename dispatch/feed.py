@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Tenant
 from accounts.permissions import STAFF_ROLES, HasRole
+from dispatch.api import error_responses
 from dispatch.models import Event
 
 PAGE = 500
@@ -17,12 +18,27 @@ class FeedQuery(serializers.Serializer):
     after = serializers.IntegerField(min_value=0, default=0)
 
 
+class EventSerializer(serializers.Serializer):
+    """An event as live screens receive it on the socket."""
+
+    seq = serializers.IntegerField()
+    kind = serializers.CharField()
+    at = serializers.DateTimeField(allow_null=True)
+    data = serializers.DictField()
+
+
+class FeedSerializer(serializers.Serializer):
+    events = EventSerializer(many=True)
+    last_seq = serializers.IntegerField(help_text="The tenant's latest sequence number.")
+    complete = serializers.BooleanField(help_text="False: ask again after the last event.")
+
+
 class EventFeedView(APIView):
     permission_classes = [IsAuthenticated, HasRole.of(*STAFF_ROLES)]
 
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="Last sequence number seen.")],
-        responses={200: dict},
+        responses={200: FeedSerializer, **error_responses(400)},
     )
     def get(self, request):
         query = FeedQuery(data=request.query_params)

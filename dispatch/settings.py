@@ -38,11 +38,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_ratelimit",
     "accounts",
     "requests_app",
     "technicians",
     "surveys",
     "notifications",
+    "intake",
     "dispatch",
 ]
 
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "accounts.middleware.TenantTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a rate-limited request into RATELIMIT_VIEW's 429 (instead of a 403).
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "dispatch.urls"
@@ -179,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dispatch.tasks.plan_all",
         "schedule": env_int("PLAN_EVERY_SECONDS", 300, minimum=10),
     },
+    "visit-reminders": {
+        "task": "intake.tasks.send_visit_reminders",
+        "schedule": env_int("REMINDERS_EVERY_SECONDS", 900, minimum=60),
+    },
     "retry-notifications": {
         "task": "notifications.tasks.retry_due_notifications",
         "schedule": 60,
@@ -210,6 +218,31 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dispatch@localhost")
+
+# Links sent to customers (tracking, window picking) start with this address.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Inbound channels: shared secrets the SMS / IVR / e-mail providers sign their webhooks with
+# (HMAC-SHA256 over the raw body). Empty refuses every webhook of that channel.
+SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "dev-sms-secret" if DEBUG else "")
+IVR_WEBHOOK_SECRET = env_str("IVR_WEBHOOK_SECRET", "dev-ivr-secret" if DEBUG else "")
+EMAIL_WEBHOOK_SECRET = env_str("EMAIL_WEBHOOK_SECRET", "dev-email-secret" if DEBUG else "")
+# Public endpoints (portal, webhooks) are rate limited per client address.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+PORTAL_RATE = env_str("PORTAL_RATE", "30/m")
+WEBHOOK_RATE = env_str("WEBHOOK_RATE", "120/m")
+RATELIMIT_VIEW = "intake.limits.ratelimited"
+# Behind the reverse proxy the client address is in X-Forwarded-For (nginx sets it).
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# django-ratelimit lists Django's own RedisCache as "not officially supported" only because its
+# list predates it (jsocol/django-ratelimit#283); it is shared and increments atomically.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "dispatch",
+    }
+}
 
 # Dispatching rules.
 ASSIGN_OVERDUE_SECONDS = env_int("ASSIGN_OVERDUE_SECONDS", 60, minimum=1)

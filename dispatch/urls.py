@@ -7,15 +7,19 @@ from rest_framework.routers import DefaultRouter
 from dispatch import views
 from dispatch.feed import EventFeedView
 from requests_app.api import RequestViewSet
+from requests_app.customers_api import CustomerViewSet
+from requests_app.windows_api import WindowsView
 from technicians import views as technician_views
 from technicians.api import VisitPinView, VisitTransitionView, VisitUnassignView
 
 router = DefaultRouter()
 router.register("requests", RequestViewSet, basename="request")
+router.register("customers", CustomerViewSet, basename="customer")
 
 api_v1 = [
     *router.urls,
     path("events/", EventFeedView.as_view(), name="event-feed"),
+    path("windows/", WindowsView.as_view(), name="windows"),
     path("visits/<int:pk>/transition/", VisitTransitionView.as_view(), name="visit-transition"),
     path("visits/<int:pk>/pin/", VisitPinView.as_view(), name="visit-pin"),
     path("visits/<int:pk>/unassign/", VisitUnassignView.as_view(), name="visit-unassign"),
@@ -34,4 +38,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("", include("intake.urls")),
 ]
+
+handler404 = "dispatch.api.not_found"

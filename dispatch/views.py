@@ -13,7 +13,7 @@ from requests_app.payloads import request_payload
 from requests_app.selectors import open_requests
 from technicians.models import Skill
 
-HOME_BY_ROLE = {Role.TECHNICIAN: "technician-day"}
+HOME_BY_ROLE = {Role.TECHNICIAN: "technician-day", Role.OPERATOR: "console"}
 
 
 @login_required

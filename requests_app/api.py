@@ -1,23 +1,35 @@
 """REST API v1 for service requests: validate → call the service → serialize."""
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasRole
+from dispatch.api import error_responses
 from dispatch.models import Decision
+from requests_app.booking import request_cancel, request_reschedule, request_update
+from requests_app.idempotency import HEADER as IDEMPOTENCY_HEADER
+from requests_app.idempotency import idempotent
 from requests_app.models import ServiceRequest
 from requests_app.selectors import get_request_for_user, requests_for_user, with_active_visit
 from requests_app.serializers import (
+    CancelSerializer,
+    DecisionSerializer,
     ManualAssignSerializer,
     RequestCreateSerializer,
     RequestSerializer,
+    RequestUpdateSerializer,
+    RescheduleSerializer,
 )
 from requests_app.services import request_create
 from technicians.services import request_assign_manually
+
+# A change to one request answers with the request as it is after the change.
+CHANGED = {200: RequestSerializer, **error_responses(400, 404, 409)}
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -28,17 +40,26 @@ class RequestFilter(django_filters.FilterSet):
         fields = ["status", "kind", "category", "channel", "priority"]
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: RequestSerializer, **error_responses(400)}),
+    retrieve=extend_schema(responses={200: RequestSerializer, **error_responses(404)}),
+)
 class RequestViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Service requests of the caller's tenant. A planned request with a window is booked
+    against real capacity (409 when the window is full: ask `/windows/` again)."""
+
     serializer_class = RequestSerializer
     filterset_class = RequestFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    lookup_value_regex = "[0-9]+"  # ids are numbers; anything else is no route (404)
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "partial_update", "cancel", "reschedule"):
             return [IsAuthenticated(), HasRole.of(*INTAKE_ROLES)()]
         if self.action == "decisions":
             return [IsAuthenticated(), HasRole.of(*STAFF_ROLES)()]
@@ -52,9 +73,27 @@ class RequestViewSet(
     def get_object(self):
         return get_request_for_user(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=RequestCreateSerializer, responses={201: RequestSerializer})
+    def _answer(self) -> Response:
+        """The request as it is now, read again after the change."""
+        return Response(RequestSerializer(self.get_object()).data)
+
+    @extend_schema(
+        request=RequestCreateSerializer,
+        responses={201: RequestSerializer, **error_responses(400, 409, 422)},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=_("Retries with the same key return the first answer."),
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         tenant = request.user.tenant
+        return idempotent(request, tenant=tenant, create=lambda: self._create(request, tenant))
+
+    def _create(self, request, tenant) -> Response:
         serializer = RequestCreateSerializer(data=request.data, tenant=tenant)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -78,34 +117,57 @@ class RequestViewSet(
         body = RequestSerializer(get_request_for_user(request.user, created.pk)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: dict})
-    @action(detail=True, methods=["get"])
+    @extend_schema(request=RequestUpdateSerializer, responses=CHANGED)
+    def partial_update(self, request, pk=None):
+        service_request = self.get_object()
+        serializer = RequestUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_update(request=service_request, actor=request.user, **serializer.validated_data)
+        return self._answer()
+
+    @extend_schema(request=RescheduleSerializer, responses=CHANGED)
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        """Move the agreed window (booked against capacity; 409 when it is full)."""
+        service_request = self.get_object()
+        serializer = RescheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        request_reschedule(
+            request=service_request,
+            window=(data["window_start"], data["window_end"]),
+            actor=request.user,
+            reason=data["reason"],
+        )
+        return self._answer()
+
+    @extend_schema(request=CancelSerializer, responses=CHANGED)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        service_request = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_cancel(
+            request=service_request, actor=request.user, reason=serializer.validated_data["reason"]
+        )
+        return self._answer()
+
+    @extend_schema(responses={200: DecisionSerializer(many=True), **error_responses(404)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def decisions(self, request, pk=None):
         """Why the engine chose (or could not choose) a technician for this request."""
-        service_request = get_request_for_user(request.user, pk)
+        service_request = self.get_object()
         rows = Decision.objects.for_tenant(request.user.tenant_id).filter(request=service_request)
-        return Response(
-            [
-                {
-                    "at": row.created_at,
-                    "policy": row.policy,
-                    "outcome": row.outcome,
-                    "technician_id": row.technician_id,
-                    "candidates": row.candidates,
-                    "excluded": row.excluded,
-                }
-                for row in rows
-            ]
-        )
+        return Response(DecisionSerializer(rows, many=True).data)
 
-    @extend_schema(request=ManualAssignSerializer, responses={200: RequestSerializer})
+    @extend_schema(request=ManualAssignSerializer, responses=CHANGED)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         """Manual override: this technician, at this time, pinned."""
-        service_request = get_request_for_user(request.user, pk)
+        service_request = self.get_object()
         serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
         serializer.is_valid(raise_exception=True)
         request_assign_manually(
             request=service_request, actor=request.user, **serializer.validated_data
         )
-        return Response(RequestSerializer(get_request_for_user(request.user, pk)).data)
+        return self._answer()

@@ -39,6 +39,30 @@ class Customer(TenantOwned):
         return self.name
 
 
+class Incident(TenantOwned):
+    """One outage reported by many customers: emergencies of one category close in space and
+    time are linked to it, so dispatchers see one outage with N customers, not N jobs."""
+
+    category = models.CharField(_("category"), max_length=20)
+    lat = models.FloatField(_("latitude"), validators=LAT)
+    lon = models.FloatField(_("longitude"), validators=LON)
+    opened_at = models.DateTimeField(_("opened"), db_index=True)
+    last_report_at = models.DateTimeField(_("last report"))
+    reports = models.PositiveIntegerField(_("reports"), default=0)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"INC-{self.pk:05d}" if self.pk else "INC-new"
+
+
 class ServiceRequest(TenantOwned):
     class Kind(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -100,6 +124,16 @@ class ServiceRequest(TenantOwned):
     window_at_risk = models.BooleanField(_("window at risk"), default=False)
     # Why the planner could not place it (shown to dispatchers), empty when placed.
     plan_note = models.CharField(_("planning note"), max_length=200, blank=True)
+    # When the customer confirmed they will be there (SMS "1", IVR), for the technician's day.
+    customer_confirmed_at = models.DateTimeField(_("customer confirmed"), null=True, blank=True)
+    incident = models.ForeignKey(
+        Incident,
+        verbose_name=_("incident"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="requests",
+    )
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
@@ -177,3 +211,24 @@ class StatusChange(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class IdempotencyKey(TenantOwned):
+    """The first answer to a create call made with an `Idempotency-Key` header. A retry with the
+    same key gets this answer again instead of creating a second request."""
+
+    key = models.CharField(max_length=255)
+    # A hash of the method, path and body: the same key with another body is a client error.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Concurrent retries block on this index until the first one commits.
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -41,6 +41,8 @@ def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict
         "created_at": _iso(request.created_at),
         "window_at_risk": request.window_at_risk,
         "plan_note": request.plan_note,
+        "incident_id": request.incident_id,
+        "channel": request.channel,
         "visit": None
         if visit is None
         else {

@@ -1,10 +1,18 @@
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dispatch.models import Decision
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
+from requests_app.tracking import tracking_url
 from technicians.models import Skill, Technician, Visit
+
+# How far from now a dispatcher may put a visit by hand.
+ASSIGN_BEHIND, ASSIGN_AHEAD = timedelta(days=1), timedelta(days=31)
 
 
 class VisitSummarySerializer(serializers.ModelSerializer):
@@ -20,6 +28,9 @@ class RequestSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     required_skills = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     visit = serializers.SerializerMethodField()
+    tracking_url = serializers.SerializerMethodField(
+        help_text=_("The customer's signed tracking link, to pass on to them.")
+    )
 
     class Meta:
         model = ServiceRequest
@@ -44,9 +55,16 @@ class RequestSerializer(serializers.ModelSerializer):
             "response_due",
             "restoration_due",
             "created_at",
+            "window_at_risk",
+            "customer_confirmed_at",
+            "incident",
+            "tracking_url",
             "visit",
         ]
         read_only_fields = fields
+
+    def get_tracking_url(self, obj: ServiceRequest) -> str:
+        return tracking_url(obj)
 
     @extend_schema_field(VisitSummarySerializer(allow_null=True))
     def get_visit(self, obj: ServiceRequest) -> dict | None:
@@ -85,6 +103,10 @@ class RequestCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         start, end = attrs.get("window_start"), attrs.get("window_end")
+        if start and attrs["kind"] == ServiceRequest.Kind.EMERGENCY:
+            raise serializers.ValidationError(
+                {"window_start": [_("Only planned visits have an arrival window.")]}
+            )
         if (start is None) != (end is None):
             missing = "window_end" if end is None else "window_start"
             raise serializers.ValidationError({missing: [_("Give both ends of the window.")]})
@@ -119,6 +141,16 @@ class ManualAssignSerializer(serializers.Serializer):
         if tenant is not None:
             self.fields["technician"].queryset = Technician.objects.for_tenant(tenant)
 
+    def validate_start(self, value: datetime) -> datetime:
+        # The planner's horizon: a visit put far outside it would never be planned around.
+        now = timezone.now()
+        if not now - ASSIGN_BEHIND <= value <= now + ASSIGN_AHEAD:
+            raise serializers.ValidationError(
+                _("Choose a time between yesterday and %(days)d days ahead.")
+                % {"days": ASSIGN_AHEAD.days}
+            )
+        return value
+
 
 class PinSerializer(serializers.Serializer):
     pinned = serializers.BooleanField()
@@ -126,3 +158,47 @@ class PinSerializer(serializers.Serializer):
 
 class UnassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+
+
+class WindowFieldsMixin(serializers.Serializer):
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        start, end = attrs.get("window_start"), attrs.get("window_end")
+        if start and end and end <= start:
+            raise serializers.ValidationError(
+                {"window_end": [_("The window must end after it starts.")]}
+            )
+        return attrs
+
+
+class RequestUpdateSerializer(serializers.Serializer):
+    """What may change without moving the promise; the window moves through reschedule."""
+
+    description = serializers.CharField(max_length=4000, allow_blank=True, required=False)
+    priority = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    address = serializers.CharField(max_length=300, allow_blank=True, required=False)
+
+
+class RescheduleSerializer(WindowFieldsMixin):
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+    candidates = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Ranked best first, with their costs.")
+    )
+    excluded = serializers.ListField(
+        child=serializers.DictField(), help_text=_("Who could not take it, and why.")
+    )
+
+    class Meta:
+        model = Decision
+        fields = ["at", "policy", "outcome", "technician_id", "candidates", "excluded"]
+        read_only_fields = fields

@@ -34,6 +34,44 @@ def request_changed(*, request: ServiceRequest, kind: str = "request.updated", v
 
 
 @transaction.atomic
+def customer_for_contact(
+    *,
+    tenant: Tenant,
+    phone: str = "",
+    email: str = "",
+    name: str = "",
+    address: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    account_number: str = "",
+) -> Customer:
+    """The customer a contact comes from: by account number and phone, then by phone, then by
+    e-mail; a new customer otherwise. A known customer's registered address is kept."""
+    customers = Customer.objects.for_tenant(tenant).select_for_update()
+    found = None
+    if account_number and phone:
+        found = customers.filter(account_number=account_number, phone=phone).first()
+    if found is None and phone:
+        found = customers.filter(phone=phone).order_by("pk").first()
+    if found is None and email:
+        found = customers.filter(email__iexact=email).order_by("pk").first()
+    if found is not None:
+        if found.lat is None and lat is not None:
+            found.lat, found.lon, found.address = lat, lon, address or found.address
+            found.save(update_fields=["lat", "lon", "address"])
+        return found
+    return Customer.objects.create(
+        tenant=tenant,
+        name=name or phone or email,
+        phone=phone,
+        email=email,
+        address=address,
+        lat=lat,
+        lon=lon,
+    )
+
+
+@transaction.atomic
 def request_create(
     *,
     tenant: Tenant,
@@ -50,7 +88,21 @@ def request_create(
     window: tuple[datetime, datetime] | None = None,
     priority: int | None = None,
     actor: User | None = None,
+    reserve: bool = True,
 ) -> ServiceRequest:
+    """Take in a request from any channel. A planned request with a window is booked there
+    against real capacity (Conflict when the window is full) and the customer gets the promise
+    in writing; an emergency is linked to its outage and assigned within seconds after commit.
+    `reserve=False` records a window agreed elsewhere (imports, simulations) without booking."""
+    for field, value, choices in (
+        ("kind", kind, ServiceRequest.Kind),
+        ("category", category, ServiceRequest.Category),
+        ("channel", channel, ServiceRequest.Channel),
+    ):
+        if value not in choices.values:
+            raise DomainError(
+                _("“%(value)s” is not a valid choice.") % {"value": value}, field=field
+            )
     if customer.tenant_id != tenant.pk:
         raise DomainError(_("The customer belongs to another client."), field="customer")
     skills = list(skills)
@@ -97,16 +149,54 @@ def request_create(
         actor=actor,
         reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
     )
-    request_changed(request=request, kind="request.created")
-    # Imported here: the task module imports the engine, which imports this module.
+    # Imported here: these build on this module.
     from dispatch import tasks
+    from dispatch.engine.windows import window_reserve
+    from requests_app.incidents import incident_link
 
+    if emergency:
+        incident_link(request=request)
+    request_changed(request=request, kind="request.created")
     if emergency:
         tasks.assign_request.delay_on_commit(request_id=request.pk)
     elif window is not None:
+        if reserve:
+            window_reserve(request=request)
+            request_confirm_window(request=request)
         day = timezone.localdate(window[0], timezone=tenant.zone)
         transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant.pk, day=day))
     return request
+
+
+def request_confirm_window(*, request: ServiceRequest) -> None:
+    """Put the agreed window in writing to the customer, with their tracking link."""
+    from requests_app.tracking import tracking_url
+
+    tenant, customer = request.tenant, request.customer
+    with override(tenant.language), timezone.override(tenant.zone):
+        start = timezone.localtime(request.window_start)
+        body = _(
+            "%(tenant)s: your visit %(number)s is booked for %(day)s between %(start)s and "
+            "%(end)s. Track or change it: %(link)s"
+        ) % {
+            "tenant": tenant.name,
+            "number": request.number,
+            "day": formats.date_format(start, "SHORT_DATE_FORMAT"),
+            "start": formats.time_format(start, "H:i"),
+            "end": formats.time_format(timezone.localtime(request.window_end), "H:i"),
+            "link": tracking_url(request),
+        }
+        subject = _("Your appointment %(number)s") % {"number": request.number}
+    notification_enqueue(
+        tenant_id=tenant.pk,
+        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
+        recipient=customer.phone or customer.email,
+        subject=subject,
+        body=body,
+        kind="window_booked",
+        dedupe_key=f"window-booked:{request.pk}:{request.window_start.isoformat()}",
+        request=request,
+    )
 
 
 @transaction.atomic

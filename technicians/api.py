@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import DISPATCH_ROLES, HasRole
+from dispatch.api import error_responses
 from requests_app.serializers import (
     PinSerializer,
     UnassignSerializer,
@@ -23,7 +24,10 @@ from technicians.services import visit_pin, visit_transition, visit_unassign
 
 def _documented(serializer):
     return extend_schema_view(
-        post=extend_schema(request=serializer, responses={200: VisitSummarySerializer})
+        post=extend_schema(
+            request=serializer,
+            responses={200: VisitSummarySerializer, **error_responses(400, 404, 409)},
+        )
     )
 
 

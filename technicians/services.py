@@ -177,7 +177,7 @@ def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit
 def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     """The technician is on site now: the visit runs from now for its planned length, and the
     rest of the route is pushed where it no longer fits. Late promises are flagged."""
-    from dispatch.engine.routes import leg_move, load_routes, push_legs  # builds on services
+    from dispatch.engine.routes import legs_move, load_routes, push_legs  # builds on services
     from dispatch.travel import travel_for_tenant
 
     length = visit.planned_end - visit.planned_start
@@ -200,5 +200,4 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
-    for leg, start in moved:
-        leg_move(leg, start)
+    legs_move(moved)

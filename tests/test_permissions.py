@@ -27,6 +27,14 @@ PAGES = {
         "technician": 200,
         "other_dispatcher": 403,
     },
+    "/console/": {
+        "anonymous": 302,
+        "dispatcher": 200,
+        "manager": 403,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 200,
+    },
 }
 
 API = {
@@ -70,6 +78,62 @@ API = {
         "technician": 403,
         "other_dispatcher": 404,
     },
+    ("get", "/api/v1/customers/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 200,
+    },
+    ("get", "/api/v1/customers/{customer}/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 404,
+    },
+    ("post", "/api/v1/customers/"): {
+        "anonymous": 403,
+        "dispatcher": 400,
+        "manager": 403,
+        "operator": 400,
+        "technician": 403,
+        "other_dispatcher": 400,
+    },
+    ("get", "/api/v1/windows/"): {
+        "anonymous": 403,
+        "dispatcher": 400,
+        "manager": 403,
+        "operator": 400,
+        "technician": 403,
+        "other_dispatcher": 400,
+    },
+    ("patch", "/api/v1/requests/{request}/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 403,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 404,
+    },
+    ("post", "/api/v1/requests/{request}/cancel/"): {
+        "anonymous": 403,
+        "dispatcher": 200,
+        "manager": 403,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 404,
+    },
+    ("post", "/api/v1/requests/{request}/reschedule/"): {
+        "anonymous": 403,
+        "dispatcher": 400,
+        "manager": 403,
+        "operator": 400,
+        "technician": 403,
+        "other_dispatcher": 404,
+    },
     ("post", "/api/v1/visits/{visit}/transition/"): {
         "anonymous": 403,
         "dispatcher": 200,
@@ -110,7 +174,11 @@ def objects(technician):
         planned_start=start,
         planned_end=start + timedelta(hours=1),
     )
-    return {"request": RequestFactory(tenant=technician.tenant).pk, "visit": visit.pk}
+    return {
+        "request": RequestFactory(tenant=technician.tenant).pk,
+        "visit": visit.pk,
+        "customer": request.customer_id,
+    }
 
 
 @pytest.mark.parametrize("who", CAST)
@@ -134,7 +202,12 @@ def test_endpoints_let_in_only_their_roles(cast, objects, api, who, endpoint):
 
 
 def test_the_home_page_sends_each_role_to_its_screen(cast):
-    expected = {"dispatcher": "/board/", "technician": "/tech/", "manager": "/board/"}
+    expected = {
+        "dispatcher": "/board/",
+        "technician": "/tech/",
+        "manager": "/board/",
+        "operator": "/console/",
+    }
     for who, target in expected.items():
         client = Client()
         client.force_login(cast[who])

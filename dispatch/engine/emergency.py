@@ -24,9 +24,9 @@ from dispatch.engine.routes import (
     Leg,
     Route,
     find_gap,
-    free_after,
+    free_at,
     insert_first,
-    leg_move,
+    legs_move,
     load_routes,
 )
 from dispatch.geo import haversine_km
@@ -69,18 +69,42 @@ class Candidate:
         }
 
 
+@dataclass(frozen=True)
+class Eligible:
+    """A technician who may take the emergency, as plain values: ranking reads hundreds of
+    them per request, and model instances for all would cost more than the ranking itself."""
+
+    pk: int
+    position: tuple[float, float]
+
+
+def _name(first: str, last: str, username: str) -> str:
+    return f"{first} {last}".strip() or username
+
+
 def eligible_technicians(request: ServiceRequest, *, now: datetime):
     """(eligible, excluded, shift ends): skills, shift and absence, in one query."""
     skill_ids = [skill.pk for skill in request.required_skills.all()]
-    technicians = (
+    rows = (
         Technician.objects.for_tenant(request.tenant_id)
         .filter(active=True)
-        .select_related("user")
         .annotate(
             matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True),
             absent=Exists(
                 Absence.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
             ),
+        )
+        .values_list(
+            "pk",
+            "home_lat",
+            "home_lon",
+            "last_lat",
+            "last_lon",
+            "matching_skills",
+            "absent",
+            "user__first_name",
+            "user__last_name",
+            "user__username",
         )
     )
     shift_ends = dict(
@@ -89,17 +113,20 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         .values_list("technician_id", "end")
     )
     eligible, excluded = [], []
-    for technician in technicians:
-        if technician.matching_skills < len(skill_ids):
+    for pk, home_lat, home_lon, lat, lon, matching, absent, first, last, username in rows:
+        if matching < len(skill_ids):
             reason = "skills"
-        elif technician.pk not in shift_ends:
+        elif pk not in shift_ends:
             reason = "off_shift"
-        elif technician.absent:
+        elif absent:
             reason = "absent"
         else:
-            eligible.append(technician)
+            position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
+            eligible.append(Eligible(pk, position))
             continue
-        excluded.append({"technician_id": technician.pk, "name": str(technician), "reason": reason})
+        excluded.append(
+            {"technician_id": pk, "name": _name(first, last, username), "reason": reason}
+        )
     return eligible, excluded, shift_ends
 
 
@@ -108,34 +135,40 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
     travel = travel_for_tenant(request.tenant)
     point = (request.lat, request.lon)
     in_hand = {
-        visit.technician_id: (free_after(visit, now), (visit.request.lat, visit.request.lon))
-        for visit in Visit.objects.filter(technician__in=eligible, status__in=IN_HAND)
-        .select_related("request")
-        .only(
+        technician_id: (free_at(status, start, end, now), (lat, lon))
+        for technician_id, status, start, end, lat, lon in Visit.objects.filter(
+            technician_id__in=[e.pk for e in eligible], status__in=IN_HAND
+        ).values_list(
             "technician_id",
+            "status",
             "planned_start",
             "planned_end",
-            "status",
             "request__lat",
             "request__lon",
         )
     }
     by_eta = []
     for technician in eligible:
-        free_at, position = in_hand.get(technician.pk, (now, technician.position))
-        by_eta.append((free_at + timedelta(seconds=travel.seconds(position, point)), technician))
+        ready, position = in_hand.get(technician.pk, (now, technician.position))
+        by_eta.append((ready + timedelta(seconds=travel.seconds(position, point)), technician))
     by_eta.sort(key=lambda pair: pair[0])
     near = [t for eta, t in by_eta if eta <= by_eta[0][0] + REACH][:MAX_ROUTES] if by_eta else []
-    routes = load_routes(near, now=now, shift_ends=shift_ends)
+    routes = load_routes(_technicians(near), now=now, shift_ends=shift_ends)
     candidates = _insert_into(routes.values(), request, travel, excluded)
     if not candidates and len(near) < len(by_eta):
         # Everyone near was blocked: look at the rest before giving up.
         rest = [t for _, t in by_eta if t.pk not in routes]
-        more = load_routes(rest, now=now, shift_ends=shift_ends)
+        more = load_routes(_technicians(rest), now=now, shift_ends=shift_ends)
         routes.update(more)
         candidates = _insert_into(more.values(), request, travel, excluded)
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
     return candidates, excluded, routes
+
+
+def _technicians(eligible: list[Eligible]) -> list[Technician]:
+    """Model instances of the few whose routes are read, in the given order."""
+    by_pk = Technician.objects.select_related("user").in_bulk([e.pk for e in eligible])
+    return [by_pk[e.pk] for e in eligible if e.pk in by_pk]
 
 
 def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> list[Candidate]:
@@ -208,11 +241,11 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
 def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
     """Lock the technician, then re-read their route: another worker may just have changed it.
     Locks are taken request → technician, the same order as the planner's."""
-    technician = Technician.objects.select_for_update().get(pk=candidate.route.technician.pk)
+    technician = candidate.route.technician
+    list(Technician.objects.select_for_update().filter(pk=technician.pk).values_list("pk"))
     fresh = load_routes(
         [technician], now=now, shift_ends={technician.pk: candidate.route.shift_end}
     )[technician.pk]
-    fresh.technician = candidate.route.technician
     routes[technician.pk] = fresh
     insertion = insert_first(
         fresh,
@@ -224,18 +257,20 @@ def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
 
 
 def _apply(request, chosen: Candidate, routes, now) -> None:
-    # Pushed visits are rewritten one by one; overlaps may exist between two of those writes,
-    # so the no-overlap constraint is checked at commit for this transaction.
+    # The emergency's visit and the pushed ones are written in several statements; overlaps may
+    # exist between two of them, so the no-overlap constraint is checked at commit.
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
     broken = {leg.visit.pk for leg in insertion.broken}
     if broken:
         routes = _nearby_on_shift(request, routes, insertion.broken, now)
+    moves = []
     for leg, start in reversed(insertion.moved):
         if leg.visit.pk in broken and _move_elsewhere(leg.visit, routes, chosen.route, now):
             continue
-        leg_move(leg, start)
+        moves.append((leg, start))
+    legs_move(moves)
     visit_create(
         request=request,
         technician=chosen.route.technician,
@@ -286,15 +321,15 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
     for route in routes.values():
         if route is source or not needed <= skills_of.get(route.technician.pk, set()):
             continue
-        start = find_gap(
+        gap = find_gap(
             route,
             point=(request.lat, request.lon),
             minutes=minutes,
             window=(request.window_start, request.window_end),
             travel=travel,
         )
-        if start is not None:
-            options.append((start, route))
+        if gap is not None:
+            options.append((gap.start, route))
     for start, route in sorted(options, key=lambda option: option[0]):
         # Never wait for a technician another worker is planning: try the next one.
         if (

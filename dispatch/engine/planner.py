@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from dispatch.engine.routes import IN_HAND, free_after, live_after
+from dispatch.engine.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
 from dispatch.models import Decision
 from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
@@ -72,17 +72,6 @@ def _seconds(moment: datetime, origin: datetime) -> int:
 
 def _signature(visits) -> tuple:
     return tuple(sorted((v.pk, v.updated_at.isoformat()) for v in visits))
-
-
-def _shift_window(shift: Shift, absences: list[Absence], now: datetime):
-    """The part of a shift still to work, cut by absences; None when nothing is left."""
-    start, end = max(shift.start, now), shift.end
-    for absence in absences:
-        if absence.start <= start < absence.end:
-            start = absence.end
-        elif start < absence.start < end:
-            end = absence.start
-    return (start, end) if start < end else None
 
 
 def _visits_of_day(queryset, *, origin: datetime, now: datetime):
@@ -142,7 +131,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     requests, movable, retimes = {}, {}, []
     for shift in shifts:
         technician = shift.technician
-        window = _shift_window(shift, absences.get(technician.pk, []), now)
+        window = working_window(shift, absences.get(technician.pk, []), now)
         if window is None:
             continue
         visits = by_technician.get(technician.pk, [])
@@ -223,12 +212,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
 def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
     tw_start = max(request.window_start, now)
-    # Plan arrivals a margin before the promised end, so ordinary delays keep the promise. The
-    # margin shrinks to a quarter of the time left as the end nears: a fixed one would turn
-    # "still on time" into "left out" (measured in bench/day).
-    left = max(timedelta(0), request.window_end - now)
-    buffer = min(timedelta(minutes=settings.PLAN_WINDOW_BUFFER_MINUTES), left / 4)
-    tw_end = max(tw_start, request.window_end - buffer)
+    tw_end = max(tw_start, latest_arrival(request.window_end, now))
     priority = 6 - request.priority
     if request.window_end <= now:
         # The promise is already broken: serve it within the hour, before the next run, or

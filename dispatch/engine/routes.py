@@ -11,8 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
+from dispatch.events import Change, events_emit
 from technicians.models import Technician, Visit
 
 Point = tuple[float, float]
@@ -54,18 +57,20 @@ class Insertion:
 
 def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends: dict) -> dict:
     """Routes of the given technicians from `now` on, in two queries."""
-    technicians = list(technicians)
+    technicians = {technician.pk: technician for technician in technicians}
     visits = defaultdict(list)
     for visit in (
-        Visit.objects.filter(technician__in=technicians)
+        Visit.objects.filter(technician__in=list(technicians))
         .filter(live_after(now))
-        .select_related("request")
+        # What a pushed visit's live event shows is read with the route.
+        .select_related("request__customer")
         .order_by("planned_start")
     ):
+        visit.technician = technicians[visit.technician_id]  # one instance per technician
         visits[visit.technician_id].append(visit)
     return {
-        technician.pk: _route(technician, visits[technician.pk], now, shift_ends[technician.pk])
-        for technician in technicians
+        pk: _route(technician, visits[pk], now, shift_ends[pk])
+        for pk, technician in technicians.items()
     }
 
 
@@ -88,9 +93,13 @@ def free_after(visit: Visit, now: datetime) -> datetime:
     """When the technician will be done with the job in hand. A job running late is not done at
     its planned end: on site it takes at least until now; en route, the whole job is still
     ahead."""
-    if visit.status == Visit.Status.EN_ROUTE:
-        return max(visit.planned_end, now + (visit.planned_end - visit.planned_start))
-    return max(visit.planned_end, now)
+    return free_at(visit.status, visit.planned_start, visit.planned_end, now)
+
+
+def free_at(status: str, start: datetime, end: datetime, now: datetime) -> datetime:
+    if status == Visit.Status.EN_ROUTE:
+        return max(end, now + (end - start))
+    return max(end, now)
 
 
 def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end) -> Route:
@@ -136,18 +145,30 @@ def push_legs(
     return moved, broken, False
 
 
-def leg_move(leg: Leg, start: datetime) -> None:
-    """Write a pushed leg's new time, and tell screens; when the new time misses the agreed
-    window, the request is flagged at risk and its customer told."""
-    from requests_app.services import request_changed, request_flag_window_risk
+def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
+    """Write pushed legs' new times in one statement and tell screens in one batch of events;
+    a leg whose new time misses its agreed window is flagged at risk and its customer told."""
+    from requests_app.payloads import request_payload
+    from requests_app.services import request_flag_window_risk
 
-    visit = leg.visit
-    visit.planned_start, visit.planned_end = start, start + leg.minutes
-    visit.save(update_fields=["planned_start", "planned_end", "updated_at"])
-    if leg.window_end is not None and start > leg.window_end:
-        request_flag_window_risk(request=visit.request, visit=visit)
-    else:
-        request_changed(request=visit.request, visit=visit)
+    if not moves:
+        return
+    now = timezone.now()
+    for leg, start in moves:
+        visit = leg.visit
+        visit.planned_start, visit.planned_end, visit.updated_at = start, start + leg.minutes, now
+    Visit.objects.bulk_update(
+        [leg.visit for leg, _ in moves], ["planned_start", "planned_end", "updated_at"]
+    )
+    changes = []
+    for leg, start in moves:
+        visit = leg.visit
+        if leg.window_end is not None and start > leg.window_end:
+            request_flag_window_risk(request=visit.request, visit=visit)
+        else:
+            payload = request_payload(visit.request, visit)
+            changes.append(Change("request.updated", payload, visit.technician_id))
+    events_emit(tenant_id=moves[0][0].visit.tenant_id, changes=changes)
 
 
 def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
@@ -160,15 +181,52 @@ def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Inserti
     return Insertion(eta, travel_seconds, moved, broken, blocked)
 
 
-def find_gap(route: Route, *, point: Point, minutes: int, window: tuple, travel) -> datetime | None:
-    """The earliest start for a job in this route's idle time, inside `window`, moving nothing."""
+@dataclass(frozen=True)
+class Gap:
+    start: datetime
+    detour_seconds: int  # travel added to the route by fitting the job here
+
+
+def find_gap(
+    route: Route,
+    *,
+    point: Point,
+    minutes: int,
+    window: tuple,
+    travel,
+    end_point: Point | None = None,
+) -> Gap | None:
+    """The earliest start for a job in this route's idle time, inside `window`, moving nothing.
+    With `end_point` (home) the technician must also be back there by the shift end."""
     length = timedelta(minutes=minutes)
     stops = [(route.free_at, route.position)] + [(leg.end, leg.point) for leg in route.legs]
-    nexts = [(leg.start, leg.point) for leg in route.legs] + [(route.shift_end, None)]
+    nexts = [(leg.start, leg.point) for leg in route.legs] + [(route.shift_end, end_point)]
     for (free, here), (busy, there) in zip(stops, nexts, strict=True):
-        start = max(free + timedelta(seconds=travel.seconds(here, point)), window[0])
+        to_job = travel.seconds(here, point)
+        start = max(free + timedelta(seconds=to_job), window[0])
         end = start + length
-        back = timedelta(seconds=travel.seconds(point, there)) if there else timedelta()
-        if start <= window[1] and end + back <= busy:
-            return start
+        from_job = travel.seconds(point, there) if there else 0
+        if start <= window[1] and end + timedelta(seconds=from_job) <= busy:
+            direct = travel.seconds(here, there) if there else 0
+            return Gap(start, to_job + from_job - direct)
     return None
+
+
+def latest_arrival(window_end: datetime, now: datetime) -> datetime:
+    """Plans aim to arrive a margin before the promised end, so ordinary delays keep the
+    promise. The margin shrinks to a quarter of the time left as the end nears: a fixed one
+    would turn "still on time" into "left out" (measured in bench/day). Booking and planning
+    use the same rule, so a window that was offered can be planned."""
+    left = max(timedelta(0), window_end - now)
+    return window_end - min(timedelta(minutes=settings.PLAN_WINDOW_BUFFER_MINUTES), left / 4)
+
+
+def working_window(shift, absences, now: datetime) -> tuple[datetime, datetime] | None:
+    """The part of a shift still to work, cut by absences; None when nothing is left."""
+    start, end = max(shift.start, now), shift.end
+    for absence in absences:
+        if absence.start <= start < absence.end:
+            start = absence.end
+        elif start < absence.start < end:
+            end = absence.start
+    return (start, end) if start < end else None

@@ -52,9 +52,52 @@
     return tr;
   }
 
+  // One outage reported by many customers is one line (INC-…, N customers); its requests
+  // unfold under it on a click.
+  const unfolded = new Set();
+  function incidentRow(id, members) {
+    const tr = document.createElement("tr");
+    tr.className = "incident";
+    tr.dataset.incident = id;
+    const lead = members[0];
+    const waiting = members.filter((r) => WAITING.has(r.status)).length;
+    tr.append(
+      cell(`INC-${String(id).padStart(5, "0")}`, "num"),
+      cell(t.outage, "badge emergency"),
+      cell(lead.category_label),
+      cell(`${members.length} ${t.customers} · ${lead.address}`, "incident-size"),
+      cell(`${waiting} ${t.waiting}`, "status"),
+      cell(""), cell(""),
+      cell(lead.response_due ? `${t.due} ${fmt(lead.response_due)}` : "", "window"),
+    );
+    tr.addEventListener("click", () => {
+      unfolded.has(id) ? unfolded.delete(id) : unfolded.add(id);
+      scheduleRender();
+    });
+    return tr;
+  }
+
+  function rows(open) {
+    const out = [], seen = new Set(), byIncident = new Map();
+    for (const r of open) {
+      if (r.incident_id) byIncident.set(r.incident_id, [...(byIncident.get(r.incident_id) || []), r]);
+    }
+    for (const r of open) {
+      const members = r.incident_id ? byIncident.get(r.incident_id) : null;
+      if (!members || members.length < 2) { out.push(row(r)); continue; }
+      if (seen.has(r.incident_id)) continue;
+      seen.add(r.incident_id);
+      out.push(incidentRow(r.incident_id, members));
+      if (unfolded.has(r.incident_id)) {
+        out.push(...members.map((m) => { const tr = row(m); tr.classList.add("in-incident"); return tr; }));
+      }
+    }
+    return out;
+  }
+
   function render() {
     const open = [...requests.values()].filter((r) => !CLOSED.has(r.status)).sort(compare);
-    tbody.replaceChildren(...open.map(row));
+    tbody.replaceChildren(...rows(open));
     document.getElementById("count-open").textContent = open.length;
     document.getElementById("count-unassigned").textContent = open.filter((r) => WAITING.has(r.status)).length;
     document.getElementById("count-escalated").textContent = open.filter((r) => r.status === "escalated").length;

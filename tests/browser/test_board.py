@@ -84,6 +84,7 @@ def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatch
         category="repair",
         channel="web",
         window=(start, start + timedelta(hours=2)),
+        reserve=False,
     )
     page = browser.new_page()
     login(page, server, "dispatcher")
@@ -95,3 +96,23 @@ def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatch
 
     expect(row.locator("td.window")).to_contain_text("at risk", timeout=10_000)
     expect(page.locator("#count-at-risk")).to_have_text("1")
+
+
+def test_an_outage_reported_by_many_customers_is_one_line_that_unfolds(
+    browser, server, dispatcher, screenshot
+):
+    from tests.requests_app.test_incidents import report
+
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    login(page, server, "dispatcher")
+    expect(page.get_by_test_id("live")).to_have_class("live on")
+
+    reports = [report(dispatcher.tenant, north_km=0.3 * i) for i in range(3)]
+
+    incident = page.locator("tbody#rows tr.incident")
+    expect(incident).to_have_count(1, timeout=20_000)
+    expect(incident.locator("td.incident-size")).to_contain_text("3 customers")
+    incident.click()
+    for request in reports:
+        expect(page.locator(f"tbody#rows tr.in-incident[data-id='{request.pk}']")).to_have_count(1)
+    screenshot(page, "board-incident")

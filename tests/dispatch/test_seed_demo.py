@@ -42,3 +42,29 @@ def test_seeding_again_only_tops_up_shifts():
 
     assert ServiceRequest.objects.count() == 300
     assert Shift.objects.values("technician").distinct().count() == 40
+
+
+def test_the_demo_operator_answers_for_both_clients_by_their_numbers():
+    from accounts.models import ContactPoint
+
+    call_command("seed_demo")
+
+    operator = User.objects.get(username="operator")
+    assert operator.clients.filter(slug="beta-networks").exists()
+    assert ContactPoint.objects.filter(kind="phone").count() == 2
+
+
+def test_the_demo_offers_windows_a_week_ahead():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from intake.windows import offers_for
+    from tests.factories import ALMATY
+
+    call_command("seed_demo")
+
+    tenant = Tenant.objects.get(slug="almaty-telecom")
+    offers = offers_for(tenant, point=ALMATY, minutes=60)
+    last_day = timezone.localdate(max(o.start for o in offers), tenant.zone)
+    assert last_day >= timezone.localdate(timezone=tenant.zone) + timedelta(days=6)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, Tenant, User
+from accounts.models import ContactPoint, Role, Tenant, User
 from requests_app.models import Customer, ServiceRequest
 from requests_app.services import request_create
 from technicians.models import Shift, Skill, Technician
@@ -113,6 +113,9 @@ class Command(BaseCommand):
         self.password_hash = make_password(PASSWORD)  # hashed once: 48 users share it
         for spec in TENANTS:
             self.seed_tenant(rng, *spec)
+        # The contact center's operator answers for both clients; the console shows which one
+        # each call is for from the number dialled.
+        User.objects.get(username="operator").clients.add(Tenant.objects.get(slug="beta-networks"))
         self.stdout.write(self.style.SUCCESS("Demo data created."))
 
     @transaction.atomic
@@ -130,6 +133,13 @@ class Command(BaseCommand):
                 is_staff=is_admin,
                 is_superuser=is_admin,
             )
+        number = TENANTS.index(next(t for t in TENANTS if t[0] == slug)) + 1
+        for kind, address in (
+            (ContactPoint.Kind.PHONE, f"+7727200000{number}"),
+            (ContactPoint.Kind.SMS, f"700{number}"),
+            (ContactPoint.Kind.EMAIL, f"support@{slug}.example"),
+        ):
+            ContactPoint.objects.create(tenant=tenant, kind=kind, address=address)
         skills = [Skill.objects.create(tenant=tenant, code=c, name=n) for c, n in SKILLS]
         technicians = []
         for i in range(1, n_technicians + 1):
@@ -220,6 +230,7 @@ class Command(BaseCommand):
                 estimated_minutes=rng.choice([45, 60, 90]),
                 skills=needed,
                 window=(start, start.replace(hour=end_h)),
+                reserve=False,  # the seed books the day itself, slot by slot
             )
             # Most of the booked work is already routed; the rest waits for the planner.
             if booked and rng.random() < 0.8:
@@ -234,18 +245,19 @@ class Command(BaseCommand):
 
     @staticmethod
     def ensure_shifts(technicians) -> int:
-        """Day crew 08:00–20:00 today and tomorrow; every sixth technician is on the night crew
-        (20:00–08:00, from last night on), so emergencies are covered at any hour of the demo."""
+        """Day crew 08:00–20:00 from today to the booking horizon; every sixth technician is on the
+        night crew (20:00–08:00, from last night on), so emergencies are covered at any hour of
+        the demo."""
         created = 0
         for technician in technicians:
             zone = technician.tenant.zone
             today = timezone.localdate(timezone=zone)
             night = is_night_crew(technician)
-            days = (
-                (today - timedelta(days=1), today, today + timedelta(days=1))
-                if night
-                else (today, today + timedelta(days=1))
-            )
+            # Shifts as far ahead as customers may book, so the window pickers have a week.
+            ahead = [
+                today + timedelta(days=n) for n in range(technician.tenant.booking_days_ahead + 1)
+            ]
+            days = [today - timedelta(days=1), *ahead] if night else ahead
             for day in days:
                 start = datetime.combine(day, time(20 if night else 8), tzinfo=zone)
                 _, new = Shift.objects.get_or_create(

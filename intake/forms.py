@@ -1,0 +1,60 @@
+"""Forms shared by the operator console and the customer portal."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from requests_app.models import ServiceRequest
+
+C = ServiceRequest.Category
+PLANNED_CATEGORIES = [
+    (c.value, c.label) for c in (C.INSTALLATION, C.RELOCATION, C.REPAIR, C.MAINTENANCE)
+]
+# How long a visit of each kind usually takes, in minutes: what a window must have room for.
+CATEGORY_MINUTES = {C.INSTALLATION: 90, C.RELOCATION: 90, C.REPAIR: 60, C.MAINTENANCE: 60}
+
+
+class PlannedRequestForm(forms.Form):
+    """What the customer needs; the window is picked from the offers (intake/windows.py)."""
+
+    category = forms.ChoiceField(label=_("What do you need?"), choices=PLANNED_CATEGORIES)
+    description = forms.CharField(
+        label=_("Details"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    @property
+    def minutes(self) -> int:
+        return CATEGORY_MINUTES.get(self.cleaned_data.get("category"), 60)
+
+
+class PortalRequestForm(PlannedRequestForm):
+    """A customer without an account: who they are, and where the technician must go."""
+
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=32)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    account_number = forms.CharField(label=_("Account number"), max_length=40, required=False)
+    address = forms.CharField(label=_("Address"), max_length=300)
+    lat = forms.FloatField(min_value=-90, max_value=90, required=False, widget=forms.HiddenInput)
+    lon = forms.FloatField(min_value=-180, max_value=180, required=False, widget=forms.HiddenInput)
+    field_order = ["name", "phone", "email", "account_number", "address", "category", "description"]
+
+    def clean_phone(self):
+        from intake.contacts import normalize_phone
+
+        phone = normalize_phone(self.cleaned_data["phone"])
+        if len(phone) < 8:
+            raise forms.ValidationError(_("Enter a phone number we can reach you at."))
+        return phone
+
+
+class NewCustomerForm(forms.Form):
+    """A caller the console does not know yet."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    address = forms.CharField(label=_("Address"), max_length=300)
+    lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
+    lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
+    account_number = forms.CharField(label=_("Account number"), max_length=40, required=False)

@@ -1,0 +1,94 @@
+"""Provider webhooks: SMS and IVR (Twilio-style form posts) and inbound e-mail (raw RFC 822).
+
+Thin: rate limit, verify the signature over the raw body, hand the fields to the inbound
+service, render its answer. Bad input gets a 4xx and leaves nothing behind.
+"""
+
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
+
+from dispatch.errors import DomainError
+from intake import inbound
+from intake.limits import webhook_rate
+from intake.mail import Malformed
+from intake.signatures import signed
+
+# Over the limit, RatelimitMiddleware answers with RATELIMIT_VIEW's 429.
+rate_limited = ratelimit(key="ip", rate=webhook_rate, method="POST", block=True)
+
+
+@csrf_exempt
+@require_POST
+@rate_limited
+@signed("SMS_WEBHOOK_SECRET")
+def sms(request: HttpRequest) -> HttpResponse:
+    try:
+        form = _form(request)
+        received = inbound.sms_receive(
+            message_id=form.get("MessageSid"),
+            sender=form.get("From"),
+            to=form.get("To"),
+            body=form.get("Body"),
+        )
+    except DomainError as error:
+        return _refusal(error)
+    return _twiml(f"<Message>{escape(received.reply)}</Message>")
+
+
+@csrf_exempt
+@require_POST
+@rate_limited
+@signed("IVR_WEBHOOK_SECRET")
+def ivr(request: HttpRequest) -> HttpResponse:
+    try:
+        form = _form(request)
+        received = inbound.ivr_receive(
+            call_id=form.get("CallSid"),
+            caller=form.get("From"),
+            to=form.get("To"),
+            digits=form.get("Digits"),
+        )
+    except DomainError as error:
+        return _refusal(error)
+    say = f"<Say>{escape(received.reply)}</Say>"
+    return _twiml(f'<Gather numDigits="1">{say}</Gather>' if received.ask_again else say)
+
+
+@csrf_exempt
+@require_POST
+@rate_limited
+@signed("EMAIL_WEBHOOK_SECRET")
+def email(request: HttpRequest) -> HttpResponse:
+    try:
+        received = inbound.email_receive(raw=request.body)
+    except DomainError as error:
+        return JsonResponse({"error": error.message}, status=error.status_code)
+    request_id = received.request.pk if received.request else None
+    return JsonResponse({"request": request_id, "outcome": received.outcome})
+
+
+def _form(request: HttpRequest):
+    try:
+        return request.POST
+    # A broken multipart body, or a form declared in another charset than UTF-8.
+    except (MultiPartParserError, BadRequest):
+        raise Malformed(_("The form data cannot be read.")) from None
+
+
+def _twiml(inner: str) -> HttpResponse:
+    return HttpResponse(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>',
+        content_type="application/xml; charset=utf-8",
+    )
+
+
+def _refusal(error: DomainError) -> HttpResponse:
+    return HttpResponse(
+        error.message, status=error.status_code, content_type="text/plain; charset=utf-8"
+    )
