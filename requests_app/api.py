@@ -114,7 +114,8 @@ class RequestViewSet(
             priority=data.get("priority"),
             actor=request.user,
         )
-        body = RequestSerializer(get_request_for_user(request.user, created.pk)).data
+        # Answered from the request in hand: it comes back with its live visit attached.
+        body = RequestSerializer(created).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RequestUpdateSerializer, responses=CHANGED)

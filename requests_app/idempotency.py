@@ -9,7 +9,8 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -36,18 +37,30 @@ def idempotent(request, *, tenant: Tenant, create: Callable[[], Response]) -> Re
         raise ValidationError({HEADER: [_("At most 255 characters.")]})
     fingerprint = _fingerprint(request)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    tenant=tenant, key=key, fingerprint=fingerprint
-                )
-        except IntegrityError:
+        record_id = _claim(tenant, key, fingerprint)
+        if record_id is None:  # taken by a call that committed first
             return _replay(IdempotencyKey.objects.get(tenant=tenant, key=key), fingerprint)
         response = create()
-        record.status_code = response.status_code
-        record.response = json.loads(JSONRenderer().render(response.data))
-        record.save(update_fields=["status_code", "response"])
+        IdempotencyKey.objects.filter(pk=record_id).update(
+            status_code=response.status_code,
+            response=json.loads(JSONRenderer().render(response.data)),
+        )
         return response
+
+
+def _claim(tenant: Tenant, key: str, fingerprint: str) -> int | None:
+    """Insert the key row, or None when it exists. A concurrent call with the same key waits
+    here until the first commits (then None) or rolls back (then this one claims it). One
+    statement, no savepoint: the conflict is not an error."""
+    table = IdempotencyKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (tenant_id, key, fingerprint, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id",
+            [tenant.pk, key, fingerprint, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _replay(record: IdempotencyKey, fingerprint: str) -> Response:

@@ -3,20 +3,30 @@
 import math
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Tenant
+from dispatch.events import Change, events_emit
 from dispatch.geo import haversine_km
 from requests_app.models import Incident, ServiceRequest
+from requests_app.payloads import active_visit, request_payload
+from requests_app.selectors import with_active_visit
 
 
 def incident_link(*, request: ServiceRequest) -> Incident | None:
     """Link a new emergency to the outage it belongs to: an open incident of its category
     nearby, or a new one when another customer nearby reported the same lately. Runs inside
-    request_create's transaction under the tenant's row lock, so two reports of one outage
-    never open two incidents."""
-    tenant = Tenant.objects.select_for_update().get(pk=request.tenant_id)
+    request_create's transaction under the tenant's incident lock, so two reports of one outage
+    never open two incidents.
+
+    The lock is an advisory one, not the tenant's row: the assignment engine holds a request's
+    row and then takes the tenant's row (for the event counter), while this takes the lock and
+    then the rows of the requests it links. Sharing the tenant row would deadlock the two."""
+    with connection.cursor() as cursor:
+        # Two-part key (tenant, 0): the planner's day locks are (tenant, day ordinal ≥ 1).
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [request.tenant_id])
+    tenant = request.tenant
     now = timezone.now()
     since = now - timedelta(minutes=tenant.outage_window_minutes)
     radius_km = tenant.outage_radius_m / 1000
@@ -62,10 +72,25 @@ def incident_link(*, request: ServiceRequest) -> Incident | None:
         last_report_at=now,
         reports=len(neighbours) + 1,
     )
-    ServiceRequest.objects.filter(pk__in=[other.pk for other in neighbours]).update(
-        incident=incident
-    )
+    linked = [other.pk for other in neighbours]
+    ServiceRequest.objects.filter(pk__in=linked).update(incident=incident, updated_at=now)
+    _announce(tenant.pk, linked)
     return _link(request, incident)
+
+
+def _announce(tenant_id: int, request_ids: list[int]) -> None:
+    """Live screens regroup the earlier reports under the new incident."""
+    changes = []
+    for other in with_active_visit(ServiceRequest.objects.filter(pk__in=request_ids)):
+        visit = active_visit(other)
+        changes.append(
+            Change(
+                "request.updated",
+                request_payload(other, visit),
+                visit.technician_id if visit else None,
+            )
+        )
+    events_emit(tenant_id=tenant_id, changes=changes)
 
 
 def _link(request: ServiceRequest, incident: Incident) -> Incident:

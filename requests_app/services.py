@@ -139,8 +139,11 @@ def request_create(
         else None,
         created_by=actor,
     )
-    if skills:
-        request.required_skills.set(skills)
+    if skills:  # a new request: no existing links to compare with
+        ServiceRequest.required_skills.through.objects.bulk_create(
+            ServiceRequest.required_skills.through(servicerequest=request, skill=skill)
+            for skill in skills
+        )
     StatusChange.objects.create(
         tenant=tenant,
         request=request,
@@ -154,17 +157,21 @@ def request_create(
     from dispatch.engine.windows import window_reserve
     from requests_app.incidents import incident_link
 
+    visit = None
     if emergency:
         incident_link(request=request)
-    request_changed(request=request, kind="request.created")
-    if emergency:
         tasks.assign_request.delay_on_commit(request_id=request.pk)
     elif window is not None:
         if reserve:
-            window_reserve(request=request)
+            skill_codes = frozenset(skill.code for skill in skills)
+            visit = window_reserve(request=request, skills=skill_codes, emit=False)
             request_confirm_window(request=request)
         day = timezone.localdate(window[0], timezone=tenant.zone)
         transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant.pk, day=day))
+    # One live event, last: it carries the request as booked, and the tenant's event counter
+    # (a row lock until commit) is taken as late as possible, so bookings overlap.
+    request_changed(request=request, kind="request.created", visit=visit)
+    request.active_visits = [visit] if visit else []  # as `with_active_visit` would read it
     return request
 
 

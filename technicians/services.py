@@ -38,8 +38,10 @@ def visit_create(
     pinned: bool = False,
     actor: User | None = None,
     reason: str = "",
+    emit: bool = True,
 ) -> Visit:
-    """Assign a request. The database refuses a second live visit or a double-booked technician."""
+    """Assign a request. The database refuses a second live visit or a double-booked technician.
+    `emit=False` leaves the live event to the caller (which emits once for a whole change)."""
     if technician.tenant_id != request.tenant_id:
         raise DomainError(_("The technician works for another client."), field="technician")
     visit = Visit.objects.create(
@@ -57,6 +59,7 @@ def visit_create(
         to=RequestStatus.ASSIGNED,
         actor=actor,
         reason=reason or _("Assigned to %(name)s") % {"name": technician},
+        emit=emit,
     )
     return visit
 

@@ -233,9 +233,12 @@ def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
 def plan_day(
     *, tenant_id: int, day: date, now: datetime | None = None, time_limit: float | None = None
 ) -> PlanResult | None:
-    """Optimise and apply one tenant's day. Returns None when another planner holds the day."""
+    """Optimise and apply one tenant's day. Returns None when another planner holds the day
+    (or the tenant is gone: a debounced re-plan can outlive it)."""
     now = now or timezone.now()
-    tenant = Tenant.objects.get(pk=tenant_id)
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return None
     with transaction.atomic():
         # One planner per tenant and day; a second one gives way instead of queueing.
         with connection.cursor() as cursor:

@@ -42,6 +42,8 @@ Point = tuple[float, float]
 LOAD_WEIGHT = 30.0
 DAY_WEIGHT = 10.0
 MAX_DAYS = 31
+# A booking weighs the nearest technicians that fit, this many, not everyone on shift.
+BOOKING_CHOICES = 4
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,20 @@ def windows_offered(
     return offers
 
 
-def window_reserve(*, request, now: datetime | None = None) -> Visit:
-    """Hold capacity for a request's agreed window: a visit with the best technician who still
-    has room. Raises Conflict when nobody has (the window was taken meanwhile)."""
+def window_reserve(
+    *,
+    request,
+    skills: frozenset[str] | None = None,
+    emit: bool = True,
+    now: datetime | None = None,
+) -> Visit:
+    """Hold capacity for a request's agreed window: a visit with a technician who still has
+    room. Raises Conflict when nobody has (the window was taken meanwhile).
+
+    Booking keeps the promise, the planner makes the route good: of the technicians whose day
+    passes nearest, the cheapest of the first few that fit takes the visit (the debounced
+    re-plan after the booking may hand it to another). `skills` are the request's skill codes
+    when the caller has them; `emit=False` leaves the live event to the caller."""
     from technicians.services import visit_create  # builds on request services
 
     now = now or timezone.now()
@@ -161,11 +174,14 @@ def window_reserve(*, request, now: datetime | None = None) -> Visit:
     job = Job(
         point=(request.lat, request.lon),
         minutes=request.estimated_minutes,
-        skills=frozenset(request.required_skills.values_list("code", flat=True)),
+        skills=frozenset(request.required_skills.values_list("code", flat=True))
+        if skills is None
+        else skills,
     )
     travel = travel_for_tenant(tenant)
     routes = day_routes(tenant=tenant, day=day, skills=job.skills, now=now, during=(start, end))
-    for placement in _placements(routes, job, (start, end), travel, now):
+    routes.sort(key=lambda day_route: _distance_to_day(day_route, job.point))
+    for placement in _placements(routes, job, (start, end), travel, now, enough=BOOKING_CHOICES):
         # The emergency rule and the planner change routes under the technician's row lock:
         # take it, then check this technician's route again.
         technician = (
@@ -184,13 +200,26 @@ def window_reserve(*, request, now: datetime | None = None) -> Visit:
                 end=gap.start + timedelta(minutes=job.minutes),
                 travel_minutes=gap.detour_seconds / 60,
                 reason=_("Booked with %(name)s in the agreed window") % {"name": technician},
+                emit=emit,
             )
     raise Conflict(
         _("This arrival window is no longer available: choose another one."), field="window_start"
     )
 
 
-def _placements(routes: list[DayRoute], job: Job, window, travel, now) -> list[Placement]:
+def _distance_to_day(day_route: DayRoute, point: Point) -> float:
+    """How near a technician's day passes to a point (squared degrees, longitude scaled for
+    Almaty-like latitudes): a cheap order to try technicians in, not a travel time."""
+    route = day_route.route
+    stops = [route.position, day_route.home, *(leg.point for leg in route.legs)]
+    return min((lat - point[0]) ** 2 + (0.7 * (lon - point[1])) ** 2 for lat, lon in stops)
+
+
+def _placements(
+    routes: list[DayRoute], job: Job, window, travel, now, enough: int | None = None
+) -> list[Placement]:
+    """Where the job fits, cheapest first; with `enough`, only the first that many routes (in
+    the given order) that fit are weighed."""
     latest = latest_arrival(window[1], now)
     if latest < window[0] or window[1] <= now:
         return []
@@ -211,6 +240,8 @@ def _placements(routes: list[DayRoute], job: Job, window, travel, now) -> list[P
         )
         if gap is not None:
             found.append(Placement(day_route, gap))
+            if enough is not None and len(found) >= enough:
+                break
     found.sort(key=lambda p: (p.cost, p.gap.start, p.technician.pk))
     return found
 

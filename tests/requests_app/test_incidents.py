@@ -1,5 +1,6 @@
 """Outage grouping: emergencies of one category near each other in space and time."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -62,3 +63,50 @@ def test_the_live_event_carries_the_incident(tenant):
 
     created = Event.objects.filter(kind="request.created").order_by("seq").last()
     assert created.payload["incident_id"] == second.incident_id
+
+
+def test_earlier_reports_regroup_live_under_the_new_incident(tenant):
+    from dispatch.models import Event
+
+    first = report(tenant)
+    second = report(tenant, north_km=0.3)
+
+    regrouped = Event.objects.filter(kind="request.updated", payload__id=first.pk).last()
+    assert regrouped.payload["incident_id"] == second.incident_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_waits_for_the_engine_holding_an_earlier_one_without_deadlock(tenant):
+    """The engine locks a request, then the tenant's event counter; a new report nearby locks
+    for grouping, then the earlier request. The two orders must not meet in a deadlock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from dispatch.events import event_emit
+    from tests.dispatch.test_concurrency import in_threads
+
+    first = report(tenant)
+    engine_holds_the_request = threading.Event()
+
+    def engine(_):
+        with transaction.atomic():
+            ServiceRequest.objects.select_for_update().get(pk=first.pk)
+            engine_holds_the_request.set()
+            time.sleep(0.5)  # the report is now waiting for this row
+            event_emit(tenant_id=tenant.pk, kind="request.updated", payload={"id": first.pk})
+        return "engine done"
+
+    def new_report(_):
+        engine_holds_the_request.wait(5)
+        return report(tenant, north_km=0.2).incident_id
+
+    def either(job):
+        return job(None)
+
+    engine_result, incident_id = in_threads(either, [engine, new_report], workers=2)
+
+    assert engine_result == "engine done"
+    first.refresh_from_db()
+    assert incident_id is not None and first.incident_id == incident_id
+    assert connection.vendor == "postgresql"
