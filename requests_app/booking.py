@@ -191,7 +191,71 @@ def customer_may_change(request: ServiceRequest, *, now: datetime | None = None)
         return False
     if request.status in (Status.EN_ROUTE, Status.ON_SITE):
         return False
-    if request.window_start is None:
-        return True
+    if request.window_start is None or request.status == Status.RESCHEDULED:
+        return True  # no time agreed yet, or waiting for a new one
     cutoff = request.window_start - timedelta(hours=request.tenant.change_cutoff_hours)
     return now < cutoff
+
+
+# After a visit that could not complete: what the request needs next, by the reason given.
+CUSTOMER_SIDE = frozenset({Visit.Reason.CUSTOMER_ABSENT, Visit.Reason.NO_ACCESS})
+
+
+def request_follow_up(
+    *, request: ServiceRequest, visit: Visit, reason: str, actor: User | None = None
+) -> None:
+    """A request whose `visit` could not complete is never left without a next step:
+
+    - the customer refused the work: it stays "not completed" (an unproductive visit);
+    - an emergency the customer was not there for goes to dispatchers to call them first;
+    - any other emergency goes back to the engine for another technician, now;
+    - a planned visit waits for a new window, and the customer gets the link to choose one.
+    """
+    from dispatch import tasks  # builds on request services
+
+    label = Visit.Reason(reason).label
+    if reason == Visit.Reason.CUSTOMER_REFUSED:
+        return
+    if request.kind == ServiceRequest.Kind.EMERGENCY:
+        if reason in CUSTOMER_SIDE:
+            note = _("Call the customer before sending someone again: %(reason)s")
+            request_transition(
+                request=request,
+                to=Status.ESCALATED,
+                actor=actor,
+                reason=note % {"reason": label},
+            )
+            return
+        note = _("Another visit is needed: %(reason)s") % {"reason": label}
+        request_transition(request=request, to=Status.NEW, actor=actor, reason=note)
+        tasks.assign_request.delay_on_commit(request_id=request.pk)
+        return
+    note = _("Waiting for a new window: %(reason)s") % {"reason": label}
+    request_transition(request=request, to=Status.RESCHEDULED, actor=actor, reason=note)
+    _ask_for_new_window(request, visit)
+
+
+def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
+    from requests_app.tracking import tracking_url
+
+    tenant, customer = request.tenant, request.customer
+    with override(tenant.language):
+        body = _(
+            "%(tenant)s: we could not finish the job %(number)s today. Choose a new time for "
+            "the next visit: %(link)s"
+        ) % {
+            "tenant": tenant.name,
+            "number": request.number,
+            "link": tracking_url(request) + "?change=1",
+        }
+        subject = _("Your appointment %(number)s") % {"number": request.number}
+    notification_enqueue(
+        tenant_id=tenant.pk,
+        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
+        recipient=customer.phone or customer.email,
+        subject=subject,
+        body=body,
+        kind="follow_up_window",
+        dedupe_key=f"follow-up:{visit.pk}",
+        request=request,
+    )

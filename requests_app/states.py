@@ -32,7 +32,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.EN_ROUTE: frozenset({S.ON_SITE, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
     S.ON_SITE: frozenset({S.COMPLETED, S.NOT_COMPLETED}),
     # A visit that could not complete needs another one: the request is re-planned.
-    S.NOT_COMPLETED: frozenset({S.RESCHEDULED, S.NEW, S.CANCELLED}),
+    S.NOT_COMPLETED: frozenset({S.RESCHEDULED, S.NEW, S.ESCALATED, S.CANCELLED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
 }

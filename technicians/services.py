@@ -104,6 +104,10 @@ def visit_transition(
         actor=actor,
         reason=Visit.Reason(reason).label if to == V.NOT_COMPLETED else "",
     )
+    if to == V.NOT_COMPLETED:
+        from requests_app.booking import request_follow_up  # booking builds on these services
+
+        request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
     return visit
 
 

@@ -134,11 +134,21 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
     eligible, excluded, shift_ends = eligible_technicians(request, now=now)
     travel = travel_for_tenant(request.tenant)
     point = (request.lat, request.lon)
-    in_hand = {
-        technician_id: (free_at(status, start, end, now), (lat, lon))
-        for technician_id, status, start, end, lat, lon in Visit.objects.filter(
-            technician_id__in=[e.pk for e in eligible], status__in=IN_HAND
-        ).values_list(
+    # When each is ready for a new emergency: after the job in hand and the emergencies already
+    # waiting for them (they queue; the full route decides below).
+    in_hand = {}
+    for technician_id, status, start, end, lat, lon in (
+        Visit.objects.filter(technician_id__in=[e.pk for e in eligible])
+        .filter(
+            Q(status__in=IN_HAND)
+            | Q(
+                status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+                request__kind=ServiceRequest.Kind.EMERGENCY,
+                planned_end__gt=now,
+            )
+        )
+        .order_by("planned_start")
+        .values_list(
             "technician_id",
             "status",
             "planned_start",
@@ -146,7 +156,10 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
             "request__lat",
             "request__lon",
         )
-    }
+    ):
+        ready = free_at(status, start, end, now) if status in IN_HAND else end
+        if technician_id not in in_hand or ready >= in_hand[technician_id][0]:
+            in_hand[technician_id] = (ready, (lat, lon))
     by_eta = []
     for technician in eligible:
         ready, position = in_hand.get(technician.pk, (now, technician.position))
@@ -350,6 +363,7 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
                 end=visit.planned_end,
                 window_end=request.window_end,
                 pinned=False,
+                urgent=request.kind == ServiceRequest.Kind.EMERGENCY,
             )
         )
         route.legs.sort(key=lambda leg: leg.start)

@@ -29,6 +29,7 @@ class Leg:
     end: datetime
     window_end: datetime | None
     pinned: bool
+    urgent: bool = False  # an emergency not started yet: a later emergency queues behind it
 
     @property
     def minutes(self) -> timedelta:
@@ -119,19 +120,27 @@ def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end
                 window_end=request.window_end,
                 # The technician has accepted it or a dispatcher pinned it: it keeps its time.
                 pinned=visit.pinned,
+                urgent=request.kind == request.Kind.EMERGENCY,
             )
         )
     return route
 
 
 def push_legs(
-    route: Route, *, clock: datetime, here: Point, travel, respect_pins: bool = True
+    route: Route,
+    *,
+    clock: datetime,
+    here: Point,
+    travel,
+    respect_pins: bool = True,
+    skip: int = 0,
 ) -> tuple[list[tuple[Leg, datetime]], list[Leg], bool]:
-    """Re-time the legs after a technician is busy until `clock` at `here`: each leg starts no
-    earlier than planned, later if the technician cannot be there in time. Returns (moved legs
-    with their new starts, legs whose window or shift breaks, blocked by a pinned leg)."""
+    """Re-time the legs (after the first `skip`) once a technician is busy until `clock` at
+    `here`: each leg starts no earlier than planned, later if the technician cannot be there in
+    time. Returns (moved legs with their new starts, legs whose window or shift breaks, blocked
+    by a pinned leg)."""
     moved, broken = [], []
-    for leg in route.legs:
+    for leg in route.legs[skip:]:
         arrival = clock + timedelta(seconds=travel.seconds(here, leg.point))
         if arrival <= leg.start:
             break  # enough slack: this leg and all later ones keep their times
@@ -172,11 +181,25 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
 
 
 def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
-    """Put a job right after the job in hand; push the later legs as far as needed."""
-    travel_seconds = travel.seconds(route.position, point)
-    eta = route.free_at + timedelta(seconds=travel_seconds)
+    """Put a job right after the job in hand; push the later legs as far as needed. When that
+    would delay emergencies already waiting for this technician, the job queues behind them
+    instead (first come, first served: a new emergency never pushes an earlier one back)."""
+    head = _insert_after(route, 0, route.free_at, route.position, point, minutes, travel)
+    if not any(leg.urgent for leg, _ in head.moved):
+        return head
+    ready, here, queued = route.free_at, route.position, 0
+    for leg in route.legs:
+        if not leg.urgent:
+            break
+        ready, here, queued = max(ready, leg.end), leg.point, queued + 1
+    return _insert_after(route, queued, ready, here, point, minutes, travel)
+
+
+def _insert_after(route, skip, ready, here, point, minutes, travel) -> Insertion:
+    travel_seconds = travel.seconds(here, point)
+    eta = ready + timedelta(seconds=travel_seconds)
     moved, broken, blocked = push_legs(
-        route, clock=eta + timedelta(minutes=minutes), here=point, travel=travel
+        route, clock=eta + timedelta(minutes=minutes), here=point, travel=travel, skip=skip
     )
     return Insertion(eta, travel_seconds, moved, broken, blocked)
 

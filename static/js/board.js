@@ -3,6 +3,13 @@
 
 (function () {
   const t = window.BOARD_I18N;
+  const plurals = new Intl.PluralRules(window.LANGUAGE_CODE || "en");
+  // "5 customers" in the language's own plural form (the forms come from the server).
+  const counted = (forms, n) => {
+    const form = plurals.select(n);
+    const text = forms[form] || forms.other;
+    return text.replace(/\d+/, String(n));
+  };
   const initial = JSON.parse(document.getElementById("initial").textContent);
   const requests = new Map(initial.requests.map((r) => [r.id, r]));
   const CLOSED = new Set(["completed", "cancelled"]);
@@ -65,8 +72,8 @@
       cell(`INC-${String(id).padStart(5, "0")}`, "num"),
       cell(t.outage, "badge emergency"),
       cell(lead.category_label),
-      cell(`${members.length} ${t.customers} · ${lead.address}`, "incident-size"),
-      cell(`${waiting} ${t.waiting}`, "status"),
+      cell(`${counted(t.customers, members.length)} · ${lead.address}`, "incident-size"),
+      cell(counted(t.waiting, waiting), "status"),
       cell(""), cell(""),
       cell(lead.response_due ? `${t.due} ${fmt(lead.response_due)}` : "", "window"),
     );

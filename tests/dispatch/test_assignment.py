@@ -167,3 +167,35 @@ def test_the_reconciler_leaves_fresh_requests_to_their_task(tenant, settings):
     emergency(tenant)
 
     assert reconcile_unassigned() == {}
+
+
+def test_a_second_emergency_queues_behind_the_first_instead_of_pushing_it(tenant):
+    only = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    first = emergency(tenant, estimated_minutes=60)
+    second = emergency(tenant, estimated_minutes=60)
+
+    assert request_assign(request_id=first.pk) == "assigned"
+    first_visit = Visit.objects.get(request=first)
+    assert request_assign(request_id=second.pk) == "assigned"
+
+    moved = Visit.objects.get(pk=first_visit.pk)
+    second_visit = Visit.objects.get(request=second)
+    assert (moved.planned_start, moved.planned_end) == (
+        first_visit.planned_start,
+        first_visit.planned_end,
+    )
+    assert second_visit.technician == only
+    assert second_visit.planned_start >= moved.planned_end
+
+
+def test_a_free_technician_further_away_beats_one_with_an_emergency_waiting(tenant):
+    queued = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    first = emergency(tenant, estimated_minutes=120)
+    request_assign(request_id=first.pk)
+    assert Visit.objects.get(request=first).technician == queued
+    free = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+
+    second = emergency(tenant, estimated_minutes=60)
+    request_assign(request_id=second.pk)
+
+    assert Visit.objects.get(request=second).technician == free

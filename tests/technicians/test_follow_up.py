@@ -1,0 +1,84 @@
+"""A visit that could not complete: the request always gets its next step."""
+
+import pytest
+
+from notifications.models import Notification
+from requests_app.booking import customer_may_change
+from requests_app.models import ServiceRequest
+from technicians.models import Visit
+from technicians.services import visit_transition
+from tests.dispatch.test_assignment import emergency
+from tests.factories import RequestFactory, TechnicianFactory
+from tests.intake.helpers import booked_visit
+
+pytestmark = pytest.mark.django_db
+
+
+def fail(visit: Visit, reason: str) -> ServiceRequest:
+    for step in ("accepted", "en_route", "on_site"):
+        visit_transition(visit=visit, to=step)
+    visit_transition(visit=visit, to="not_completed", reason=reason)
+    return ServiceRequest.objects.get(pk=visit.request_id)
+
+
+def emergency_visit(tenant) -> Visit:
+    from dispatch.engine.emergency import request_assign
+
+    request = emergency(tenant)
+    request_assign(request_id=request.pk)
+    return Visit.objects.get(request=request)
+
+
+@pytest.mark.parametrize("reason", ["parts_missing", "needs_other_skill", "network_fault"])
+def test_an_emergency_that_needs_another_visit_goes_back_to_the_engine(
+    tenant, reason, django_capture_on_commit_callbacks
+):
+    TechnicianFactory(tenant=tenant)
+    visit = emergency_visit(tenant)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        request = fail(visit, reason)
+
+    assert request.status == ServiceRequest.Status.NEW
+    assert callbacks, "the engine is asked to assign it again"
+    last = request.status_changes.order_by("pk").last()
+    assert last.to_status == "new" and str(Visit.Reason(reason).label) in last.reason
+
+
+@pytest.mark.parametrize("reason", ["customer_absent", "no_access"])
+def test_an_emergency_whose_customer_was_out_goes_to_dispatchers(tenant, reason):
+    TechnicianFactory(tenant=tenant)
+
+    request = fail(emergency_visit(tenant), reason)
+
+    assert request.status == ServiceRequest.Status.ESCALATED
+
+
+def test_a_refused_job_stays_not_completed(tenant):
+    TechnicianFactory(tenant=tenant)
+
+    request = fail(emergency_visit(tenant), "customer_refused")
+
+    assert request.status == ServiceRequest.Status.NOT_COMPLETED
+
+
+def test_a_planned_visit_waits_for_a_new_window_and_the_customer_may_choose_it(tenant):
+    technician = TechnicianFactory(tenant=tenant)
+    customer = RequestFactory(tenant=tenant).customer
+    request = booked_visit(tenant, customer, technician, start_in_past_hour(tenant))
+    visit = Visit.objects.get(request=request)
+
+    request = fail(visit, "parts_missing")
+
+    assert request.status == ServiceRequest.Status.RESCHEDULED
+    assert customer_may_change(request)
+    message = Notification.objects.get(request=request, kind="follow_up_window")
+    assert "?change=1" in message.body
+
+
+def start_in_past_hour(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.now() - timedelta(minutes=30)).replace(second=0, microsecond=0)
