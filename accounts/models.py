@@ -4,6 +4,7 @@ import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,13 @@ class Tenant(models.Model):
         _("restoration SLA (minutes)"), default=240
     )
     window_hours = models.PositiveSmallIntegerField(_("arrival window (hours)"), default=2)
+    # Planned visits are offered within these local hours; night crews take emergencies only.
+    visit_hours_start = models.PositiveSmallIntegerField(
+        _("planned visits from (hour)"), default=8, validators=[MaxValueValidator(23)]
+    )
+    visit_hours_end = models.PositiveSmallIntegerField(
+        _("planned visits until (hour)"), default=20, validators=[MaxValueValidator(24)]
+    )
     # Intake: how soon and how far ahead a customer may book, and until when they may change it.
     booking_lead_minutes = models.PositiveIntegerField(
         _("earliest booking (minutes ahead)"), default=60

@@ -4,10 +4,11 @@ in one click. The tenant comes from the number the caller dialled (a CTI screen-
 as `dialled`) or, for a typed-in call, from the operator's choice among the clients they
 serve."""
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ContactPoint, Tenant
 from accounts.permissions import INTAKE_ROLES, role_required, tenants_served
 from dispatch.errors import DomainError
-from intake.contacts import customer_by_phone, normalize_phone, recent_requests, tenant_for_contact
+from intake.contacts import customer_by_phone, phone_checked, recent_requests, tenant_for_contact
 from intake.forms import NewCustomerForm, PlannedRequestForm
 from intake.windows import by_day, offers_for, parse_window
 from requests_app.models import ServiceRequest
@@ -36,11 +37,20 @@ def console(request: HttpRequest) -> HttpResponse:
     served = tenants_served(request.user)
     params = request.POST if request.method == "POST" else request.GET
     tenant = _call_tenant(request, served, params)
-    phone = normalize_phone(params.get("phone", ""))
+    typed = params.get("phone", "").strip()
+    phone, phone_error = "", ""
+    if typed:
+        try:
+            phone = phone_checked(typed)
+        except ValidationError as error:
+            phone_error = error.messages[0]
+    call = _call_started(params)
     context = {
         "served": served,
         "tenant": tenant,
-        "phone": phone,
+        "call": int(call.timestamp()),
+        "phone": phone or typed,
+        "phone_error": phone_error,
         "dialled": params.get("dialled", ""),
         "emergency_categories": [(c.value, c.label) for c in EMERGENCY_CATEGORIES],
     }
@@ -75,7 +85,7 @@ def console(request: HttpRequest) -> HttpResponse:
         offers = offers_for(tenant, point=(customer.lat, customer.lon), minutes=form.minutes)
         if not offers:
             form.add_error(None, _("No arrival window is free in the coming days."))
-    history = recent_requests(customer)
+    history = recent_requests(customer, now=call)
     requests = list(
         with_active_visit(
             ServiceRequest.objects.for_tenant(tenant).filter(customer=customer)
@@ -155,8 +165,19 @@ def _emergency_category(value) -> str:
     return value if value in allowed else ServiceRequest.Category.OUTAGE
 
 
+def _call_started(params) -> datetime:
+    """When the call began: carried through the console's forms and redirects (epoch seconds),
+    so the requests taken during this call do not make it a repeat contact."""
+    now = timezone.now()
+    try:
+        started = datetime.fromtimestamp(int(params.get("call", "")), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now
+    return started if now - timedelta(hours=12) <= started <= now else now
+
+
 def _here(tenant: Tenant, phone: str, params) -> str:
-    query = {"tenant": tenant.slug, "phone": phone}
+    query = {"tenant": tenant.slug, "phone": phone, "call": params.get("call", "")}
     if params.get("dialled"):
         query["dialled"] = params["dialled"]
     return f"{reverse('console')}?{urlencode(query)}"

@@ -4,7 +4,9 @@ and the customer behind a phone number or e-mail address."""
 import re
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ContactPoint, Tenant
 from requests_app.models import Customer, ServiceRequest
@@ -18,6 +20,20 @@ def normalize_phone(value: str) -> str:
     if len(digits) == 11 and digits.startswith("8"):
         digits = "7" + digits[1:]
     return f"+{digits}" if digits else ""
+
+
+# E.164: at most 15 digits; fewer than 7 is no number a technician could call back.
+PHONE_DIGITS = (7, 15)
+
+
+def phone_checked(value: str) -> str:
+    """The caller's number, normalised; ValidationError with a message when it is no number.
+    The one rule for the console, the portal and the API."""
+    phone = normalize_phone(value)
+    digits = len(phone) - 1
+    if re.search(r"[^\d\s()+\-.]", value or "") or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
+        raise ValidationError(_("Enter a phone number, e.g. +7 701 123 45 67."))
+    return phone
 
 
 def normalize(kind: str, address: str) -> str:
@@ -57,10 +73,15 @@ def customer_by_email(tenant: Tenant, email: str) -> Customer | None:
 
 
 def recent_requests(customer: Customer, *, now=None) -> list[ServiceRequest]:
-    """The customer's requests of the last 30 days: more than none makes a repeat contact."""
-    since = (now or timezone.now()) - timedelta(days=REPEAT_DAYS)
+    """The customer's requests in the 30 days before `now` (the start of the current call):
+    more than none makes a repeat contact. What this call created does not count."""
+    now = now or timezone.now()
     return list(
         ServiceRequest.objects.for_tenant(customer.tenant_id)
-        .filter(customer=customer, created_at__gte=since)
+        .filter(
+            customer=customer,
+            created_at__gte=now - timedelta(days=REPEAT_DAYS),
+            created_at__lt=now,
+        )
         .order_by("-created_at")
     )

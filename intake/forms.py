@@ -42,12 +42,9 @@ class PortalRequestForm(PlannedRequestForm):
     field_order = ["name", "phone", "email", "account_number", "address", "category", "description"]
 
     def clean_phone(self):
-        from intake.contacts import normalize_phone
+        from intake.contacts import phone_checked
 
-        phone = normalize_phone(self.cleaned_data["phone"])
-        if len(phone) < 8:
-            raise forms.ValidationError(_("Enter a phone number we can reach you at."))
-        return phone
+        return phone_checked(self.cleaned_data["phone"])
 
 
 class NewCustomerForm(forms.Form):

@@ -146,6 +146,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
             point=(service_request.lat, service_request.lon),
             minutes=service_request.estimated_minutes,
             skills=service_request.required_skills.values_list("code", flat=True),
+            current=service_request.window_start,
         )
     return render(
         request,

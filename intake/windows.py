@@ -10,14 +10,22 @@ from dispatch.engine.windows import Job, Offer, windows_offered
 
 
 def offers_for(
-    tenant: Tenant, *, point, minutes: int, skills=frozenset(), days: int | None = None
+    tenant: Tenant,
+    *,
+    point,
+    minutes: int,
+    skills=frozenset(),
+    days: int | None = None,
+    current: datetime | None = None,
 ) -> list[Offer]:
+    """Windows to offer, without the `current` one (its start) a customer is moving from."""
     today = timezone.localdate(timezone=tenant.zone)
     horizon = days or tenant.booking_days_ahead
     job = Job(point=point, minutes=minutes, skills=frozenset(skills))
-    return windows_offered(
+    offers = windows_offered(
         tenant=tenant, job=job, date_from=today, date_to=today + timedelta(days=horizon)
     )
+    return [offer for offer in offers if offer.start != current]
 
 
 def by_day(offers: list[Offer], tenant: Tenant) -> list[tuple]:

@@ -15,7 +15,6 @@ from dispatch.api import error_responses
 from requests_app.models import Customer
 
 REPEAT_DAYS = 30
-MAX_PHONE_DIGITS = 15
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -48,13 +47,9 @@ class CustomerSerializer(serializers.ModelSerializer):
         return getattr(obj, "recent_count", 0)
 
     def validate_phone(self, value: str) -> str:
-        from intake.contacts import normalize_phone
+        from intake.contacts import phone_checked
 
-        phone = normalize_phone(value) if value else ""
-        # E.164: at most 15 digits. Longer is no phone number (and would not fit the column).
-        if value and not 1 <= len(phone) - 1 <= MAX_PHONE_DIGITS:
-            raise serializers.ValidationError(_("Enter a phone number, e.g. +7 701 123 45 67."))
-        return phone
+        return phone_checked(value) if value else ""
 
     def validate(self, attrs: dict) -> dict:
         tenant = self.context["tenant"]

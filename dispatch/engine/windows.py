@@ -99,12 +99,15 @@ class Offer:
 
 
 def window_grid(tenant: Tenant, day: date) -> list[tuple[datetime, datetime]]:
-    """The tenant's windows of a day: back to back from local midnight, `window_hours` long."""
+    """The tenant's windows of a day: back to back, `window_hours` long, within the hours
+    planned visits are offered (08:00–20:00 local by default: a night crew on shift does not
+    make 22:00 a time to install a line)."""
     hours = max(1, min(tenant.window_hours, 24))
+    first, last = tenant.visit_hours_start, min(tenant.visit_hours_end, 24)
     origin = datetime.combine(day, time(0), tzinfo=tenant.zone)
     return [
         (origin + timedelta(hours=h), origin + timedelta(hours=h + hours))
-        for h in range(0, 24 - hours + 1, hours)
+        for h in range(first, last - hours + 1, hours)
     ]
 
 

@@ -69,6 +69,26 @@ def test_windows_are_offered_within_a_qualified_technicians_shift(tenant):
     assert starts == [at(tenant, day, h) for h in (8, 10, 12)]
 
 
+def test_a_night_crew_on_shift_does_not_make_night_windows(tenant):
+    crew(tenant, start=0, end=23)
+    day = tomorrow(tenant)
+
+    starts = sorted(offer.start for offer in offered(tenant))
+
+    assert starts == [at(tenant, day, h) for h in (8, 10, 12, 14, 16, 18)]
+
+
+def test_the_client_sets_the_hours_planned_visits_are_offered(tenant):
+    tenant.visit_hours_start, tenant.visit_hours_end = 9, 15
+    tenant.save()
+    crew(tenant, start=0, end=23)
+    day = tomorrow(tenant)
+
+    starts = sorted(offer.start for offer in offered(tenant))
+
+    assert starts == [at(tenant, day, h) for h in (9, 11, 13)]
+
+
 def test_no_window_is_offered_without_a_technician_with_the_skills(tenant, fiber):
     crew(tenant)
 

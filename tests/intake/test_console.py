@@ -63,3 +63,48 @@ def test_an_emergency_with_a_made_up_category_becomes_an_outage(client, operator
     )
 
     assert ServiceRequest.objects.get().category == "outage"
+
+
+@pytest.mark.parametrize("typed", ["abc", "123", "+7 701 12", "1" * 16, "+7 701 ABC 45 67"])
+def test_a_typed_number_that_is_no_phone_number_is_said_plainly(client, operator, tenant, typed):
+    client.force_login(operator)
+
+    page = client.get("/console/", {"tenant": tenant.slug, "phone": typed}).content.decode()
+
+    assert "Enter a phone number" in page
+    assert 'data-testid="new-customer"' not in page
+
+
+@pytest.mark.parametrize("typed", ["8 (701) 123-45-67", "+7 701 123 45 67", "87011234567"])
+def test_a_local_or_international_number_finds_the_same_caller(client, operator, tenant, typed):
+    customer = CustomerFactory(tenant=tenant, phone="+77011234567")
+    client.force_login(operator)
+
+    page = client.get("/console/", {"tenant": tenant.slug, "phone": typed}).content.decode()
+
+    assert "Enter a phone number" not in page
+    assert customer.name in page
+
+
+def test_what_this_call_created_does_not_make_it_a_repeat_contact(client, operator, customer):
+    client.force_login(operator)
+    first = client.get("/console/", {"tenant": operator.tenant.slug, "phone": customer.phone})
+    call = first.context["call"]
+
+    response = client.post(
+        "/console/",
+        {
+            "tenant": operator.tenant.slug,
+            "phone": customer.phone,
+            "call": call,
+            "action": "emergency",
+            "category": "outage",
+        },
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "SR-" in page  # the new request is on the card
+    assert 'data-testid="repeat"' not in page
+    later = client.get("/console/", {"tenant": operator.tenant.slug, "phone": customer.phone})
+    assert 'data-testid="repeat"' in later.content.decode()  # the next call is a repeat

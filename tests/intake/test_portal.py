@@ -141,3 +141,14 @@ def test_the_portal_is_rate_limited_per_address(client, tenant, settings):
 
 def test_an_unknown_tenant_has_no_portal(client):
     assert client.get("/p/no-such-client/").status_code == 404
+
+
+def test_choosing_another_time_does_not_offer_the_window_already_booked(client, tenant, customer):
+    crew(tenant, count=2)
+    day = tomorrow(tenant)
+    request = book(tenant, customer, (at(tenant, day, 10), at(tenant, day, 12)))
+
+    page = client.get(f"/t/{tracking_token(request)}/", {"change": "1"}).content.decode()
+
+    assert at(tenant, day, 12).isoformat() in page  # other windows are offered
+    assert at(tenant, day, 10).isoformat() + "/" not in page
