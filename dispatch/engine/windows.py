@@ -12,12 +12,13 @@ technicians, then the earliest time.
 """
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,8 +43,14 @@ Point = tuple[float, float]
 LOAD_WEIGHT = 30.0
 DAY_WEIGHT = 10.0
 MAX_DAYS = 31
-# A booking weighs the nearest technicians that fit, this many, not everyone on shift.
+# A booking reads the days of the technicians living nearest the job first (this many), and
+# weighs the first few that fit (nearest day first), not everyone on shift; the debounced
+# re-plan after it optimises the routes.
+NEAREST_FIRST = 16
 BOOKING_CHOICES = 4
+# A degree of longitude is this many degrees of latitude long at Almaty-like latitudes (43°N):
+# for "who is nearer" orderings, not distances.
+LON_SCALE = 0.73
 
 
 @dataclass(frozen=True)
@@ -182,29 +189,44 @@ def window_reserve(
         else skills,
     )
     travel = travel_for_tenant(tenant)
-    routes = day_routes(tenant=tenant, day=day, skills=job.skills, now=now, during=(start, end))
-    routes.sort(key=lambda day_route: _distance_to_day(day_route, job.point))
-    for placement in _placements(routes, job, (start, end), travel, now, enough=BOOKING_CHOICES):
-        # The emergency rule and the planner change routes under the technician's row lock:
-        # take it, then check this technician's route again.
-        technician = (
-            Technician.objects.select_for_update(of=("self",))
-            .select_related("user")  # named in the status change
-            .get(pk=placement.technician.pk)
+    read: set[int] = set()
+    # The technicians living nearest first; only when none of them has room, everyone else.
+    for limit in (NEAREST_FIRST, None):
+        routes = day_routes(
+            tenant=tenant,
+            day=day,
+            skills=job.skills,
+            now=now,
+            during=(start, end),
+            near=job.point,
+            limit=limit,
+            exclude=read,
         )
-        fresh = _day_route_again(placement.day_route, technician, now)
-        again = _placements([fresh], job, (start, end), travel, now)
-        if again:
-            gap = again[0].gap
-            return visit_create(
-                request=request,
-                technician=technician,
-                start=gap.start,
-                end=gap.start + timedelta(minutes=job.minutes),
-                travel_minutes=gap.detour_seconds / 60,
-                reason=_("Booked with %(name)s in the agreed window") % {"name": technician},
-                emit=emit,
+        read.update(day_route.route.technician.pk for day_route in routes)
+        routes.sort(key=lambda day_route: _distance_to_day(day_route, job.point))
+        for placement in _placements(
+            routes, job, (start, end), travel, now, enough=BOOKING_CHOICES
+        ):
+            # The emergency rule and the planner change routes under the technician's row
+            # lock: take it, then check this technician's route again.
+            technician = (
+                Technician.objects.select_for_update(of=("self",))
+                .select_related("user")  # named in the status change
+                .get(pk=placement.technician.pk)
             )
+            fresh = _day_route_again(placement.day_route, technician, now)
+            again = _placements([fresh], job, (start, end), travel, now)
+            if again:
+                gap = again[0].gap
+                return visit_create(
+                    request=request,
+                    technician=technician,
+                    start=gap.start,
+                    end=gap.start + timedelta(minutes=job.minutes),
+                    travel_minutes=gap.detour_seconds / 60,
+                    reason=_("Booked with %(name)s in the agreed window") % {"name": technician},
+                    emit=emit,
+                )
     raise Conflict(
         _("This arrival window is no longer available: choose another one."), field="window_start"
     )
@@ -215,7 +237,7 @@ def _distance_to_day(day_route: DayRoute, point: Point) -> float:
     Almaty-like latitudes): a cheap order to try technicians in, not a travel time."""
     route = day_route.route
     stops = [route.position, day_route.home, *(leg.point for leg in route.legs)]
-    return min((lat - point[0]) ** 2 + (0.7 * (lon - point[1])) ** 2 for lat, lon in stops)
+    return min((lat - point[0]) ** 2 + (LON_SCALE * (lon - point[1])) ** 2 for lat, lon in stops)
 
 
 def _placements(
@@ -256,15 +278,28 @@ def day_routes(
     skills: frozenset[str],
     now: datetime,
     during: tuple[datetime, datetime] | None = None,
+    near: Point | None = None,
+    limit: int | None = None,
+    exclude: Collection[int] = (),
 ) -> list[DayRoute]:
     """The routes of a day of the technicians qualified for `skills` (and on shift `during`,
-    when given), in three queries."""
+    when given), in three queries; with `near` and `limit`, only the `limit` technicians who
+    live nearest that point; `exclude` leaves out technicians already read."""
     shifts = Shift.objects.for_tenant(tenant).filter(date=day, end__gt=now, technician__active=True)
     for code in skills:  # one join per skill: the technician has them all
         shifts = shifts.filter(technician__skills__code=code)
     if during is not None:
         shifts = shifts.filter(start__lt=during[1], end__gt=during[0])
-    shifts = list(shifts.select_related("technician").order_by("technician_id"))
+    if exclude:
+        shifts = shifts.exclude(technician_id__in=list(exclude))
+    order = ["technician_id"]
+    if near is not None:
+        north = F("technician__home_lat") - near[0]
+        east = (F("technician__home_lon") - near[1]) * LON_SCALE
+        shifts = shifts.annotate(remoteness=north * north + east * east)
+        order = ["remoteness", "technician_id"]
+    shifts = shifts.select_related("technician").order_by(*order)
+    shifts = list(shifts[:limit] if limit is not None else shifts)
     if not shifts:
         return []
     technician_ids = [shift.technician_id for shift in shifts]

@@ -9,7 +9,7 @@ from dispatch.engine.windows import Job, windows_offered
 from dispatch.errors import Conflict
 from requests_app.models import ServiceRequest, StatusChange
 from requests_app.services import request_create
-from technicians.models import Absence, Shift, Visit
+from technicians.models import Absence, Shift, Technician, Visit
 from tests.factories import ALMATY, TechnicianFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +149,22 @@ def test_a_full_window_is_no_longer_offered_and_cannot_be_booked(tenant, custome
     with pytest.raises(Conflict):
         book(tenant, customer, window, minutes=90)
     assert ServiceRequest.objects.count() == 1  # the refused booking left nothing behind
+
+
+def test_when_the_nearest_technicians_are_full_one_further_away_takes_the_booking(
+    tenant, customer, monkeypatch
+):
+    monkeypatch.setattr("dispatch.engine.windows.NEAREST_FIRST", 1)
+    near, far = crew(tenant, 2, start=8, end=10)
+    Technician.objects.filter(pk=far.pk).update(home_lat=ALMATY[0] + 0.02)
+    day = tomorrow(tenant)
+    window = (at(tenant, day, 8), at(tenant, day, 10))
+
+    first = book(tenant, customer, window, minutes=90)
+    second = book(tenant, customer, window, minutes=90)
+
+    assert Visit.objects.get(request=first).technician == near
+    assert Visit.objects.get(request=second).technician == far
 
 
 def test_the_lunch_break_is_capacity_a_window_cannot_take(tenant, customer):
