@@ -149,6 +149,15 @@ class Seeded:
     counts: dict
 
 
+def analyze() -> None:
+    """Planner statistics, as a live database has them (autovacuum analyses tables that grow):
+    right after a bulk seed there are none, and PostgreSQL would guess every plan blind."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
     """Bulk rows, not the per-row services: what matters is the state, not how it was made."""
     from importlib import import_module
@@ -1074,6 +1083,7 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     migrated = time.time()
     seeded = seed(technicians=args.technicians, jobs=args.jobs, now=timezone.now())
+    analyze()
     connection.close()
     seeded_at = time.time()
     print(f"· seeded in {seeded_at - migrated:.1f} s: {seeded.counts}")

@@ -68,6 +68,7 @@ from bench.emergency_loop import (
     _machine_busy,
     _parents,
     _postgres_backends,
+    analyze,
     percentile,
     queue_purge,
 )
@@ -635,6 +636,7 @@ def main() -> int:
     seeded = seed(
         technicians=args.technicians, days=args.days, booked=args.booked, customers=args.customers
     )
+    analyze()
     connection.close()
     seeded_at = time.time()
     print(f"· seeded in {seeded_at - migrated:.1f} s: {seeded.counts}", flush=True)

@@ -13,6 +13,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from threading import Lock
 
 import numpy as np
@@ -48,12 +49,18 @@ class GreatCircle:
         return seconds, metres
 
     def seconds(self, origin: Point, destination: Point) -> int:
-        """One pair, without numpy: the emergency rule asks this hundreds of times per request."""
-        p1, p2 = math.radians(origin[0]), math.radians(destination[0])
-        dp, dl = p2 - p1, math.radians(destination[1] - origin[1])
-        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a))) * self.detour
-        return round(km / self.speed_kmh * 3600)
+        """One pair, without numpy: the emergency rule asks this thousands of times per request,
+        mostly for the same stops of the same routes (hence the cache)."""
+        return _pair_seconds(origin, destination, self.speed_kmh, self.detour)
+
+
+@lru_cache(maxsize=1 << 16)
+def _pair_seconds(origin: Point, destination: Point, speed_kmh: float, detour: float) -> int:
+    p1, p2 = math.radians(origin[0]), math.radians(destination[0])
+    dp, dl = p2 - p1, math.radians(destination[1] - origin[1])
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a))) * detour
+    return round(km / speed_kmh * 3600)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,35 @@ def notification_enqueue(
     return notification
 
 
+def notifications_enqueue(messages: list[dict]) -> list[Notification]:
+    """`notification_enqueue` for several messages (its keyword arguments, one dict each) in
+    one insert. Messages whose key was already used are skipped; should a concurrent caller
+    take a key meanwhile, each message is enqueued on its own instead."""
+    messages = [{**m, "dedupe_key": m["dedupe_key"][:120]} for m in messages if m["recipient"]]
+    if not messages:
+        return []
+    keys = {message["dedupe_key"] for message in messages}
+    taken = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    fresh, seen = [], set(taken)
+    for message in messages:
+        if message["dedupe_key"] not in seen:
+            seen.add(message["dedupe_key"])
+            fresh.append(Notification(**message))
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(fresh)
+    except IntegrityError:
+        created = [notification_enqueue(**message) for message in messages]
+        return [notification for notification in created if notification is not None]
+    from notifications.tasks import deliver_notification  # tasks import this module
+
+    for notification in created:
+        deliver_notification.delay_on_commit(notification_id=notification.pk)
+    return created
+
+
 def notification_deliver(*, notification_id: int) -> str:
     """Send one message. The row lock makes two workers never send the same message."""
     with transaction.atomic():

@@ -13,11 +13,13 @@ def active_visit(request: ServiceRequest) -> Visit | None:
     prefetched = getattr(request, "active_visits", None)
     if prefetched is not None:
         return prefetched[0] if prefetched else None
-    return (
+    # At most one live visit per request (a unique index): no ordering, so no sort to plan.
+    found = list(
         Visit.objects.filter(request=request, status__in=Visit.ACTIVE)
         .select_related("technician__user")
-        .first()
+        .order_by()[:1]
     )
+    return found[0] if found else None
 
 
 def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict:

@@ -10,9 +10,9 @@ from django.utils.translation import override
 
 from accounts.models import Tenant, User
 from dispatch.errors import DomainError
-from dispatch.events import event_emit
+from dispatch.events import Change, event_emit, events_emit
 from notifications.models import Notification
-from notifications.services import notification_enqueue
+from notifications.services import notification_enqueue, notifications_enqueue
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.payloads import active_visit, request_payload
 from requests_app.states import Status, check_transition
@@ -158,6 +158,7 @@ def request_create(
     from requests_app.incidents import incident_link
 
     visit = None
+    request.active_visits = []  # a new request has no visit yet (as `with_active_visit` reads)
     if emergency:
         incident_link(request=request)
         tasks.assign_request.delay_on_commit(request_id=request.pk)
@@ -170,8 +171,8 @@ def request_create(
         transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant.pk, day=day))
     # One live event, last: it carries the request as booked, and the tenant's event counter
     # (a row lock until commit) is taken as late as possible, so bookings overlap.
+    request.active_visits = [visit] if visit else []
     request_changed(request=request, kind="request.created", visit=visit)
-    request.active_visits = [visit] if visit else []  # as `with_active_visit` would read it
     return request
 
 
@@ -238,15 +239,41 @@ def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
     """The plan can no longer keep the agreed window: alert dispatchers and tell the customer
     (with the new expected arrival when a visit still has one). Without an agreed window (an
     emergency) there is no promise to break: screens just see the new time."""
-    if request.window_end is None:
-        request_changed(request=request, visit=visit)
+    requests_flag_window_risk([(request, visit)])
+
+
+def requests_flag_window_risk(
+    flagged: list[tuple[ServiceRequest, object]], *, changes: Iterable[Change] = ()
+) -> None:
+    """`request_flag_window_risk` for several requests of one tenant in one go: one update,
+    one batch of live events (with the caller's other `changes`), one insert of the customers'
+    messages. Inside the caller's transaction."""
+    if not flagged:
         return
-    first_time = not request.window_at_risk
-    request.window_at_risk = True
-    request.save(update_fields=["window_at_risk", "updated_at"])
-    request_changed(request=request, kind="request.window_at_risk", visit=visit)
-    if not first_time:
-        return
+    changes, first_times = list(changes), []
+    for request, visit in flagged:
+        visit = visit or active_visit(request)
+        technician_id = visit.technician_id if visit else None
+        if request.window_end is None:
+            changes.append(
+                Change("request.updated", request_payload(request, visit), technician_id)
+            )
+            continue
+        if not request.window_at_risk:
+            first_times.append((request, visit))
+        request.window_at_risk = True
+        changes.append(
+            Change("request.window_at_risk", request_payload(request, visit), technician_id)
+        )
+    now = timezone.now()
+    at_risk = [request.pk for request, _ in flagged if request.window_end is not None]
+    if at_risk:
+        ServiceRequest.objects.filter(pk__in=at_risk).update(window_at_risk=True, updated_at=now)
+    events_emit(tenant_id=flagged[0][0].tenant_id, changes=changes)
+    notifications_enqueue([_late_message(request, visit) for request, visit in first_times])
+
+
+def _late_message(request: ServiceRequest, visit) -> dict:
     tenant = request.tenant
     customer = request.customer
     with override(tenant.language), timezone.override(tenant.zone):
@@ -264,13 +291,14 @@ def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
                 "number": request.number,
                 "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
             }
-    notification_enqueue(
-        tenant_id=tenant.pk,
-        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
-        recipient=customer.phone or customer.email,
-        subject=_("Your appointment %(number)s") % {"number": request.number},
-        body=body,
-        kind="window_at_risk",
-        dedupe_key=f"window-risk:{request.pk}:{request.window_end.isoformat()}",
-        request=request,
-    )
+        subject = _("Your appointment %(number)s") % {"number": request.number}
+    return {
+        "tenant_id": tenant.pk,
+        "channel": Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
+        "recipient": customer.phone or customer.email,
+        "subject": subject,
+        "body": body,
+        "kind": "window_at_risk",
+        "dedupe_key": f"window-risk:{request.pk}:{request.window_end.isoformat()}",
+        "request": request,
+    }

@@ -193,7 +193,7 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     route = load_routes(
         [technician], now=now, shift_ends={technician.pk: visit.planned_end + timedelta(days=1)}
     )[technician.pk]
-    route.legs = [leg for leg in route.legs if leg.visit.pk != visit.pk]
+    route.legs = [leg for leg in route.legs if leg.visit_id != visit.pk]
     request = visit.request
     # The technician is physically here: a pinned visit later on slips too, it cannot be helped.
     moved, _broken, _blocked = push_legs(

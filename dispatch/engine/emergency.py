@@ -10,11 +10,12 @@ slightly later technician who breaks nothing wins over one who does.
 Every decision is stored with the ranked candidates and the reasons the others were excluded.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from dispatch.engine.routes import (
     find_gap,
     free_at,
     insert_first,
+    legs_attach,
     legs_move,
     load_routes,
 )
@@ -41,10 +43,11 @@ from technicians.services import visit_create
 POLICY = "soonest_eta_v2"
 BROKEN_WINDOW_PENALTY = timedelta(minutes=15)
 EXCLUDED_SAMPLE = 20
-# ETA needs only the job in hand; full routes (for pushes and broken windows) are read for the
-# technicians whose ETA is within REACH of the best, at most MAX_ROUTES of them.
-REACH = 2 * BROKEN_WINDOW_PENALTY
+# A first ETA needs only the job in hand; full routes (emergencies waiting, pushes, broken
+# windows) are read MAX_ROUTES at a time, soonest first, until nobody unread can do better.
 MAX_ROUTES = 12
+# ... and, once someone can take it, at most this many batches: a busy city's best is near.
+MAX_BATCHES = 3
 
 
 @dataclass
@@ -135,45 +138,48 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
     travel = travel_for_tenant(request.tenant)
     point = (request.lat, request.lon)
     # When each is ready for a new emergency: after the job in hand and the emergencies already
-    # waiting for them (they queue; the full route decides below).
+    # waiting for them (they queue). Two index-friendly halves in one round trip.
+    ids = [e.pk for e in eligible]
+    fields = (
+        "technician_id",
+        "status",
+        "planned_start",
+        "planned_end",
+        "request__lat",
+        "request__lon",
+    )
+    running = Visit.objects.filter(technician_id__in=ids, status__in=IN_HAND)
+    queued = Visit.objects.filter(
+        technician_id__in=ids,
+        status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+        planned_end__gt=now,
+        request__kind=ServiceRequest.Kind.EMERGENCY,
+    )
     in_hand = {}
-    for technician_id, status, start, end, lat, lon in (
-        Visit.objects.filter(technician_id__in=[e.pk for e in eligible])
-        .filter(
-            Q(status__in=IN_HAND)
-            | Q(
-                status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
-                request__kind=ServiceRequest.Kind.EMERGENCY,
-                planned_end__gt=now,
-            )
-        )
-        .order_by("planned_start")
-        .values_list(
-            "technician_id",
-            "status",
-            "planned_start",
-            "planned_end",
-            "request__lat",
-            "request__lon",
-        )
+    for technician_id, status, start, end, lat, lon in running.values_list(*fields).union(
+        queued.values_list(*fields), all=True
     ):
         ready = free_at(status, start, end, now) if status in IN_HAND else end
-        if technician_id not in in_hand or ready >= in_hand[technician_id][0]:
+        if technician_id not in in_hand or ready > in_hand[technician_id][0]:
             in_hand[technician_id] = (ready, (lat, lon))
     by_eta = []
     for technician in eligible:
         ready, position = in_hand.get(technician.pk, (now, technician.position))
         by_eta.append((ready + timedelta(seconds=travel.seconds(position, point)), technician))
-    by_eta.sort(key=lambda pair: pair[0])
-    near = [t for eta, t in by_eta if eta <= by_eta[0][0] + REACH][:MAX_ROUTES] if by_eta else []
-    routes = load_routes(_technicians(near), now=now, shift_ends=shift_ends)
-    candidates = _insert_into(routes.values(), request, travel, excluded)
-    if not candidates and len(near) < len(by_eta):
-        # Everyone near was blocked: look at the rest before giving up.
-        rest = [t for _, t in by_eta if t.pk not in routes]
-        more = load_routes(_technicians(rest), now=now, shift_ends=shift_ends)
+    by_eta.sort(key=lambda pair: (pair[0], pair[1].pk))
+    # Routes are read in batches, soonest first. The ETA without the route is a lower bound of
+    # the real one (the route can only add emergencies waiting ahead and pushed visits), so once
+    # the best candidate beats the bound of the next technician, nobody unread can do better.
+    routes, candidates = {}, []
+    for first in range(0, len(by_eta), MAX_ROUTES):
+        batch = by_eta[first : first + MAX_ROUTES]
+        if candidates and (
+            min(c.score for c in candidates) <= batch[0][0] or first >= MAX_ROUTES * MAX_BATCHES
+        ):
+            break
+        more = load_routes(_technicians([t for _, t in batch]), now=now, shift_ends=shift_ends)
         routes.update(more)
-        candidates = _insert_into(more.values(), request, travel, excluded)
+        candidates += _insert_into(more.values(), request, travel, excluded)
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
     return candidates, excluded, routes
 
@@ -275,16 +281,20 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
-    broken = {leg.visit.pk for leg in insertion.broken}
+    legs_attach(leg for leg, _ in insertion.moved)  # the moved visits are written below
+    broken = {leg.visit_id for leg in insertion.broken}
+    elsewhere = None
     if broken:
         routes = _nearby_on_shift(request, routes, insertion.broken, now)
+        elsewhere = Elsewhere(routes, chosen.route, travel_for_tenant(request.tenant))
+        prefetch_related_objects([leg.visit.request for leg in insertion.broken], "required_skills")
     moves = []
     for leg, start in reversed(insertion.moved):
-        if leg.visit.pk in broken and _move_elsewhere(leg.visit, routes, chosen.route, now):
+        if leg.visit_id in broken and _move_elsewhere(leg.visit, elsewhere, now):
             continue
         moves.append((leg, start))
     legs_move(moves)
-    visit_create(
+    visit = visit_create(
         request=request,
         technician=chosen.route.technician,
         start=insertion.eta,
@@ -292,7 +302,9 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
         travel_minutes=insertion.travel_seconds / 60,
         reason=_("Automatic: on site soonest (ETA %(eta)s min)")
         % {"eta": round((insertion.eta - now).total_seconds() / 60)},
+        emit=False,
     )
+    request_changed(request=request, visit=visit)  # with the visit in hand: not read again
 
 
 def _nearby_on_shift(request, routes: dict, legs, now) -> dict:
@@ -317,22 +329,30 @@ def _nearby_on_shift(request, routes: dict, legs, now) -> dict:
     return {**routes, **load_routes(missing, now=now, shift_ends=shift_ends)}
 
 
-def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
+class Elsewhere:
+    """Where displaced visits may go: the routes read, their technicians' skills (read once
+    for all the visits one emergency displaces) and the tenant's travel times."""
+
+    def __init__(self, routes: dict, source: Route, travel):
+        self.routes, self.source, self.travel = routes, source, travel
+        self.skills_of: dict[int, set[int]] = defaultdict(set)
+        for technician_id, skill_id in Technician.skills.through.objects.filter(
+            technician_id__in=list(routes)
+        ).values_list("technician_id", "skill_id"):
+            self.skills_of[technician_id].add(skill_id)
+
+
+def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
     """Give a displaced visit to another technician who has room inside its window."""
     request = visit.request
     if request.window_start is None or visit.status != Visit.Status.SCHEDULED:
         return False
     needed = {skill.pk for skill in request.required_skills.all()}
-    travel = travel_for_tenant(request.tenant)
+    travel = elsewhere.travel
     minutes = round((visit.planned_end - visit.planned_start).total_seconds() / 60)
-    skills_of: dict[int, set[int]] = {}
-    for technician_id, skill_id in Technician.skills.through.objects.filter(
-        technician_id__in=list(routes)
-    ).values_list("technician_id", "skill_id"):
-        skills_of.setdefault(technician_id, set()).add(skill_id)
     options = []
-    for route in routes.values():
-        if route is source or not needed <= skills_of.get(route.technician.pk, set()):
+    for route in elsewhere.routes.values():
+        if route is elsewhere.source or not needed <= elsewhere.skills_of[route.technician.pk]:
             continue
         gap = find_gap(
             route,
@@ -357,6 +377,7 @@ def _move_elsewhere(visit: Visit, routes: dict, source: Route, now) -> bool:
         # The next displaced visit must see this one in the route, or both take the same gap.
         route.legs.append(
             Leg(
+                visit_id=visit.pk,
                 visit=visit,
                 point=(request.lat, request.lon),
                 start=start,

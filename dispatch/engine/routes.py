@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import Q
@@ -23,13 +24,17 @@ Point = tuple[float, float]
 
 @dataclass
 class Leg:
-    visit: Visit
+    """A visit ahead in a route, as the values routing needs. The model instance (`visit`) is
+    read only for legs that move (`legs_attach`): routes are read by the dozen per decision."""
+
     point: Point
     start: datetime
     end: datetime
     window_end: datetime | None
     pinned: bool
     urgent: bool = False  # an emergency not started yet: a later emergency queues behind it
+    visit_id: int | None = None
+    visit: Visit | None = None
 
     @property
     def minutes(self) -> timedelta:
@@ -57,22 +62,48 @@ class Insertion:
 
 
 def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends: dict) -> dict:
-    """Routes of the given technicians from `now` on, in two queries."""
+    """Routes of the given technicians from `now` on, in one query, as plain values."""
     technicians = {technician.pk: technician for technician in technicians}
     visits = defaultdict(list)
-    for visit in (
+    for row in (
         Visit.objects.filter(technician__in=list(technicians))
         .filter(live_after(now))
-        # What a pushed visit's live event shows is read with the route.
-        .select_related("request__customer")
         .order_by("planned_start")
+        .values_list(*RouteVisit._fields)
     ):
-        visit.technician = technicians[visit.technician_id]  # one instance per technician
+        visit = RouteVisit(*row)
         visits[visit.technician_id].append(visit)
     return {
         pk: _route(technician, visits[pk], now, shift_ends[pk])
         for pk, technician in technicians.items()
     }
+
+
+class RouteVisit(NamedTuple):
+    """What a route needs of a live visit."""
+
+    id: int
+    technician_id: int
+    status: str
+    planned_start: datetime
+    planned_end: datetime
+    pinned: bool
+    request__lat: float
+    request__lon: float
+    request__window_end: datetime | None
+    request__kind: str
+
+
+def legs_attach(legs: Iterable[Leg]) -> None:
+    """Read the visits of these legs (with what their live events show), in one query."""
+    missing = {leg.visit_id: leg for leg in legs if leg.visit is None}
+    if not missing:
+        return
+    found = Visit.objects.select_related("request__customer", "technician__user").in_bulk(
+        list(missing)
+    )
+    for visit_id, leg in missing.items():
+        leg.visit = found[visit_id]
 
 
 IN_HAND = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
@@ -103,24 +134,26 @@ def free_at(status: str, start: datetime, end: datetime, now: datetime) -> datet
     return max(end, now)
 
 
-def _route(technician: Technician, visits: list[Visit], now: datetime, shift_end) -> Route:
+def _route(technician: Technician, visits: list[RouteVisit], now: datetime, shift_end) -> Route:
     route = Route(technician, shift_end, now, technician.position)
     for visit in visits:
-        request = visit.request
+        point = (visit.request__lat, visit.request__lon)
         if visit.status in IN_HAND:
-            route.free_at = max(route.free_at, free_after(visit, now))
-            route.position = (request.lat, request.lon)
+            route.free_at = max(
+                route.free_at, free_at(visit.status, visit.planned_start, visit.planned_end, now)
+            )
+            route.position = point
             continue
         route.legs.append(
             Leg(
-                visit=visit,
-                point=(request.lat, request.lon),
+                visit_id=visit.id,
+                point=point,
                 start=visit.planned_start,
                 end=visit.planned_end,
-                window_end=request.window_end,
+                window_end=visit.request__window_end,
                 # The technician has accepted it or a dispatcher pinned it: it keeps its time.
                 pinned=visit.pinned,
-                urgent=request.kind == request.Kind.EMERGENCY,
+                urgent=visit.request__kind == "emergency",
             )
         )
     return route
@@ -158,10 +191,11 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
     """Write pushed legs' new times in one statement and tell screens in one batch of events;
     a leg whose new time misses its agreed window is flagged at risk and its customer told."""
     from requests_app.payloads import request_payload
-    from requests_app.services import request_flag_window_risk
+    from requests_app.services import requests_flag_window_risk
 
     if not moves:
         return
+    legs_attach(leg for leg, _ in moves)
     now = timezone.now()
     for leg, start in moves:
         visit = leg.visit
@@ -169,15 +203,18 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
     Visit.objects.bulk_update(
         [leg.visit for leg, _ in moves], ["planned_start", "planned_end", "updated_at"]
     )
-    changes = []
+    changes, late = [], []
     for leg, start in moves:
         visit = leg.visit
         if leg.window_end is not None and start > leg.window_end:
-            request_flag_window_risk(request=visit.request, visit=visit)
+            late.append((visit.request, visit))
         else:
             payload = request_payload(visit.request, visit)
             changes.append(Change("request.updated", payload, visit.technician_id))
-    events_emit(tenant_id=moves[0][0].visit.tenant_id, changes=changes)
+    if late:
+        requests_flag_window_risk(late, changes=changes)
+    else:
+        events_emit(tenant_id=moves[0][0].visit.tenant_id, changes=changes)
 
 
 def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:

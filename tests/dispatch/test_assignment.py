@@ -103,16 +103,42 @@ def test_nobody_available_escalates_to_the_dispatchers_instead_of_staying_silent
     assert Decision.objects.get(request=request).outcome == "escalated"
 
 
-def test_the_decision_lists_ranked_candidates_within_reach_of_the_best(tenant):
+def test_the_decision_lists_the_candidates_soonest_first(tenant):
     near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     nearby = TechnicianFactory(tenant=tenant, home_lat=43.2500, home_lon=76.8950)
-    TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])  # 45 min further
+    far = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])  # 45 min further
     request = emergency(tenant)
 
     request_assign(request_id=request.pk)
 
     ranked = [c["technician_id"] for c in Decision.objects.get(request=request).candidates]
-    assert ranked == [near.pk, nearby.pk]
+    assert ranked == [near.pk, nearby.pk, far.pk]
+
+
+def test_routes_are_read_in_batches_until_nobody_unread_can_be_sooner(tenant, monkeypatch):
+    monkeypatch.setattr("dispatch.engine.emergency.MAX_ROUTES", 1)
+    near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    request = emergency(tenant)
+
+    request_assign(request_id=request.pk)
+
+    ranked = [c["technician_id"] for c in Decision.objects.get(request=request).candidates]
+    assert ranked == [near.pk]  # the far one's route was never needed
+
+
+def test_a_busy_near_technician_leads_to_reading_the_next_batch(tenant, monkeypatch):
+    monkeypatch.setattr("dispatch.engine.emergency.MAX_ROUTES", 1)
+    near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    first = emergency(tenant, estimated_minutes=180)
+    request_assign(request_id=first.pk)  # the near one now has a 3-hour emergency queued
+    further = TechnicianFactory(tenant=tenant, home_lat=43.2500, home_lon=76.8950)
+    second = emergency(tenant)
+
+    request_assign(request_id=second.pk)
+
+    assert Visit.objects.get(request=first).technician == near
+    assert Visit.objects.get(request=second).technician == further
 
 
 def test_running_the_task_twice_creates_one_visit(tenant):
