@@ -1,6 +1,7 @@
 """Outage grouping: emergencies of one category close in space and time are one incident."""
 
 import math
+import zlib
 from datetime import timedelta
 
 from django.db import connection
@@ -17,15 +18,12 @@ from requests_app.selectors import with_active_visit
 def incident_link(*, request: ServiceRequest) -> Incident | None:
     """Link a new emergency to the outage it belongs to: an open incident of its category
     nearby, or a new one when another customer nearby reported the same lately. Runs inside
-    request_create's transaction under the tenant's incident lock, so two reports of one outage
-    never open two incidents.
+    request_create's transaction under the grouping locks of its area, so two reports of one
+    outage never open two incidents, while reports far apart do not wait for each other.
 
-    The lock is an advisory one, not the tenant's row: the assignment engine holds a request's
-    row and then takes the tenant's row (for the event counter), while this takes the lock and
+    The locks are advisory ones, not the tenant's row: the assignment engine holds a request's
+    row and then takes the tenant's row (for the event counter), while this takes the locks and
     then the rows of the requests it links. Sharing the tenant row would deadlock the two."""
-    with connection.cursor() as cursor:
-        # Two-part key (tenant, 0): the planner's day locks are (tenant, day ordinal ≥ 1).
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [request.tenant_id])
     tenant = request.tenant
     now = timezone.now()
     since = now - timedelta(minutes=tenant.outage_window_minutes)
@@ -33,7 +31,8 @@ def incident_link(*, request: ServiceRequest) -> Incident | None:
     here = (request.lat, request.lon)
     # A box around the report narrows the rows in SQL; the exact distance is checked below.
     dlat = radius_km / 111.0
-    dlon = radius_km / (111.0 * max(0.01, math.cos(math.radians(request.lat))))
+    dlon = radius_km / (111.0 * _cos_poleward(request.lat, dlat))
+    _lock_area(tenant.pk, request.category, request.lat, request.lon, dlat, dlon)
     box = {
         "lat__range": (request.lat - dlat, request.lat + dlat),
         "lon__range": (request.lon - dlon, request.lon + dlon),
@@ -91,6 +90,33 @@ def _announce(tenant_id: int, request_ids: list[int]) -> None:
             )
         )
     events_emit(tenant_id=tenant_id, changes=changes)
+
+
+def _cos_poleward(lat: float, dlat: float) -> float:
+    """cos of the latitude furthest from the equator within ±dlat: the box it sizes covers the
+    radius everywhere in it."""
+    return max(0.01, math.cos(math.radians(min(89.0, abs(lat) + dlat))))
+
+
+def _lock_area(tenant_id: int, category: str, lat: float, lon: float, dlat: float, dlon: float):
+    """Take the grouping locks of every grid cell the report's box touches, in key order.
+
+    Cells are `dlat` high and, in each row, at least the radius wide. A report within the radius
+    of another lies in that one's box, so its own cell is among the other's cells: two reports
+    of one outage always wait for each other, reports far apart never do. (Advisory keys
+    (tenant, negative number); the planner's day locks are (tenant, day ordinal ≥ 1).)"""
+    keys = set()
+    for row in range(math.floor((lat - dlat) / dlat), math.floor((lat + dlat) / dlat) + 1):
+        centre = (row + 0.5) * dlat
+        width = dlat / max(0.01, math.cos(math.radians(min(89.0, abs(centre) + dlat))))
+        for column in range(math.floor((lon - dlon) / width), math.floor((lon + dlon) / width) + 1):
+            cell = f"{category}:{row}:{column}".encode()
+            keys.add(-1 - zlib.crc32(cell) % (1 << 30))
+    with connection.cursor() as cursor:  # one statement: unnest keeps the array's order
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, key) FROM unnest(%s::integer[]) AS key",
+            [tenant_id, sorted(keys)],
+        )
 
 
 def _link(request: ServiceRequest, incident: Incident) -> Incident:

@@ -110,3 +110,63 @@ def test_a_report_waits_for_the_engine_holding_an_earlier_one_without_deadlock(t
     first.refresh_from_db()
     assert incident_id is not None and first.incident_id == incident_id
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grouping_locks_cover_the_reports_area_only(tenant):
+    """While one report is being grouped, a report across town is not held up; one within
+    the radius waits (here: gives up after a short lock timeout)."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    from requests_app.incidents import _cos_poleward, _lock_area
+    from tests.dispatch.test_concurrency import in_threads
+
+    dlat = tenant.outage_radius_m / 1000 / 111.0
+    dlon = dlat / _cos_poleward(ALMATY[0], dlat)
+
+    def lock(north_km):
+        lat = ALMATY[0] + north_km / 111.2
+        _lock_area(tenant.pk, "outage", lat, ALMATY[1], dlat, dlon)
+
+    holding, done = threading.Event(), threading.Event()
+
+    def grouping(_):
+        with transaction.atomic():
+            lock(0)
+            holding.set()
+            done.wait(10)
+        return "held"
+
+    def other(north_km):
+        holding.wait(5)
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                lock(north_km)
+            return "free"
+        except OperationalError:
+            return "waited"
+
+    def both(_):
+        outcomes = [other(20), other(1.0)]
+        done.set()
+        return outcomes
+
+    held, outcomes = in_threads(lambda job: job(None), [grouping, both], workers=2)
+
+    assert held == "held"
+    assert outcomes == ["free", "waited"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_of_one_outage_at_once_open_one_incident(tenant):
+    from tests.dispatch.test_concurrency import in_threads
+
+    report(tenant)  # an earlier report nearby: the next ones make it an incident
+    created = in_threads(lambda km: report(tenant, north_km=km), [0.3, 0.6, 0.9, 1.2], workers=4)
+
+    assert len({request.incident_id for request in created}) == 1
+    assert created[0].incident_id is not None
