@@ -1,6 +1,8 @@
 """API plumbing shared by every app: domain errors become HTTP errors in one place, and the
 error answers are documented in one place too."""
 
+import copy
+
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
@@ -64,3 +66,17 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The error answers of an operation, for `@extend_schema(responses=...)`; 403 always:
     every API operation needs a signed-in user with a role."""
     return {code: _ERRORS[code] for code in (403, *codes)}
+
+
+class ReadOnlyFieldsCached:
+    """For answer serializers (read-only, the same fields for every request): ModelSerializer
+    builds its fields from the model on every instance, which costs more than the answer
+    itself on a busy create endpoint. The first build is kept per class and copied."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)

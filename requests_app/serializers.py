@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dispatch.api import ReadOnlyFieldsCached
 from dispatch.models import Decision
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
@@ -15,7 +16,7 @@ from technicians.models import Skill, Technician, Visit
 ASSIGN_BEHIND, ASSIGN_AHEAD = timedelta(days=1), timedelta(days=31)
 
 
-class VisitSummarySerializer(serializers.ModelSerializer):
+class VisitSummarySerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
     technician = serializers.CharField(source="technician.__str__", read_only=True)
 
     class Meta:
@@ -23,7 +24,7 @@ class VisitSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "technician_id", "technician", "planned_start", "planned_end", "status"]
 
 
-class RequestSerializer(serializers.ModelSerializer):
+class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
     number = serializers.CharField(read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     required_skills = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
