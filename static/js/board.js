@@ -155,5 +155,26 @@
       const problem = await response.json().catch(() => ({}));
       error.textContent = Object.entries(problem).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
     });
+    // Find any customer (the list holds the first ones only): by phone or by name/address.
+    const search = document.getElementById("customer-search");
+    const select = form.querySelector("select[name=customer]");
+    let timer;
+    search.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = search.value.trim();
+        if (q.length < 2) return;
+        const byPhone = /^[+\d\s()-]+$/.test(q) && q.replace(/\D/g, "").length >= 5;
+        const params = new URLSearchParams(byPhone ? { phone: q } : { search: q });
+        params.set("limit", "20");
+        const response = await fetch(`/api/v1/customers/?${params}`, {
+          credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+        if (!response.ok) return;
+        const page = await response.json();
+        const found = (page.results || page).filter((c) => c.lat !== null);
+        select.replaceChildren(...found.map((c) => new Option(`${c.name} — ${c.address}`, c.id)));
+      }, 250);
+    });
   }
 })();

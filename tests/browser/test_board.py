@@ -116,3 +116,24 @@ def test_an_outage_reported_by_many_customers_is_one_line_that_unfolds(
     for request in reports:
         expect(page.locator(f"tbody#rows tr.in-incident[data-id='{request.pk}']")).to_have_count(1)
     screenshot(page, "board-incident")
+
+
+def test_a_customer_beyond_the_first_list_is_found_by_phone_and_served(
+    browser, server, dispatcher, technician
+):
+    from requests_app.models import ServiceRequest
+    from tests.factories import CustomerFactory
+
+    CustomerFactory.create_batch(3, tenant=dispatcher.tenant)
+    far_down = CustomerFactory(tenant=dispatcher.tenant, name="Zhanna Search", phone="+77015550123")
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    login(page, server, "dispatcher")
+    expect(page.get_by_test_id("live")).to_have_class("live on")
+
+    page.fill("#customer-search", "8 701 555 01 23")
+    expect(page.locator("select[name=customer] option")).to_have_count(1, timeout=10_000)
+    expect(page.locator("select[name=customer] option")).to_contain_text("Zhanna Search")
+    page.click("#emergency-form button[type=submit]")
+
+    expect(page.locator("tbody#rows tr").first).to_contain_text("Zhanna Search", timeout=20_000)
+    assert ServiceRequest.objects.get().customer == far_down
