@@ -14,10 +14,14 @@ from django.utils.translation import override
 
 from accounts.models import User
 from dispatch.errors import DomainError, IllegalTransition
-from notifications.models import Notification
 from notifications.services import notification_enqueue
 from requests_app.models import ServiceRequest, StatusChange
-from requests_app.services import request_changed, request_confirm_window, request_transition
+from requests_app.services import (
+    customer_message,
+    request_changed,
+    request_confirm_window,
+    request_transition,
+)
 from requests_app.states import CLOSED, Status
 from technicians.models import Visit
 
@@ -127,7 +131,7 @@ def request_cancel(
     request_transition(
         request=request, to=Status.CANCELLED, actor=actor, reason=reason or _("Cancelled")
     )
-    tenant, customer = request.tenant, request.customer
+    tenant = request.tenant
     with override(tenant.language):
         body = _("%(tenant)s: your request %(number)s is cancelled.") % {
             "tenant": tenant.name,
@@ -135,14 +139,13 @@ def request_cancel(
         }
         subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
-        tenant_id=tenant.pk,
-        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
-        recipient=customer.phone or customer.email,
-        subject=subject,
-        body=body,
-        kind="request_cancelled",
-        dedupe_key=f"request-cancelled:{request.pk}",
-        request=request,
+        **customer_message(
+            request,
+            subject=subject,
+            body=body,
+            kind="request_cancelled",
+            dedupe_key=f"request-cancelled:{request.pk}",
+        )
     )
     return request
 
@@ -238,7 +241,7 @@ def request_follow_up(
 def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
     from requests_app.tracking import tracking_url
 
-    tenant, customer = request.tenant, request.customer
+    tenant = request.tenant
     with override(tenant.language):
         body = _(
             "%(tenant)s: we could not finish the job %(number)s today. Choose a new time for "
@@ -250,12 +253,11 @@ def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
         }
         subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
-        tenant_id=tenant.pk,
-        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
-        recipient=customer.phone or customer.email,
-        subject=subject,
-        body=body,
-        kind="follow_up_window",
-        dedupe_key=f"follow-up:{visit.pk}",
-        request=request,
+        **customer_message(
+            request,
+            subject=subject,
+            body=body,
+            kind="follow_up_window",
+            dedupe_key=f"follow-up:{visit.pk}",
+        )
     )

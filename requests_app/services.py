@@ -176,11 +176,29 @@ def request_create(
     return request
 
 
+def customer_message(
+    request: ServiceRequest, *, subject: str, body: str, kind: str, dedupe_key: str
+) -> dict:
+    """A message to the request's customer (by SMS when they have a phone, else e-mail), as
+    the keyword arguments of `notification_enqueue`."""
+    customer = request.customer
+    return {
+        "tenant_id": request.tenant_id,
+        "channel": Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
+        "recipient": customer.phone or customer.email,
+        "subject": subject,
+        "body": body,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "request": request,
+    }
+
+
 def request_confirm_window(*, request: ServiceRequest) -> None:
     """Put the agreed window in writing to the customer, with their tracking link."""
     from requests_app.tracking import tracking_url
 
-    tenant, customer = request.tenant, request.customer
+    tenant = request.tenant
     with override(tenant.language), timezone.override(tenant.zone):
         start = timezone.localtime(request.window_start)
         body = _(
@@ -196,14 +214,13 @@ def request_confirm_window(*, request: ServiceRequest) -> None:
         }
         subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
-        tenant_id=tenant.pk,
-        channel=Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
-        recipient=customer.phone or customer.email,
-        subject=subject,
-        body=body,
-        kind="window_booked",
-        dedupe_key=f"window-booked:{request.pk}:{request.window_start.isoformat()}",
-        request=request,
+        **customer_message(
+            request,
+            subject=subject,
+            body=body,
+            kind="window_booked",
+            dedupe_key=f"window-booked:{request.pk}:{request.window_start.isoformat()}",
+        )
     )
 
 
@@ -275,7 +292,6 @@ def requests_flag_window_risk(
 
 def _late_message(request: ServiceRequest, visit) -> dict:
     tenant = request.tenant
-    customer = request.customer
     with override(tenant.language), timezone.override(tenant.zone):
         if visit is None:
             body = _(
@@ -292,13 +308,10 @@ def _late_message(request: ServiceRequest, visit) -> dict:
                 "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
             }
         subject = _("Your appointment %(number)s") % {"number": request.number}
-    return {
-        "tenant_id": tenant.pk,
-        "channel": Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
-        "recipient": customer.phone or customer.email,
-        "subject": subject,
-        "body": body,
-        "kind": "window_at_risk",
-        "dedupe_key": f"window-risk:{request.pk}:{request.window_end.isoformat()}",
-        "request": request,
-    }
+    return customer_message(
+        request,
+        subject=subject,
+        body=body,
+        kind="window_at_risk",
+        dedupe_key=f"window-risk:{request.pk}:{request.window_end.isoformat()}",
+    )

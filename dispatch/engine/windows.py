@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import F, Q
@@ -28,6 +27,7 @@ from dispatch.engine.routes import (
     Gap,
     Leg,
     Route,
+    RouteVisit,
     find_gap,
     free_after,
     latest_arrival,
@@ -328,22 +328,9 @@ def _day_route_again(day_route: DayRoute, technician: Technician, now: datetime)
     return _day_route(shift, day_route.working, visits[technician.pk], now)
 
 
-class BookedVisit(NamedTuple):
-    """What a day route needs of a live visit."""
-
-    technician_id: int
-    status: str
-    planned_start: datetime
-    planned_end: datetime
-    pinned: bool
-    request__lat: float
-    request__lon: float
-    request__window_end: datetime | None
-
-
 def _booked_visits(
     technician_ids: list[int], first: datetime, last: datetime, now: datetime
-) -> defaultdict[int, list[BookedVisit]]:
+) -> defaultdict[int, list[RouteVisit]]:
     """The live visits that can hold time between `first` and `last`, by technician, in start
     order. Every booking reads them under its day's lock, so as plain values: a route needs
     their times and places, not model instances."""
@@ -359,14 +346,14 @@ def _booked_visits(
         # skip them): only the day's own, the job in hand and overdue work are read.
         .filter(Q(planned_end__gt=first) | Q(planned_end__lte=now) | Q(status__in=IN_HAND))
         .order_by("planned_start")
-        .values_list(*BookedVisit._fields)
+        .values_list(*RouteVisit._fields)
     ):
-        visit = BookedVisit(*row)
+        visit = RouteVisit(*row)
         visits[visit.technician_id].append(visit)
     return visits
 
 
-def _day_route(shift: Shift, working, visits: list[BookedVisit], now: datetime) -> DayRoute:
+def _day_route(shift: Shift, working, visits: list[RouteVisit], now: datetime) -> DayRoute:
     technician = shift.technician
     home = (technician.home_lat, technician.home_lon)
     here = home
