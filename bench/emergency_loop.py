@@ -387,8 +387,8 @@ def _die_with_parent() -> None:
 class Stack:
     """gunicorn (HTTP), uvicorn (/ws/) and a Celery worker, like production, on loopback."""
 
-    def __init__(self, env: dict, logs: Path):
-        self.env, self.logs = env, logs
+    def __init__(self, env: dict, logs: Path, concurrency: int = 2):
+        self.env, self.logs, self.concurrency = env, logs, concurrency
         self.http_port, self.ws_port = free_port(), free_port()
         self.children: dict[str, subprocess.Popen] = {}
 
@@ -435,7 +435,7 @@ class Stack:
                 "-Q",
                 ",".join(QUEUES),
                 "-c",
-                "2",
+                str(self.concurrency),
                 "-l",
                 "INFO",
                 "-n",
@@ -1047,6 +1047,9 @@ def main() -> int:
         help="keep the debounced day re-plan each assignment schedules (at 300 "
         "technicians it needs tens of GB: see REPLAN_OFF)",
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="Celery worker processes (-c); one per core"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     began, load_at_start = time.time(), os.getloadavg()
@@ -1089,7 +1092,7 @@ def main() -> int:
     print(f"· seeded in {seeded_at - migrated:.1f} s: {seeded.counts}")
 
     logs = Path(tempfile.mkdtemp(prefix="emergency_loop-"))
-    stack = Stack(env, logs)
+    stack = Stack(env, logs, args.concurrency)
     try:
         stack.start()
         print(
@@ -1136,7 +1139,8 @@ def main() -> int:
             "grace_s": args.grace,
             **seeded.counts,
             "order": [f"{p} {r:g}/s" for r in args.rates for p in ("bare", "product")],
-            "processes": "gunicorn -w 2 (sync), uvicorn, celery worker -c 2 (prefork), "
+            "processes": "gunicorn -w 2 (sync), uvicorn, "
+            f"celery worker -c {args.concurrency} (prefork), "
             "no beat; worker restarted with empty queues before each rate",
             "day_replan": "on" if args.replan else "off (PLAN_DEBOUNCE_SECONDS=86400)",
             "django_debug": False,

@@ -192,9 +192,11 @@ def supervise(commands: dict[str, list[str]], env: dict) -> int:
 def up(args) -> int:
     with services("dev") as env:
         env.setdefault("WS_PUBLIC_URL", f":{args.ws_port}")
+        url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}/"
+        # Customer links (tracking, window picking) point where the demo is opened.
+        env.setdefault("PUBLIC_BASE_URL", url.rstrip("/"))
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", "--if-empty")
-        url = f"http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}/"
         print(
             f"\n  Dispatch platform: {url}\n  API docs: {url}api/docs/   Admin: {url}admin/\n"
             f"  Operator console: {url}console/?dialled=%2B77272000001\n"

@@ -70,10 +70,11 @@ def notifications_enqueue(messages: list[dict]) -> list[Notification]:
     except IntegrityError:
         created = [notification_enqueue(**message) for message in messages]
         return [notification for notification in created if notification is not None]
-    from notifications.tasks import deliver_notification  # tasks import this module
+    from notifications.tasks import deliver_notifications  # tasks import this module
 
-    for notification in created:
-        deliver_notification.delay_on_commit(notification_id=notification.pk)
+    if created:
+        ids = [notification.pk for notification in created]
+        deliver_notifications.delay_on_commit(notification_ids=ids)
     return created
 
 

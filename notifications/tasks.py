@@ -7,6 +7,12 @@ def deliver_notification(*, notification_id: int) -> str:
     return services.notification_deliver(notification_id=notification_id)
 
 
+@task(queue="notify", time_limit=60)
+def deliver_notifications(*, notification_ids: list[int]) -> list[str]:
+    """Several messages of one change in one task (each still under its own row lock)."""
+    return [services.notification_deliver(notification_id=pk) for pk in notification_ids]
+
+
 @task(queue="notify", time_limit=120)
 def retry_due_notifications() -> int:
     """Beat: deliver what failed before and whose backoff has passed."""
