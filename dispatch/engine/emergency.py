@@ -285,12 +285,11 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
     if broken:
-        routes = _nearby_on_shift(request, routes, insertion.broken, now)
-        elsewhere = Elsewhere(routes, chosen.route, travel_for_tenant(request.tenant))
+        elsewhere = Elsewhere(request, routes, chosen.route, insertion.broken, now)
         prefetch_related_objects([leg.visit.request for leg in insertion.broken], "required_skills")
     moves = []
     for leg, start in reversed(insertion.moved):
-        if leg.visit_id in broken and _move_elsewhere(leg.visit, elsewhere, now):
+        if leg.visit_id in broken and elsewhere.rehome(leg.visit):
             continue
         moves.append((leg, start))
     legs_move(moves)
@@ -330,14 +329,37 @@ def _nearby_on_shift(request, routes: dict, legs, now) -> dict:
 
 
 class Elsewhere:
-    """Where displaced visits may go: the routes read, their technicians' skills (read once
-    for all the visits one emergency displaces) and the tenant's travel times."""
+    """Where displaced visits may go: first the routes the ranking read (technicians near the
+    emergency, so near its route); only when a visit fits none of them, the nearest others on
+    shift too (read once). Their skills are read once for all the visits one emergency
+    displaces."""
 
-    def __init__(self, routes: dict, source: Route, travel):
-        self.routes, self.source, self.travel = routes, source, travel
+    def __init__(self, request, routes: dict, source: Route, legs, now):
+        self.request, self.source, self.legs, self.now = request, source, legs, now
+        self.routes = dict(routes)
+        self.travel = travel_for_tenant(request.tenant)
         self.skills_of: dict[int, set[int]] = defaultdict(set)
+        self.widened = False
+        self._read_skills(list(self.routes))
+
+    def rehome(self, visit: Visit) -> bool:
+        if _move_elsewhere(visit, self, self.now):
+            return True
+        return self._widen() and _move_elsewhere(visit, self, self.now)
+
+    def _widen(self) -> bool:
+        if self.widened:
+            return False
+        self.widened = True
+        more = _nearby_on_shift(self.request, self.routes, self.legs, self.now)
+        added = [pk for pk in more if pk not in self.routes]
+        self.routes = more
+        self._read_skills(added)
+        return bool(added)
+
+    def _read_skills(self, technician_ids: list[int]) -> None:
         for technician_id, skill_id in Technician.skills.through.objects.filter(
-            technician_id__in=list(routes)
+            technician_id__in=technician_ids
         ).values_list("technician_id", "skill_id"):
             self.skills_of[technician_id].add(skill_id)
 
