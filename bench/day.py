@@ -342,6 +342,7 @@ def summarise(scenario, arrived_at_by_key, to_site, travel_total, misses) -> dic
 
 
 def product_misses(tenant, scenario, product) -> list[dict]:
+    from dispatch.engine.planner import REASONS
     from requests_app.models import ServiceRequest
 
     by_key = {job.key: pk for pk, job in product.job_of_request.items()}
@@ -352,7 +353,10 @@ def product_misses(tenant, scenario, product) -> list[dict]:
         minute = product.arrived.get(pk)
         due = job.window_hour * 60 + 120
         if minute is None:
-            note = rows[pk].plan_note or "not reached before the end of the shift"
+            code = rows[pk].plan_note
+            note = (
+                str(REASONS.get(code, code)) if code else "not reached before the end of the shift"
+            )
             misses.append({"job": job.key, "cause": f"unserved: {note}"})
         elif minute > due:
             misses.append(

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
+from dispatch.engine.planner import REASONS
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import request_payload
 from requests_app.selectors import open_requests
@@ -31,6 +32,13 @@ def board(request: HttpRequest) -> HttpResponse:
         "initial": {
             "last_seq": tenant.event_seq,
             "requests": [request_payload(r) for r in requests],
+        },
+        # Live events are written by workers in no one's language: the board shows codes in its
+        # reader's language with these.
+        "labels": {
+            "status": {value: str(label) for value, label in ServiceRequest.Status.choices},
+            "category": {value: str(label) for value, label in ServiceRequest.Category.choices},
+            "plan_note": {str(code): str(text) for code, text in REASONS.items()},
         },
         "ws_url": settings.WS_PUBLIC_URL,
         "customers": Customer.objects.for_tenant(tenant).filter(lat__isnull=False)[:200],

@@ -44,6 +44,9 @@ def visit_create(
     `emit=False` leaves the live event to the caller (which emits once for a whole change)."""
     if technician.tenant_id != request.tenant_id:
         raise DomainError(_("The technician works for another client."), field="technician")
+    if request.plan_note:  # "why it is not planned" no longer holds
+        request.plan_note = ""
+        ServiceRequest.objects.filter(pk=request.pk).update(plan_note="")
     visit = Visit.objects.create(
         tenant_id=request.tenant_id,
         request=request,

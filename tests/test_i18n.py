@@ -12,15 +12,16 @@ LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ("ru", "kk")
 
 
-def po_entries(path: Path) -> dict[str, str]:
-    """msgid → msgstr (the first form for plurals) of a .po file; the header is left out."""
+def po_entries(path: Path) -> dict[tuple[str | None, str], str]:
+    """(msgctxt, msgid) → msgstr (the first form for plurals) of a .po file, header left out."""
     entries, key, field, values = {}, None, None, {}
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if line.startswith("#"):
             continue
         if not line.strip():
             if values.get("msgid"):
-                entries[values["msgid"]] = values.get("msgstr", values.get("msgstr[0]", ""))
+                msgstr = values.get("msgstr", values.get("msgstr[0]", ""))
+                entries[(values.get("msgctxt"), values["msgid"])] = msgstr
             values, field = {}, None
             continue
         if line.startswith('"'):
@@ -41,7 +42,11 @@ def test_every_string_is_translated_and_the_compiled_catalog_matches(language):
     assert untranslated == []
     with open(folder / "django.mo", "rb") as compiled:
         catalog = gettext.GNUTranslations(compiled)
-    stale = [msgid for msgid, msgstr in entries.items() if catalog.gettext(msgid) != msgstr]
+    stale = [
+        (context, msgid)
+        for (context, msgid), msgstr in entries.items()
+        if (catalog.pgettext(context, msgid) if context else catalog.gettext(msgid)) != msgstr
+    ]
     assert stale == [], "run `manage.py compilemessages` after editing the .po files"
 
 
@@ -78,3 +83,23 @@ def test_the_customer_is_written_to_in_the_tenant_language(tenant):
     body = Notification.objects.get(request=request).body
     assert "Track or change it" not in body
     assert request.number in body
+
+
+@pytest.mark.django_db
+def test_the_board_reads_live_codes_in_the_dispatchers_language(dispatcher):
+    """Events are written by workers in no one's language: they carry codes, and the board
+    gets the labels for them in its reader's language."""
+    import json
+    import re
+
+    client = Client()
+    client.force_login(dispatcher)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+
+    page = client.get("/board/").content.decode()
+
+    raw = re.search(r'<script id="labels" type="application/json">(.*?)</script>', page, re.S)
+    labels = json.loads(raw.group(1))
+    assert labels["status"]["escalated"] != "Escalated"
+    assert labels["plan_note"]["no_capacity"] != "no room left in the day within its window"
+    assert labels["category"]["outage"] != "Outage"

@@ -115,10 +115,18 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         .filter(start__lte=now, end__gt=now)
         .values_list("technician_id", "end")
     )
+    # Who was there and could not finish (parts, skill, ...): someone else goes next time.
+    tried = set(
+        Visit.objects.filter(request=request, status=Visit.Status.NOT_COMPLETED).values_list(
+            "technician_id", flat=True
+        )
+    )
     eligible, excluded = [], []
     for pk, home_lat, home_lon, lat, lon, matching, absent, first, last, username in rows:
         if matching < len(skill_ids):
             reason = "skills"
+        elif pk in tried:
+            reason = "could_not_complete_before"
         elif pk not in shift_ends:
             reason = "off_shift"
         elif absent:

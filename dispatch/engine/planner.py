@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Tenant
 from dispatch.engine.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
@@ -32,11 +33,16 @@ from technicians.services import visit_create
 log = logging.getLogger(__name__)
 POLICY = "vrp"
 OVERDUE_HORIZON = timedelta(hours=1)
+# Lazy: read in the language of whoever reads them (a board, a status change being written).
 REASONS = {
-    UnassignedReason.SKILLS: _("no technician on shift has the skills"),
-    UnassignedReason.PINNED_VEHICLE_UNAVAILABLE: _("pinned to a technician who is not working"),
-    UnassignedReason.UNREACHABLE: _("no qualified technician can reach it within its window"),
-    UnassignedReason.NO_CAPACITY: _("no room left in the day within its window"),
+    UnassignedReason.SKILLS: gettext_lazy("no technician on shift has the skills"),
+    UnassignedReason.PINNED_VEHICLE_UNAVAILABLE: gettext_lazy(
+        "pinned to a technician who is not working"
+    ),
+    UnassignedReason.UNREACHABLE: gettext_lazy(
+        "no qualified technician can reach it within its window"
+    ),
+    UnassignedReason.NO_CAPACITY: gettext_lazy("no room left in the day within its window"),
 }
 
 
@@ -391,9 +397,10 @@ def _leave_out(model: DayModel, job_id: str, reason: UnassignedReason, result) -
         visit.status = Visit.Status.CANCELLED
         visit.save(update_fields=["status", "updated_at"])
         request_transition(request=request, to=Status.NEW, reason=note, emit=False)
-    if request.plan_note == note and visit is None:
+    # The request keeps the reason's code: each screen shows it in its reader's language.
+    if request.plan_note == reason and visit is None:
         return
-    request.plan_note = note
+    request.plan_note = reason
     request.save(update_fields=["plan_note", "updated_at"])
     result.unassigned += 1
     Decision.objects.create(

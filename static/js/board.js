@@ -11,6 +11,11 @@
     return text.replace(/\d+/, String(n));
   };
   const initial = JSON.parse(document.getElementById("initial").textContent);
+  // Statuses, categories and planning notes in the reader's language (events carry codes).
+  const labels = JSON.parse(document.getElementById("labels").textContent);
+  const statusOf = (r) => labels.status[r.status] || r.status_label;
+  const categoryOf = (r) => labels.category[r.category] || r.category_label;
+  const noteOf = (r) => labels.plan_note[r.plan_note] || r.plan_note;
   const requests = new Map(initial.requests.map((r) => [r.id, r]));
   const CLOSED = new Set(["completed", "cancelled"]);
   const WAITING = new Set(["new", "rescheduled", "escalated"]);
@@ -47,9 +52,9 @@
     tr.append(
       cell(r.number, "num"),
       cell(r.kind === "emergency" ? t.emergency : t.planned, `badge ${r.kind}`),
-      cell(r.category_label),
+      cell(categoryOf(r)),
       cell(`${r.customer} · ${r.address}`),
-      cell(r.plan_note ? `${r.status_label} — ${r.plan_note}` : r.status_label, "status"),
+      cell(r.plan_note ? `${statusOf(r)} — ${noteOf(r)}` : statusOf(r), "status"),
       cell(r.visit ? r.visit.technician : t.unassigned, "technician"),
       cell(r.visit ? fmt(r.visit.planned_start) : ""),
       cell((r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
@@ -71,7 +76,7 @@
     tr.append(
       cell(`INC-${String(id).padStart(5, "0")}`, "num"),
       cell(t.outage, "badge emergency"),
-      cell(lead.category_label),
+      cell(categoryOf(lead)),
       cell(`${counted(t.customers, members.length)} · ${lead.address}`, "incident-size"),
       cell(counted(t.waiting, waiting), "status"),
       cell(""), cell(""),

@@ -82,3 +82,24 @@ def start_in_past_hour(tenant):
     from django.utils import timezone
 
     return (timezone.now() - timedelta(minutes=30)).replace(second=0, microsecond=0)
+
+
+def test_the_technician_who_could_not_finish_is_not_sent_again(tenant):
+    from dispatch.engine.emergency import request_assign
+    from dispatch.models import Decision
+    from tests.dispatch.test_assignment import FAR, NEAR
+
+    near = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    other = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1])
+    first = emergency_visit(tenant)
+    assert first.technician == near
+
+    request = fail(first, "parts_missing")
+    assert request_assign(request_id=request.pk) == "assigned"
+
+    again = Visit.objects.get(request=request, status__in=Visit.ACTIVE)
+    assert again.technician == other
+    excluded = Decision.objects.filter(request=request).order_by("pk").last().excluded
+    assert {"technician_id": near.pk, "reason": "could_not_complete_before"}.items() <= next(
+        e for e in excluded if e["technician_id"] == near.pk
+    ).items()
