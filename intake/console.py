@@ -18,7 +18,13 @@ from django.utils.translation import gettext as _
 from accounts.models import ContactPoint, Tenant
 from accounts.permissions import INTAKE_ROLES, role_required, tenants_served
 from dispatch.errors import DomainError
-from intake.contacts import customer_by_phone, phone_checked, recent_requests, tenant_for_contact
+from intake.contacts import (
+    customer_by_phone,
+    normalize_phone,
+    phone_checked,
+    recent_requests,
+    tenant_for_contact,
+)
 from intake.forms import NewCustomerForm, PlannedRequestForm
 from intake.windows import by_day, offers_for, parse_window
 from requests_app.models import ServiceRequest
@@ -44,7 +50,7 @@ def console(request: HttpRequest) -> HttpResponse:
             phone = phone_checked(typed)
         except ValidationError as error:
             phone_error = error.messages[0]
-    call = _call_started(params)
+    call = _call_started(params, phone)
     context = {
         "served": served,
         "tenant": tenant,
@@ -165,10 +171,13 @@ def _emergency_category(value) -> str:
     return value if value in allowed else ServiceRequest.Category.OUTAGE
 
 
-def _call_started(params) -> datetime:
+def _call_started(params, phone: str) -> datetime:
     """When the call began: carried through the console's forms and redirects (epoch seconds),
-    so the requests taken during this call do not make it a repeat contact."""
+    so the requests taken during this call do not make it a repeat contact. Looking up another
+    number begins another call."""
     now = timezone.now()
+    if params.get("call_phone") and normalize_phone(params["call_phone"]) != phone:
+        return now
     try:
         started = datetime.fromtimestamp(int(params.get("call", "")), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):

@@ -34,6 +34,7 @@ def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict
         "category": request.category,
         "category_label": str(ServiceRequest.Category(request.category).label),
         "customer": request.customer.name,
+        "customer_id": request.customer_id,
         "address": request.address,
         "lat": request.lat,
         "lon": request.lon,

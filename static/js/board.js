@@ -24,7 +24,17 @@
   const time = new Intl.DateTimeFormat(document.documentElement.lang, {
     hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: window.TENANT_TIME_ZONE,
   });
-  const fmt = (iso) => (iso ? time.format(new Date(iso)) : "");
+  const dayOf = new Intl.DateTimeFormat("en-CA", { timeZone: window.TENANT_TIME_ZONE });
+  const day = new Intl.DateTimeFormat(document.documentElement.lang, {
+    day: "numeric", month: "short", timeZone: window.TENANT_TIME_ZONE,
+  });
+  // Today's times alone; another day's with the day, so tomorrow's 11:00 never reads as today's.
+  const fmt = (iso) => {
+    if (!iso) return "";
+    const moment = new Date(iso);
+    const today = dayOf.format(new Date()) === dayOf.format(moment);
+    return today ? time.format(moment) : `${day.format(moment)} ${time.format(moment)}`;
+  };
 
   function rank(r) {
     return [r.status === "escalated" ? 0 : 1, r.window_at_risk ? 0 : 1,
@@ -77,7 +87,8 @@
       cell(`INC-${String(id).padStart(5, "0")}`, "num"),
       cell(t.outage, "badge emergency"),
       cell(categoryOf(lead)),
-      cell(`${counted(t.customers, members.length)} · ${lead.address}`, "incident-size"),
+      cell(`${counted(t.customers, new Set(members.map((r) => r.customer_id)).size)} · ${lead.address}`,
+           "incident-size"),
       cell(counted(t.waiting, waiting), "status"),
       cell(""), cell(""),
       cell(lead.response_due ? `${t.due} ${fmt(lead.response_due)}` : "", "window"),
@@ -163,12 +174,18 @@
     // Find any customer (the list holds the first ones only): by phone or by name/address.
     const search = document.getElementById("customer-search");
     const select = form.querySelector("select[name=customer]");
+    const first = [...select.options].map((o) => o.cloneNode(true));  // the list as it came
+    const hint = document.getElementById("customer-search-hint");
     let timer;
     search.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         const q = search.value.trim();
-        if (q.length < 2) return;
+        if (q.length < 2) {
+          select.replaceChildren(...first.map((o) => o.cloneNode(true)));
+          hint.textContent = "";
+          return;
+        }
         const byPhone = /^[+\d\s()-]+$/.test(q) && q.replace(/\D/g, "").length >= 5;
         const params = new URLSearchParams(byPhone ? { phone: q } : { search: q });
         params.set("limit", "20");
@@ -179,6 +196,7 @@
         const page = await response.json();
         const found = (page.results || page).filter((c) => c.lat !== null);
         select.replaceChildren(...found.map((c) => new Option(`${c.name} — ${c.address}`, c.id)));
+        hint.textContent = found.length ? (page.next ? t.more_found : "") : t.none_found;
       }, 250);
     });
   }

@@ -108,3 +108,31 @@ def test_what_this_call_created_does_not_make_it_a_repeat_contact(client, operat
     assert 'data-testid="repeat"' not in page
     later = client.get("/console/", {"tenant": operator.tenant.slug, "phone": customer.phone})
     assert 'data-testid="repeat"' in later.content.decode()  # the next call is a repeat
+
+
+def test_looking_the_caller_up_again_stays_the_same_call(client, operator, customer):
+    client.force_login(operator)
+    slug = operator.tenant.slug
+    call = client.get("/console/", {"tenant": slug, "phone": customer.phone}).context["call"]
+    client.post(
+        "/console/",
+        {"tenant": slug, "phone": customer.phone, "call": call, "action": "emergency"},
+    )
+
+    again = client.get(
+        "/console/",
+        {"tenant": slug, "phone": customer.phone, "call": call, "call_phone": customer.phone},
+    )
+    earlier = call - 600  # a call that began ten minutes ago
+    same = client.get(
+        "/console/",
+        {"tenant": slug, "phone": customer.phone, "call": earlier, "call_phone": customer.phone},
+    )
+    other = client.get(
+        "/console/",
+        {"tenant": slug, "phone": "+77019998877", "call": earlier, "call_phone": customer.phone},
+    )
+
+    assert 'data-testid="repeat"' not in again.content.decode()
+    assert same.context["call"] == earlier
+    assert other.context["call"] >= call  # another number: another call, from now
