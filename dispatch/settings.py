@@ -111,6 +111,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("kk", _("Kazakh"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["dispatch.formats"]  # Kazakh dates as written in Kazakhstan
 TIME_ZONE = env_str("DEFAULT_TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
 USE_TZ = True

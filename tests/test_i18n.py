@@ -103,3 +103,14 @@ def test_the_board_reads_live_codes_in_the_dispatchers_language(dispatcher):
     assert labels["status"]["escalated"] != "Escalated"
     assert labels["plan_note"]["no_capacity"] != "no room left in the day within its window"
     assert labels["category"]["outage"] != "Outage"
+
+
+def test_kazakh_dates_read_day_month_year():
+    from datetime import date
+
+    from django.utils import formats, translation
+
+    with translation.override("kk"):
+        written = formats.date_format(date(2026, 11, 29), "DATE_FORMAT")
+
+    assert written.startswith("29 ") and written.endswith(" 2026")
