@@ -54,11 +54,16 @@
     return td;
   }
 
+  // An emergency planned to arrive after its response deadline is as much at risk as a window.
+  const lateForSla = (r) => r.kind === "emergency" && r.visit && r.response_due
+    && new Date(r.visit.planned_start) > new Date(r.response_due);
+  const atRisk = (r) => r.window_at_risk || lateForSla(r);
+
   function row(r) {
     const tr = document.createElement("tr");
     tr.dataset.id = r.id;
     tr.dataset.status = r.status;
-    tr.className = `kind-${r.kind} status-${r.status}${r.window_at_risk ? " at-risk" : ""}`;
+    tr.className = `kind-${r.kind} status-${r.status}${atRisk(r) ? " at-risk" : ""}`;
     tr.append(
       cell(r.number, "num"),
       cell(r.kind === "emergency" ? t.emergency : t.planned, `badge ${r.kind}`),
@@ -69,7 +74,7 @@
       cell(r.visit ? fmt(r.visit.planned_start) : ""),
       cell((r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
         : r.response_due ? `${t.due} ${fmt(r.response_due)}` : "")
-        + (r.window_at_risk ? ` ⚠ ${t.at_risk}` : ""), "window"),
+        + (atRisk(r) ? ` ⚠ ${t.at_risk}` : ""), "window"),
     );
     return tr;
   }
@@ -124,7 +129,7 @@
     document.getElementById("count-open").textContent = open.length;
     document.getElementById("count-unassigned").textContent = open.filter((r) => WAITING.has(r.status)).length;
     document.getElementById("count-escalated").textContent = open.filter((r) => r.status === "escalated").length;
-    document.getElementById("count-at-risk").textContent = open.filter((r) => r.window_at_risk).length;
+    document.getElementById("count-at-risk").textContent = open.filter(atRisk).length;
   }
 
   let pending = false;

@@ -137,3 +137,37 @@ def test_a_customer_beyond_the_first_list_is_found_by_phone_and_served(
 
     expect(page.locator("tbody#rows tr").first).to_contain_text("Zhanna Search", timeout=20_000)
     assert ServiceRequest.objects.get().customer == far_down
+
+
+def test_an_emergency_planned_past_its_response_deadline_is_flagged(
+    browser, server, dispatcher, technician, customer
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from technicians.models import Visit
+
+    request = request_create(
+        tenant=dispatcher.tenant,
+        customer=customer,
+        kind="emergency",
+        category="outage",
+        channel="phone",
+    )
+    late = request.response_due + timedelta(minutes=30)
+    with transaction.atomic():
+        Visit.objects.create(
+            tenant=dispatcher.tenant,
+            request=request,
+            technician=technician,
+            planned_start=late,
+            planned_end=late + timedelta(minutes=45),
+        )
+    assert late > timezone.now()
+    page = browser.new_page()
+    login(page, server, "dispatcher")
+
+    row = page.locator(f"tbody#rows tr[data-id='{request.pk}']")
+    expect(row).to_have_class("kind-emergency status-new at-risk", timeout=10_000)
+    expect(page.locator("#count-at-risk")).to_have_text("1")
