@@ -353,7 +353,21 @@ class Elsewhere:
     def rehome(self, visit: Visit) -> bool:
         if _move_elsewhere(visit, self, self.now):
             return True
-        return self._widen() and _move_elsewhere(visit, self, self.now)
+        # A dozen qualified technicians nearby had no room: in a busy city the next dozen
+        # will not either (and reading them would slow every emergency of a storm).
+        return (
+            self.qualified(visit) < MAX_ROUTES
+            and self._widen()
+            and _move_elsewhere(visit, self, self.now)
+        )
+
+    def qualified(self, visit: Visit) -> int:
+        needed = {skill.pk for skill in visit.request.required_skills.all()}
+        return sum(
+            1
+            for route in self.routes.values()
+            if route is not self.source and needed <= self.skills_of[route.technician.pk]
+        )
 
     def _widen(self) -> bool:
         if self.widened:
