@@ -14,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from dispatch.engine.routes import (
     IN_HAND,
     Insertion,
@@ -79,6 +80,9 @@ class Eligible:
 
     pk: int
     position: tuple[float, float]
+    home: tuple[float, float] = (0.0, 0.0)
+    last: tuple[float | None, float | None] = (None, None)
+    user: tuple[int, str, str, str] = (0, "", "", "")  # id, first and last name, username
 
 
 def _name(first: str, last: str, username: str) -> str:
@@ -108,6 +112,7 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             "user__first_name",
             "user__last_name",
             "user__username",
+            "user_id",
         )
     )
     shift_ends = dict(
@@ -122,7 +127,7 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         )
     )
     eligible, excluded = [], []
-    for pk, home_lat, home_lon, lat, lon, matching, absent, first, last, username in rows:
+    for pk, home_lat, home_lon, lat, lon, matching, absent, first, last, username, user in rows:
         if matching < len(skill_ids):
             reason = "skills"
         elif pk in tried:
@@ -133,7 +138,11 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             reason = "absent"
         else:
             position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
-            eligible.append(Eligible(pk, position))
+            eligible.append(
+                Eligible(
+                    pk, position, (home_lat, home_lon), (lat, lon), (user, first, last, username)
+                )
+            )
             continue
         excluded.append(
             {"technician_id": pk, "name": _name(first, last, username), "reason": reason}
@@ -185,17 +194,36 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
             min(c.score for c in candidates) <= batch[0][0] or first >= MAX_ROUTES * MAX_BATCHES
         ):
             break
-        more = load_routes(_technicians([t for _, t in batch]), now=now, shift_ends=shift_ends)
+        technicians = _technicians([t for _, t in batch], request.tenant_id)
+        more = load_routes(technicians, now=now, shift_ends=shift_ends)
         routes.update(more)
         candidates += _insert_into(more.values(), request, travel, excluded)
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
     return candidates, excluded, routes
 
 
-def _technicians(eligible: list[Eligible]) -> list[Technician]:
-    """Model instances of the few whose routes are read, in the given order."""
-    by_pk = Technician.objects.select_related("user").in_bulk([e.pk for e in eligible])
-    return [by_pk[e.pk] for e in eligible if e.pk in by_pk]
+def _technicians(eligible: list[Eligible], tenant_id: int) -> list[Technician]:
+    """Model instances of the few whose routes are read, in the given order, made from the
+    values the ranking already read (a visit needs the technician's id, an event their name)."""
+    technicians = []
+    for e in eligible:
+        user_id, first, last, username = e.user
+        technician = Technician(
+            id=e.pk,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            home_lat=e.home[0],
+            home_lon=e.home[1],
+            last_lat=e.last[0],
+            last_lon=e.last[1],
+        )
+        technician.user = User(
+            id=user_id, tenant_id=tenant_id, first_name=first, last_name=last, username=username
+        )
+        for instance in (technician, technician.user):  # as if read from the database
+            instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+        technicians.append(technician)
+    return technicians
 
 
 def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> list[Candidate]:
