@@ -82,3 +82,13 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request in Russian or Kazakh leaves that language active in the thread: the next test
+    starts from the default again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

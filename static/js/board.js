@@ -35,6 +35,11 @@
     const today = dayOf.format(new Date()) === dayOf.format(moment);
     return today ? time.format(moment) : `${day.format(moment)} ${time.format(moment)}`;
   };
+  // A window within one day names the day once: "30 Nov 17:00–19:00".
+  const fmtRange = (from, to) => {
+    const sameDay = dayOf.format(new Date(from)) === dayOf.format(new Date(to));
+    return sameDay ? `${fmt(from)}–${time.format(new Date(to))}` : `${fmt(from)}–${fmt(to)}`;
+  };
 
   function rank(r) {
     return [r.status === "escalated" ? 0 : 1, r.window_at_risk ? 0 : 1,
@@ -72,7 +77,7 @@
       cell(r.plan_note ? `${statusOf(r)} — ${noteOf(r)}` : statusOf(r), "status"),
       cell(r.visit ? r.visit.technician : t.unassigned, "technician"),
       cell(r.visit ? fmt(r.visit.planned_start) : ""),
-      cell((r.window_start ? `${fmt(r.window_start)}–${fmt(r.window_end)}`
+      cell((r.window_start ? fmtRange(r.window_start, r.window_end)
         : r.response_due ? `${t.due} ${fmt(r.response_due)}` : "")
         + (atRisk(r) ? ` ⚠ ${t.at_risk}` : ""), "window"),
     );

@@ -146,7 +146,7 @@ def test_a_request_that_cannot_fit_is_left_unassigned_with_the_reason(tenant, da
     assert late.plan_note in ("unreachable", "no_capacity")  # a code; screens translate it
     decision = late.decisions.get()
     assert decision.outcome == "unassigned"
-    assert "window" in decision.excluded[0]["detail"]
+    assert decision.excluded[0]["reason"] == late.plan_note
 
 
 def test_a_visit_that_no_longer_fits_is_taken_back_and_its_customer_told(tenant, day):
