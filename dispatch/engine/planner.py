@@ -192,7 +192,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         job_id = f"r{visit.request_id}"
         requests[job_id] = visit.request
         movable[job_id] = visit
-        jobs.append(_planned_job(job_id, visit.request, origin, now, at))
+        jobs.append(_planned_job(job_id, visit.request, origin, now, at, booked=True))
 
     for request in (
         ServiceRequest.objects.for_tenant(tenant)
@@ -216,10 +216,15 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
 
 
-def _planned_job(job_id, request: ServiceRequest, origin, now, at) -> Job:
+def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False) -> Job:
     tw_start = max(request.window_start, now)
     tw_end = max(tw_start, latest_arrival(request.window_end, now))
     priority = 6 - request.priority
+    if booked:
+        # It holds a visit: the customer has the promise in writing. A re-plan that drops it to
+        # fit a new request would break a promise to make one (seen in the demo: a booked
+        # visit left out, then taken back in, run after run).
+        priority *= 2
     if request.window_end <= now:
         # The promise is already broken: serve it within the hour, before the next run, or
         # each run would place it near the end of a fresh horizon and it would never come.

@@ -25,9 +25,8 @@
     hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: window.TENANT_TIME_ZONE,
   });
   const dayOf = new Intl.DateTimeFormat("en-CA", { timeZone: window.TENANT_TIME_ZONE });
-  const day = new Intl.DateTimeFormat(document.documentElement.lang, {
-    day: "numeric", month: "short", timeZone: window.TENANT_TIME_ZONE,
-  });
+  // "30.11": month names are missing from some browsers' Kazakh data ("M11").
+  const day = { format: (moment) => dayOf.format(moment).slice(5).split("-").reverse().join(".") };
   // Today's times alone; another day's with the day, so tomorrow's 11:00 never reads as today's.
   const fmt = (iso) => {
     if (!iso) return "";
