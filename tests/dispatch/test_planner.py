@@ -301,9 +301,7 @@ def test_planning_tomorrow_never_touches_todays_visits(tenant, day):
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_a_booked_visit_keeps_its_place_over_a_new_request_for_the_same_time(
-    tenant, day, attempt
-):
+def test_a_booked_visit_keeps_its_place_over_a_new_request_for_the_same_time(tenant, day, attempt):
     worker(tenant, day, start=9, end=11)  # room for one two-hour job
     booked = planned(tenant, day, 9, minutes=100)
     assert plan(tenant, day).assigned == 1
