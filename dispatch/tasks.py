@@ -36,7 +36,8 @@ def assign_request(*, request_id: int) -> str:
     return outcome
 
 
-@task(queue="default", time_limit=120)
+# On the emergencies' queue: workers take it first, so a storm cannot hold the safety net back.
+@task(queue="assign", time_limit=120)
 def reconcile_unassigned() -> dict:
     """Re-drive emergencies whose doorbell was lost or whose worker died. Rows another worker
     holds are skipped, not waited for."""
