@@ -158,68 +158,77 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
+def seed_crew(rng: random.Random, technicians: int, *, territories: bool = False) -> tuple:
+    """The bench tenant, its skills, a dispatcher and `technicians` technicians with homes around
+    Almaty and 2–4 skills each, in bulk (inside the caller's transaction): (tenant, skills,
+    dispatcher, technicians, skills by technician id)."""
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.models import Role, Tenant, User
+    from dispatch.management.commands.seed_demo import FIRST, LAST, SKILLS, near
+    from technicians.models import Skill, Technician
+
+    tenant = Tenant.objects.create(name="Bench Telecom", slug="bench", time_zone="Asia/Almaty")
+    skills = Skill.objects.bulk_create(
+        [Skill(tenant=tenant, code=code, name=name) for code, name in SKILLS]
+    )
+    unusable = make_password(None)
+    dispatcher = User.objects.create(
+        username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
+    )
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"bench.technician{i}",
+                password=unusable,
+                tenant=tenant,
+                role=Role.TECHNICIAN,
+                first_name=rng.choice(FIRST),
+                last_name=rng.choice(LAST),
+            )
+            for i in range(1, technicians + 1)
+        ]
+    )
+    crew = []
+    for user in users:
+        lat, lon = near(rng, 12)
+        territory = rng.choice(["North", "South", "East", "West"]) if territories else ""
+        crew.append(
+            Technician(tenant=tenant, user=user, home_lat=lat, home_lon=lon, territory=territory)
+        )
+    crew = Technician.objects.bulk_create(crew)
+    crew_skills = {t.pk: rng.sample(skills, rng.randint(2, 4)) for t in crew}
+    through = Technician.skills.through
+    through.objects.bulk_create(
+        [
+            through(technician_id=pk, skill_id=skill.pk)
+            for pk, owned in crew_skills.items()
+            for skill in owned
+        ]
+    )
+    return tenant, skills, dispatcher, crew, crew_skills
+
+
 def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
     """Bulk rows, not the per-row services: what matters is the state, not how it was made."""
     from importlib import import_module
 
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from accounts.models import Role, Tenant, User
-    from dispatch.management.commands.seed_demo import FIRST, LAST, SKILLS, STREETS, near
+    from dispatch.management.commands.seed_demo import FIRST, LAST, STREETS, near
     from requests_app.models import Customer, ServiceRequest, StatusChange
-    from technicians.models import Shift, Skill, Technician, Visit
+    from technicians.models import Shift, Visit
 
     rng = random.Random(SEED)
     with transaction.atomic():
-        tenant = Tenant.objects.create(name="Bench Telecom", slug="bench", time_zone="Asia/Almaty")
+        tenant, skills, dispatcher, crew, crew_skills = seed_crew(
+            rng, technicians, territories=True
+        )
         zone = tenant.zone
-        skills = Skill.objects.bulk_create(
-            [Skill(tenant=tenant, code=code, name=name) for code, name in SKILLS]
-        )
-        unusable = make_password(None)
-        dispatcher = User.objects.create(
-            username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
-        )
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"bench.technician{i}",
-                    password=unusable,
-                    tenant=tenant,
-                    role=Role.TECHNICIAN,
-                    first_name=rng.choice(FIRST),
-                    last_name=rng.choice(LAST),
-                )
-                for i in range(1, technicians + 1)
-            ]
-        )
-        crew = []
-        for user in users:
-            lat, lon = near(rng, 12)
-            crew.append(
-                Technician(
-                    tenant=tenant,
-                    user=user,
-                    home_lat=lat,
-                    home_lon=lon,
-                    territory=rng.choice(["North", "South", "East", "West"]),
-                )
-            )
-        crew = Technician.objects.bulk_create(crew)
-        crew_skills = {t.pk: rng.sample(skills, rng.randint(2, 4)) for t in crew}
-        through = Technician.skills.through
-        through.objects.bulk_create(
-            [
-                through(technician_id=pk, skill_id=skill.pk)
-                for pk, owned in crew_skills.items()
-                for skill in owned
-            ]
-        )
         shift_start, shift_end = now - SHIFT_HALF, now + SHIFT_HALF
         Shift.objects.bulk_create(
             [

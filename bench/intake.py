@@ -71,6 +71,7 @@ from bench.emergency_loop import (
     analyze,
     percentile,
     queue_purge,
+    seed_crew,
 )
 from dispatch.devstack import free_port, recreate_database, wait_for_port
 
@@ -104,54 +105,18 @@ class Seeded:
 
 def seed(*, technicians: int, days: int, booked: int, customers: int) -> Seeded:
     """Bulk rows, not the per-row services: what matters is the state, not how it was made."""
-    from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from accounts.models import Role, Tenant, User
-    from dispatch.management.commands.seed_demo import FIRST, LAST, SKILLS, STREETS, near
+    from dispatch.management.commands.seed_demo import FIRST, LAST, STREETS, near
     from requests_app.models import Customer, ServiceRequest
-    from technicians.models import Shift, Skill, Technician, Visit
+    from technicians.models import Shift, Visit
 
     rng = random.Random(SEED)
     with transaction.atomic():
-        tenant = Tenant.objects.create(name="Bench Telecom", slug="bench", time_zone="Asia/Almaty")
+        tenant, skills, dispatcher, crew, _owned = seed_crew(rng, technicians)
         zone = tenant.zone
-        skills = Skill.objects.bulk_create(
-            [Skill(tenant=tenant, code=code, name=name) for code, name in SKILLS]
-        )
-        unusable = make_password(None)
-        dispatcher = User.objects.create(
-            username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
-        )
-        users = User.objects.bulk_create(
-            [
-                User(
-                    username=f"bench.technician{i}",
-                    password=unusable,
-                    tenant=tenant,
-                    role=Role.TECHNICIAN,
-                    first_name=rng.choice(FIRST),
-                    last_name=rng.choice(LAST),
-                )
-                for i in range(1, technicians + 1)
-            ]
-        )
-        crew = Technician.objects.bulk_create(
-            [
-                Technician(tenant=tenant, user=user, home_lat=lat, home_lon=lon)
-                for user, (lat, lon) in ((user, near(rng, 12)) for user in users)
-            ]
-        )
-        through = Technician.skills.through
-        through.objects.bulk_create(
-            [
-                through(technician_id=technician.pk, skill_id=skill.pk)
-                for technician in crew
-                for skill in rng.sample(skills, rng.randint(2, 4))
-            ]
-        )
         people = Customer.objects.bulk_create(
             [
                 Customer(
