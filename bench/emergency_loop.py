@@ -149,6 +149,25 @@ class Seeded:
     counts: dict
 
 
+def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
+    """The environment of a benchmark's Django and its servers: production settings (no
+    debug, a fresh secret) on loopback, messages to the console."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "NOTIFY_SMS_BACKEND": "console",
+        "PYTHONWARNINGS": "ignore",
+        **extra,
+    }
+
+
 def analyze() -> None:
     """Planner statistics, as a live database has them (autovacuum analyses tables that grow):
     right after a bulk seed there are none, and PostgreSQL would guess every plan blind."""
@@ -1070,20 +1089,7 @@ def main() -> int:
     )
     server_version = database_recreate(database_url)
     queue_purge(redis_url, channels=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "NOTIFY_SMS_BACKEND": "console",
-        "PYTHONWARNINGS": "ignore",
-        **({} if args.replan else REPLAN_OFF),
-    }
+    env = bench_env(database_url, redis_url, **({} if args.replan else REPLAN_OFF))
     os.environ.update(env)
     import django
     from django.core.management import call_command

@@ -45,7 +45,6 @@ import json
 import os
 import platform
 import random
-import secrets
 import signal
 import statistics
 import subprocess
@@ -69,6 +68,7 @@ from bench.emergency_loop import (
     _parents,
     _postgres_backends,
     analyze,
+    bench_env,
     percentile,
     queue_purge,
     seed_crew,
@@ -573,19 +573,7 @@ def main() -> int:
         )
     )
     queue_purge(redis_url)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "NOTIFY_SMS_BACKEND": "console",
-        "PYTHONWARNINGS": "ignore",
-    }
+    env = bench_env(database_url, redis_url)
     os.environ.update(env)
     import django
     from django.core.management import call_command
