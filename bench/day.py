@@ -204,7 +204,7 @@ class ProductDay:
             mock.patch("dispatch.tasks.assign_request.delay"),
             mock.patch("dispatch.tasks.replan_soon"),
             mock.patch("dispatch.events.broadcast"),
-            mock.patch("notifications.tasks.deliver_notification.delay"),
+            mock.patch("notifications.tasks.deliver_notifications.delay"),
         ):
             while self.events:
                 minute, _, kind, payload = heapq.heappop(self.events)

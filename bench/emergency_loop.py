@@ -168,6 +168,19 @@ def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
     }
 
 
+def machine(load_at_start, server_version: str, database_url: str) -> dict:
+    """What a result was measured on: these machines are shared, so the load is part of it."""
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": [round(x, 2) for x in load_at_start],
+        "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
+        "postgresql": server_version,
+        "database": "embedded" if "%2F" in database_url else urlparse(database_url).netloc,
+    }
+
+
 def analyze() -> None:
     """Planner statistics, as a live database has them (autovacuum analyses tables that grow):
     right after a bulk seed there are none, and PostgreSQL would guess every plan blind."""
@@ -1139,15 +1152,7 @@ def main() -> int:
         "description": "POST an emergency → assignment committed → event on a dispatcher "
         "WebSocket (product), vs POST → one event row → event (bare)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_at_start": [round(x, 2) for x in load_at_start],
-            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
-            "postgresql": server_version,
-            "database": "embedded" if "%2F" in database_url else urlparse(database_url).netloc,
-        },
+        "machine": machine(load_at_start, server_version, database_url),
         "config": {
             "rates_per_s": args.rates,
             "seconds": args.seconds,

@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import signal
 import statistics
@@ -69,6 +68,7 @@ from bench.emergency_loop import (
     _postgres_backends,
     analyze,
     bench_env,
+    machine,
     percentile,
     queue_purge,
     seed_crew,
@@ -645,15 +645,7 @@ def main() -> int:
         "status_counts": {kind: dict(counts) for kind, counts in status_counts.items()},
         "bookings": bookings,
         "queries_per_request": queries,
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_at_start": [round(x, 2) for x in load_at_start],
-            "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
-            "postgresql": server_version,
-            "database": "embedded" if "%2F" in database_url else urlparse(database_url).netloc,
-        },
+        "machine": machine(load_at_start, server_version, database_url),
         "parameters": {
             "seconds": args.seconds,
             "warmup_s": args.warmup,

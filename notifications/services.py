@@ -42,9 +42,7 @@ def notification_enqueue(
             )
     except IntegrityError:
         return None
-    from notifications.tasks import deliver_notification  # tasks import this module
-
-    deliver_notification.delay_on_commit(notification_id=notification.pk)
+    _deliver_after_commit([notification.pk])
     return notification
 
 
@@ -70,12 +68,16 @@ def notifications_enqueue(messages: list[dict]) -> list[Notification]:
     except IntegrityError:
         created = [notification_enqueue(**message) for message in messages]
         return [notification for notification in created if notification is not None]
+    if created:
+        _deliver_after_commit([notification.pk for notification in created])
+    return created
+
+
+def _deliver_after_commit(ids: list[int]) -> None:
+    """One delivery task for the messages of one change, rung after commit."""
     from notifications.tasks import deliver_notifications  # tasks import this module
 
-    if created:
-        ids = [notification.pk for notification in created]
-        deliver_notifications.delay_on_commit(notification_ids=ids)
-    return created
+    deliver_notifications.delay_on_commit(notification_ids=ids)
 
 
 def notification_deliver(*, notification_id: int) -> str:

@@ -2,11 +2,6 @@ from dispatch.celery import task
 from notifications import services
 
 
-@task(queue="notify", time_limit=30)
-def deliver_notification(*, notification_id: int) -> str:
-    return services.notification_deliver(notification_id=notification_id)
-
-
 @task(queue="notify", time_limit=60)
 def deliver_notifications(*, notification_ids: list[int]) -> list[str]:
     """Several messages of one change in one task (each still under its own row lock)."""

@@ -25,6 +25,16 @@ def planned_body(customer, start, end, **extra):
     }
 
 
+def booked_through_the_api(api, operator, customer) -> dict:
+    """A crew on shift tomorrow and a planned request booked for 10:00–12:00, as the API
+    answered it."""
+    tenant = operator.tenant
+    crew(tenant)
+    day = tomorrow(tenant)
+    body = planned_body(customer, at(tenant, day, 10), at(tenant, day, 12))
+    return api(operator).post("/api/v1/requests/", body, format="json").json()
+
+
 def test_the_windows_endpoint_lists_reachable_windows_best_first(api, operator, customer):
     tenant = operator.tenant
     crew(tenant, start=8, end=12)
@@ -133,18 +143,8 @@ def test_a_failed_create_does_not_burn_its_idempotency_key(api, operator, custom
 
 
 def test_rescheduling_through_the_api_records_who_and_why(api, operator, customer):
-    tenant = operator.tenant
-    crew(tenant)
-    day = tomorrow(tenant)
-    created = (
-        api(operator)
-        .post(
-            "/api/v1/requests/",
-            planned_body(customer, at(tenant, day, 10), at(tenant, day, 12)),
-            format="json",
-        )
-        .json()
-    )
+    tenant, day = operator.tenant, tomorrow(operator.tenant)
+    created = booked_through_the_api(api, operator, customer)
 
     response = api(operator).post(
         f"/api/v1/requests/{created['id']}/reschedule/",
@@ -163,18 +163,7 @@ def test_rescheduling_through_the_api_records_who_and_why(api, operator, custome
 
 
 def test_cancelling_through_the_api_releases_the_visit(api, operator, customer):
-    tenant = operator.tenant
-    crew(tenant)
-    day = tomorrow(tenant)
-    created = (
-        api(operator)
-        .post(
-            "/api/v1/requests/",
-            planned_body(customer, at(tenant, day, 10), at(tenant, day, 12)),
-            format="json",
-        )
-        .json()
-    )
+    created = booked_through_the_api(api, operator, customer)
 
     response = api(operator).post(
         f"/api/v1/requests/{created['id']}/cancel/", {"reason": "no longer needed"}, format="json"
