@@ -29,8 +29,10 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    async def event_push(self, message):
-        await self.send_json({"type": "event", **message["event"]})
+    async def events_push(self, message):
+        """The events of one transaction, in sequence order: one frame each."""
+        for event in message["events"]:
+            await self.send_json({"type": "event", **event})
 
     async def authorized_group(self, user) -> str | None:
         raise NotImplementedError

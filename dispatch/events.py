@@ -6,9 +6,12 @@ push for after commit. Nothing is pushed for a transaction that rolls back.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
+from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from channels.layers import get_channel_layer
@@ -39,11 +42,38 @@ class Change:
     technician_id: int | None = None
 
 
+_deferred: ContextVar[list | None] = ContextVar("deferred_events", default=None)
+
+
+@contextlib.contextmanager
+def events_deferred():
+    """Hold the events of a change made in several steps and emit them together when the block
+    ends (inside the transaction): one sequence update, one insert, one push per audience, and
+    the tenant's event counter (a row lock until commit) taken last, so other writers of the
+    tenant wait for it as briefly as possible."""
+    held: list[tuple[int, Change]] = []
+    token = _deferred.set(held)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    by_tenant = defaultdict(list)
+    for tenant_id, change in held:
+        by_tenant[tenant_id].append(change)
+    for tenant_id, changes in by_tenant.items():
+        events_emit(tenant_id=tenant_id, changes=changes)
+
+
 def events_emit(*, tenant_id: int, changes: list[Change]) -> list[Event]:
-    """Store and push several changes of one transaction: one sequence update, one insert."""
+    """Store and push several changes of one transaction: one sequence update, one insert.
+    Inside `events_deferred`, the changes are held for the end of that block (returns [])."""
     if not connection.in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction that makes the change")
     if not changes:
+        return []
+    held = _deferred.get()
+    if held is not None:
+        held.extend((tenant_id, change) for change in changes)
         return []
     seqs = _next_seqs(tenant_id, len(changes))
     events = Event.objects.bulk_create(
@@ -52,26 +82,29 @@ def events_emit(*, tenant_id: int, changes: list[Change]) -> list[Event]:
             for seq, change in zip(seqs, changes, strict=True)
         ]
     )
+    pushes = defaultdict(list)  # audience → its messages, in sequence order
     for event, change in zip(events, changes, strict=True):
-        audiences = [groups.dispatchers(tenant_id)]
-        if change.technician_id is not None:
-            audiences.append(groups.technician(change.technician_id))
         message = event.as_message()
-        transaction.on_commit(lambda m=message, a=audiences: broadcast(m, a))
+        pushes[groups.dispatchers(tenant_id)].append(message)
+        if change.technician_id is not None:
+            pushes[groups.technician(change.technician_id)].append(message)
+    transaction.on_commit(lambda: broadcast(dict(pushes)))
     return events
 
 
 def event_emit(
     *, tenant_id: int, kind: str, payload: dict, technician_id: int | None = None
-) -> Event:
-    [event] = events_emit(tenant_id=tenant_id, changes=[Change(kind, payload, technician_id)])
-    return event
+) -> Event | None:
+    """One change; None when it is held by `events_deferred`."""
+    events = events_emit(tenant_id=tenant_id, changes=[Change(kind, payload, technician_id)])
+    return events[0] if events else None
 
 
-def broadcast(message: dict, audiences: list[str]) -> None:
-    """Ring the doorbell without waiting for it: a background loop sends pushes in order. A lost
-    push is fine: clients see the gap in sequence numbers and resync from the event table."""
-    _pusher().submit(message, audiences)
+def broadcast(pushes: dict[str, list[dict]]) -> None:
+    """Ring the doorbell without waiting for it: a background loop sends pushes in order, one
+    channel-layer message per audience for all the events of a transaction. A lost push is
+    fine: clients see the gap in sequence numbers and resync from the event table."""
+    _pusher().submit(pushes)
 
 
 class _Pusher:
@@ -91,20 +124,20 @@ class _Pusher:
         ready.set()
         self.loop.run_forever()
 
-    def submit(self, message: dict, audiences: list[str]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (message, audiences))
+    def submit(self, pushes: dict[str, list[dict]]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, pushes)
 
     async def _drain(self) -> None:
         while True:
-            message, audiences = await self.queue.get()
+            pushes = await self.queue.get()
             layer = get_channel_layer()
             if layer is None:
                 continue
-            try:
-                for group in audiences:
-                    await layer.group_send(group, {"type": "event.push", "event": message})
-            except Exception:  # the change is committed; pushing is best effort
-                log.exception("broadcast of event %s failed", message.get("seq"))
+            for group, messages in pushes.items():
+                try:
+                    await layer.group_send(group, {"type": "events.push", "events": messages})
+                except Exception:  # the change is committed; pushing is best effort
+                    log.exception("push of events %s failed", [m.get("seq") for m in messages])
 
 
 _pushers: dict[int, _Pusher] = {}

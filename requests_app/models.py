@@ -158,6 +158,12 @@ class ServiceRequest(TenantOwned):
                 name="request_unassigned_age",
                 condition=models.Q(status__in=["new", "rescheduled"]),
             ),
+            # Every emergency asks which emergencies already wait for a technician (they queue).
+            models.Index(
+                fields=["tenant"],
+                name="request_emergency_waiting",
+                condition=models.Q(kind="emergency", status__in=["assigned", "accepted"]),
+            ),
         ]
         constraints = [
             # A window is either fully agreed or not agreed at all, and never empty. Both ends are

@@ -224,7 +224,6 @@ def request_confirm_window(*, request: ServiceRequest) -> None:
     )
 
 
-@transaction.atomic
 def request_transition(
     *,
     request: ServiceRequest,
@@ -234,20 +233,23 @@ def request_transition(
     emit: bool = True,
 ) -> ServiceRequest:
     """Move a request along the state machine and record who did it and why."""
+    # Refused before any write, so the caller's transaction stays usable; the writes take no
+    # savepoint of their own (this runs inside most changes: a failed write fails the change).
     check_transition(request.status, to)
-    previous = request.status
-    request.status = to
-    request.save(update_fields=["status", "updated_at"])
-    StatusChange.objects.create(
-        tenant_id=request.tenant_id,
-        request=request,
-        from_status=previous,
-        to_status=to,
-        actor=actor,
-        reason=reason[:300],
-    )
-    if emit:
-        request_changed(request=request)
+    with transaction.atomic(savepoint=False):
+        previous = request.status
+        request.status = to
+        request.save(update_fields=["status", "updated_at"])
+        StatusChange.objects.create(
+            tenant_id=request.tenant_id,
+            request=request,
+            from_status=previous,
+            to_status=to,
+            actor=actor,
+            reason=reason[:300],
+        )
+        if emit:
+            request_changed(request=request)
     return request
 
 

@@ -150,6 +150,12 @@ class Visit(TenantOwned):
         ordering = ["planned_start"]
         indexes = [
             models.Index(fields=["technician", "planned_start"], name="visit_tech_start"),
+            # Every emergency asks when each technician is done with the job in hand.
+            models.Index(
+                fields=["tenant"],
+                name="visit_in_hand",
+                condition=Q(status__in=["en_route", "on_site"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

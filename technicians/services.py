@@ -11,6 +11,7 @@ from dispatch.errors import Conflict, DomainError, IllegalTransition
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_transition
 from requests_app.states import Status as RequestStatus
+from requests_app.states import check_transition
 from technicians.models import Technician, Visit
 
 V = Visit.Status
@@ -26,7 +27,6 @@ VISIT_FLOW: dict[str, tuple[frozenset[str], str, str | None]] = {
 }
 
 
-@transaction.atomic
 def visit_create(
     *,
     request: ServiceRequest,
@@ -42,28 +42,32 @@ def visit_create(
 ) -> Visit:
     """Assign a request. The database refuses a second live visit or a double-booked technician.
     `emit=False` leaves the live event to the caller (which emits once for a whole change)."""
+    # Refused before any write, so the caller's transaction stays usable; the writes take no
+    # savepoint of their own (a refused write fails the caller's change).
     if technician.tenant_id != request.tenant_id:
         raise DomainError(_("The technician works for another client."), field="technician")
-    if request.plan_note:  # "why it is not planned" no longer holds
-        request.plan_note = ""
-        ServiceRequest.objects.filter(pk=request.pk).update(plan_note="")
-    visit = Visit.objects.create(
-        tenant_id=request.tenant_id,
-        request=request,
-        technician=technician,
-        planned_start=start,
-        planned_end=end,
-        travel_minutes=max(0, round(travel_minutes)),
-        sequence=sequence,
-        pinned=pinned,
-    )
-    request_transition(
-        request=request,
-        to=RequestStatus.ASSIGNED,
-        actor=actor,
-        reason=reason or _("Assigned to %(name)s") % {"name": technician},
-        emit=emit,
-    )
+    check_transition(request.status, RequestStatus.ASSIGNED)
+    with transaction.atomic(savepoint=False):
+        if request.plan_note:  # "why it is not planned" no longer holds
+            request.plan_note = ""
+            ServiceRequest.objects.filter(pk=request.pk).update(plan_note="")
+        visit = Visit.objects.create(
+            tenant_id=request.tenant_id,
+            request=request,
+            technician=technician,
+            planned_start=start,
+            planned_end=end,
+            travel_minutes=max(0, round(travel_minutes)),
+            sequence=sequence,
+            pinned=pinned,
+        )
+        request_transition(
+            request=request,
+            to=RequestStatus.ASSIGNED,
+            actor=actor,
+            reason=reason or _("Assigned to %(name)s") % {"name": technician},
+            emit=emit,
+        )
     return visit
 
 

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +41,7 @@ from dispatch.engine.routes import (
     legs_move,
     load_routes,
 )
+from dispatch.events import events_deferred
 from dispatch.geo import haversine_km
 from dispatch.models import Decision
 from dispatch.travel import travel_for_tenant
@@ -90,17 +100,32 @@ def _name(first: str, last: str, username: str) -> str:
 
 
 def eligible_technicians(request: ServiceRequest, *, now: datetime):
-    """(eligible, excluded, shift ends): skills, shift and absence, in one query."""
+    """(eligible, excluded, shift ends): skills, shift, absence and an earlier failed visit to
+    this request, in one query."""
     skill_ids = [skill.pk for skill in request.required_skills.all()]
     rows = (
         Technician.objects.for_tenant(request.tenant_id)
         .filter(active=True)
         .annotate(
-            matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True),
+            matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True)
+            if skill_ids
+            else Value(0),
             absent=Exists(
                 Absence.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
             ),
+            # Who was there and could not finish (parts, skill, ...): someone else goes next.
+            tried=Exists(
+                Visit.objects.filter(
+                    request=request, technician=OuterRef("pk"), status=Visit.Status.NOT_COMPLETED
+                )
+            ),
+            shift_end=Subquery(
+                Shift.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
+                .order_by("-end")
+                .values("end")[:1]
+            ),
         )
+        .order_by()
         .values_list(
             "pk",
             "home_lat",
@@ -109,38 +134,32 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             "last_lon",
             "matching_skills",
             "absent",
+            "tried",
+            "shift_end",
             "user__first_name",
             "user__last_name",
             "user__username",
             "user_id",
         )
     )
-    shift_ends = dict(
-        Shift.objects.for_tenant(request.tenant_id)
-        .filter(start__lte=now, end__gt=now)
-        .values_list("technician_id", "end")
-    )
-    # Who was there and could not finish (parts, skill, ...): someone else goes next time.
-    tried = set(
-        Visit.objects.filter(request=request, status=Visit.Status.NOT_COMPLETED).values_list(
-            "technician_id", flat=True
-        )
-    )
-    eligible, excluded = [], []
-    for pk, home_lat, home_lon, lat, lon, matching, absent, first, last, username, user in rows:
+    eligible, excluded, shift_ends = [], [], {}
+    for row in rows:
+        pk, home_lat, home_lon, lat, lon, matching, absent, tried, shift_end, *user = row
+        first, last, username, user_id = user
         if matching < len(skill_ids):
             reason = "skills"
-        elif pk in tried:
+        elif tried:
             reason = "could_not_complete_before"
-        elif pk not in shift_ends:
+        elif shift_end is None:
             reason = "off_shift"
         elif absent:
             reason = "absent"
         else:
+            shift_ends[pk] = shift_end
             position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
             eligible.append(
                 Eligible(
-                    pk, position, (home_lat, home_lon), (lat, lon), (user, first, last, username)
+                    pk, position, (home_lat, home_lon), (lat, lon), (user_id, first, last, username)
                 )
             )
             continue
@@ -150,13 +169,10 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
     return eligible, excluded, shift_ends
 
 
-def rank_candidates(request: ServiceRequest, *, now: datetime):
-    eligible, excluded, shift_ends = eligible_technicians(request, now=now)
-    travel = travel_for_tenant(request.tenant)
-    point = (request.lat, request.lon)
-    # When each is ready for a new emergency: after the job in hand and the emergencies already
-    # waiting for them (they queue). Two index-friendly halves in one round trip.
-    ids = [e.pk for e in eligible]
+def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
+    """When and where each technician of the tenant is ready for a new emergency: after the job
+    in hand and the emergencies already waiting for them (they queue). Two halves, each on its
+    partial index, in one round trip."""
     fields = (
         "technician_id",
         "status",
@@ -165,20 +181,32 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
         "request__lat",
         "request__lon",
     )
-    running = Visit.objects.filter(technician_id__in=ids, status__in=IN_HAND)
-    queued = Visit.objects.filter(
-        technician_id__in=ids,
+    running = Visit.objects.filter(tenant_id=tenant_id, status__in=IN_HAND)
+    # A waiting emergency's request is assigned (visit scheduled) or accepted (visit accepted).
+    waiting = Visit.objects.filter(
+        request__tenant_id=tenant_id,
+        request__kind=ServiceRequest.Kind.EMERGENCY,
+        request__status__in=(Status.ASSIGNED, Status.ACCEPTED),
         status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
         planned_end__gt=now,
-        request__kind=ServiceRequest.Kind.EMERGENCY,
     )
     in_hand = {}
-    for technician_id, status, start, end, lat, lon in running.values_list(*fields).union(
-        queued.values_list(*fields), all=True
+    for technician_id, status, start, end, lat, lon in (
+        running.order_by()
+        .values_list(*fields)
+        .union(waiting.order_by().values_list(*fields), all=True)
     ):
         ready = free_at(status, start, end, now) if status in IN_HAND else end
         if technician_id not in in_hand or ready > in_hand[technician_id][0]:
             in_hand[technician_id] = (ready, (lat, lon))
+    return in_hand
+
+
+def rank_candidates(request: ServiceRequest, *, now: datetime):
+    eligible, excluded, shift_ends = eligible_technicians(request, now=now)
+    travel = travel_for_tenant(request.tenant)
+    point = (request.lat, request.lon)
+    in_hand = ready_for_emergency(request.tenant_id, now)
     by_eta = []
     for technician in eligible:
         ready, position = in_hand.get(technician.pk, (now, technician.position))
@@ -249,18 +277,15 @@ def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> lis
 
 
 def _claim(request_id: int, *, skip_locked: bool) -> bool:
-    """Count the attempt in its own transaction, so a crash mid-assignment is still counted."""
+    """Count the attempt on its own (committed at once), so a crash mid-assignment is still
+    counted. One statement; the reconciler's way skips a row another worker holds."""
+    waiting = ServiceRequest.objects.filter(pk=request_id, status__in=UNASSIGNED)
+    attempt = {"assignment_attempts": F("assignment_attempts") + 1}
+    if not skip_locked:
+        return waiting.update(**attempt) == 1
     with transaction.atomic():
-        request = (
-            ServiceRequest.objects.select_for_update(skip_locked=skip_locked)
-            .filter(pk=request_id, status__in=UNASSIGNED)
-            .first()
-        )
-        if request is None:
-            return False
-        request.assignment_attempts += 1
-        request.save(update_fields=["assignment_attempts"])
-        return True
+        unlocked = waiting.select_for_update(skip_locked=True).values("pk")
+        return ServiceRequest.objects.filter(pk__in=unlocked).update(**attempt) == 1
 
 
 def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime | None = None):
@@ -288,8 +313,9 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
                 )
             return "escalated"
         chosen = _lock_and_recheck(request, candidates[0], routes, now)
-        _apply(request, chosen, routes, now)
-        _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
+        with events_deferred():  # the whole change on screens at once, numbered last
+            _apply(request, chosen, routes, now)
+            _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
         return "assigned"
 
 
@@ -317,7 +343,8 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
-    legs_attach(leg for leg, _ in insertion.moved)  # the moved visits are written below
+    # The moved visits are written below; their customers' messages name the tenant.
+    legs_attach((leg for leg, _ in insertion.moved), tenant=request.tenant)
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
     if broken:

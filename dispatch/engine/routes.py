@@ -94,8 +94,9 @@ class RouteVisit(NamedTuple):
     request__kind: str
 
 
-def legs_attach(legs: Iterable[Leg]) -> None:
-    """Read the visits of these legs (with what their live events show), in one query."""
+def legs_attach(legs: Iterable[Leg], *, tenant=None) -> None:
+    """Read the visits of these legs (with what their live events show), in one query; the
+    caller's `tenant` instance is shared by their requests rather than read again."""
     missing = {leg.visit_id: leg for leg in legs if leg.visit is None}
     if not missing:
         return
@@ -104,6 +105,8 @@ def legs_attach(legs: Iterable[Leg]) -> None:
     )
     for visit_id, leg in missing.items():
         leg.visit = found[visit_id]
+        if tenant is not None and leg.visit.tenant_id == tenant.pk:
+            leg.visit.request.tenant = tenant
 
 
 IN_HAND = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)

@@ -5,7 +5,7 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
-from dispatch.events import event_emit
+from dispatch.events import Change, event_emit, events_deferred, events_emit
 from dispatch.models import Event
 from requests_app.services import request_create
 from tests.factories import TenantFactory
@@ -33,9 +33,50 @@ def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_c
         event_emit(tenant_id=tenant.pk, kind="x", payload={"a": 1})
         assert push.call_count == 0
     assert len(callbacks) == 1
-    message, audiences = push.call_args.args
+    [pushes] = push.call_args.args
+    assert list(pushes) == [f"tenant.{tenant.pk}.dispatch"]
+    [message] = pushes[f"tenant.{tenant.pk}.dispatch"]
     assert message["seq"] == 1
-    assert audiences == [f"tenant.{tenant.pk}.dispatch"]
+
+
+def test_deferred_events_are_numbered_together_when_the_block_ends(
+    tenant, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("dispatch.events.broadcast") as push,
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        with events_deferred():
+            event_emit(tenant_id=tenant.pk, kind="first", payload={})
+            events_emit(
+                tenant_id=tenant.pk,
+                changes=[Change("second", {}, technician_id=7), Change("third", {})],
+            )
+            assert not Event.objects.exists()  # held: the tenant's counter is not taken yet
+            tenant.refresh_from_db()
+            assert tenant.event_seq == 0
+        assert list(Event.objects.order_by("seq").values_list("seq", "kind")) == [
+            (1, "first"),
+            (2, "second"),
+            (3, "third"),
+        ]
+    # One push per audience for the whole change, each in sequence order.
+    [pushes] = push.call_args.args
+    assert push.call_count == 1
+    assert [m["kind"] for m in pushes[f"tenant.{tenant.pk}.dispatch"]] == [
+        "first",
+        "second",
+        "third",
+    ]
+    assert [m["kind"] for m in pushes["technician.7"]] == ["second"]
+
+
+def test_deferred_events_of_a_failed_change_are_never_stored(tenant):
+    with pytest.raises(RuntimeError), transaction.atomic(), events_deferred():
+        event_emit(tenant_id=tenant.pk, kind="x", payload={})
+        raise RuntimeError("boom")
+    assert not Event.objects.exists()
 
 
 def test_a_rolled_back_change_leaves_no_event_and_no_push(tenant):
