@@ -97,6 +97,8 @@ class CachedTravel:
         self.model, self.fallback, self.size = model, fallback, size
         self._cache: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._lock = Lock()
+        if isinstance(model, GreatCircle):  # the emergency rule's hot path: no indirection
+            self.seconds = model.seconds
 
     def matrix(self, points: Sequence[Point]) -> tuple[np.ndarray, np.ndarray]:
         key = tuple((round(lat, 6), round(lon, 6)) for lat, lon in points)
@@ -115,8 +117,6 @@ class CachedTravel:
         return result
 
     def seconds(self, origin: Point, destination: Point) -> int:
-        if isinstance(self.model, GreatCircle):
-            return self.model.seconds(origin, destination)
         return int(self.matrix([origin, destination])[0][0, 1])
 
 

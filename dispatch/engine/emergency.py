@@ -55,9 +55,9 @@ POLICY = "soonest_eta_v2"
 BROKEN_WINDOW_PENALTY = timedelta(minutes=15)
 EXCLUDED_SAMPLE = 20
 # A first ETA needs only the job in hand; full routes (emergencies waiting, pushes, broken
-# windows) are read MAX_ROUTES at a time, soonest first, until nobody unread can do better.
+# windows) are read for the MAX_ROUTES soonest, then, unless one of them is sure to be best,
+# for the next ones up to MAX_BATCHES times as many: a busy city's best is near.
 MAX_ROUTES = 12
-# ... and, once someone can take it, at most this many batches: a busy city's best is near.
 MAX_BATCHES = 3
 
 
@@ -212,15 +212,14 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
         ready, position = in_hand.get(technician.pk, (now, technician.position))
         by_eta.append((ready + timedelta(seconds=travel.seconds(position, point)), technician))
     by_eta.sort(key=lambda pair: (pair[0], pair[1].pk))
-    # Routes are read in batches, soonest first. The ETA without the route is a lower bound of
-    # the real one (the route can only add emergencies waiting ahead and pushed visits), so once
-    # the best candidate beats the bound of the next technician, nobody unread can do better.
+    # Routes are read soonest first: a dozen, then (if needed) the next batches in one read. The
+    # ETA without the route is a lower bound of the real one (the route can only add emergencies
+    # waiting ahead and pushed visits), so once the best candidate beats the bound of the next
+    # technician, nobody unread can do better.
     routes, candidates = {}, []
-    for first in range(0, len(by_eta), MAX_ROUTES):
-        batch = by_eta[first : first + MAX_ROUTES]
-        if candidates and (
-            min(c.score for c in candidates) <= batch[0][0] or first >= MAX_ROUTES * MAX_BATCHES
-        ):
+    for first, last in ((0, MAX_ROUTES), (MAX_ROUTES, MAX_ROUTES * MAX_BATCHES)):
+        batch = by_eta[first:last]
+        if not batch or (candidates and min(c.score for c in candidates) <= batch[0][0]):
             break
         technicians = _technicians([t for _, t in batch], request.tenant_id)
         more = load_routes(technicians, now=now, shift_ends=shift_ends)
@@ -344,7 +343,11 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
     # The moved visits are written below; their customers' messages name the tenant.
-    legs_attach((leg for leg, _ in insertion.moved), tenant=request.tenant)
+    legs_attach(
+        (leg for leg, _ in insertion.moved),
+        tenant=request.tenant,
+        technician=chosen.route.technician,
+    )
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
     if broken:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -94,19 +95,42 @@ class RouteVisit(NamedTuple):
     request__kind: str
 
 
-def legs_attach(legs: Iterable[Leg], *, tenant=None) -> None:
-    """Read the visits of these legs (with what their live events show), in one query; the
-    caller's `tenant` instance is shared by their requests rather than read again."""
+def legs_attach(legs: Iterable[Leg], *, tenant=None, technician=None) -> None:
+    """Read the visits of these legs (with what their live events show), in one query. The
+    caller's `tenant`, and `technician` when all the legs are in that technician's route, are
+    shared by the visits rather than read again."""
     missing = {leg.visit_id: leg for leg in legs if leg.visit is None}
     if not missing:
         return
-    found = Visit.objects.select_related("request__customer", "technician__user").in_bulk(
-        list(missing)
-    )
+    related = ("request__customer",) if technician else ("request__customer", "technician__user")
+    found = Visit.objects.select_related(*related).in_bulk(list(missing))
     for visit_id, leg in missing.items():
-        leg.visit = found[visit_id]
-        if tenant is not None and leg.visit.tenant_id == tenant.pk:
-            leg.visit.request.tenant = tenant
+        visit = leg.visit = found[visit_id]
+        if technician is not None and visit.technician_id == technician.pk:
+            visit.technician = technician
+        if tenant is not None and visit.tenant_id == tenant.pk:
+            visit.request.tenant = tenant
+
+
+def visits_retime(visits: list[Visit], *, now: datetime) -> None:
+    """Write the visits' planned times (and `now` as their change time) in one statement:
+    arrays of ids and times, joined by position."""
+    for visit in visits:
+        visit.updated_at = now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Visit._meta.db_table} AS visit"  # noqa: S608 — a model's table name
+            " SET planned_start = moved.starts, planned_end = moved.ends, updated_at = %s"
+            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[])"
+            " AS moved(id, starts, ends)"
+            " WHERE visit.id = moved.id",
+            [
+                now,
+                [visit.pk for visit in visits],
+                [visit.planned_start for visit in visits],
+                [visit.planned_end for visit in visits],
+            ],
+        )
 
 
 IN_HAND = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
@@ -199,13 +223,9 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
     if not moves:
         return
     legs_attach(leg for leg, _ in moves)
-    now = timezone.now()
     for leg, start in moves:
-        visit = leg.visit
-        visit.planned_start, visit.planned_end, visit.updated_at = start, start + leg.minutes, now
-    Visit.objects.bulk_update(
-        [leg.visit for leg, _ in moves], ["planned_start", "planned_end", "updated_at"]
-    )
+        leg.visit.planned_start, leg.visit.planned_end = start, start + leg.minutes
+    visits_retime([leg.visit for leg, _ in moves], now=timezone.now())
     changes, late = [], []
     for leg, start in moves:
         visit = leg.visit
@@ -265,6 +285,8 @@ def find_gap(
     stops = [(route.free_at, route.position)] + [(leg.end, leg.point) for leg in route.legs]
     nexts = [(leg.start, leg.point) for leg in route.legs] + [(route.shift_end, end_point)]
     for (free, here), (busy, there) in zip(stops, nexts, strict=True):
+        if max(free, window[0]) > window[1] or max(free, window[0]) + length > busy:
+            continue  # too late or too short even with no travel: skip the travel arithmetic
         to_job = travel.seconds(here, point)
         start = max(free + timedelta(seconds=to_job), window[0])
         end = start + length
