@@ -12,7 +12,6 @@ from django.utils import timezone
 from accounts.models import Tenant
 from dispatch.celery import task
 from dispatch.engine import emergency, planner, reconcile
-from requests_app.models import ServiceRequest
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +27,7 @@ log = logging.getLogger(__name__)
 def assign_request(*, request_id: int) -> str:
     # A racing worker can make the commit fail on the no-overlap constraint (or a deadlock
     # victim be chosen): the whole transaction rolled back, so simply try again.
-    outcome = emergency.request_assign(request_id=request_id)
-    if outcome == "assigned":
-        # The emergency pushed other visits around: let the planner tidy the day soon.
-        tenant = ServiceRequest.objects.select_related("tenant").get(pk=request_id).tenant
-        replan_soon(tenant_id=tenant.pk, day=timezone.localdate(timezone=tenant.zone))
-    return outcome
+    return emergency.request_assign(request_id=request_id)
 
 
 # On the emergencies' queue: workers take it first, so a storm cannot hold the safety net back.

@@ -289,27 +289,31 @@ def requests_flag_window_risk(
     if at_risk:
         ServiceRequest.objects.filter(pk__in=at_risk).update(window_at_risk=True, updated_at=now)
     events_emit(tenant_id=flagged[0][0].tenant_id, changes=changes)
-    notifications_enqueue([_late_message(request, visit) for request, visit in first_times])
+    if first_times:
+        tenant = first_times[0][0].tenant  # one tenant's language and time zone for all
+        with override(tenant.language), timezone.override(tenant.zone):
+            messages = [_late_message(request, visit) for request, visit in first_times]
+        notifications_enqueue(messages)
 
 
 def _late_message(request: ServiceRequest, visit) -> dict:
+    """The customer's message, in the tenant's language and time zone (the caller's)."""
     tenant = request.tenant
-    with override(tenant.language), timezone.override(tenant.zone):
-        if visit is None:
-            body = _(
-                "%(tenant)s: we are sorry, we cannot keep the agreed time for %(number)s. "
-                "Reply 2 to choose another time."
-            ) % {"tenant": tenant.name, "number": request.number}
-        else:
-            body = _(
-                "%(tenant)s: we are sorry, the technician for %(number)s will be late. New "
-                "expected arrival: %(time)s. Reply 2 to choose another time."
-            ) % {
-                "tenant": tenant.name,
-                "number": request.number,
-                "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
-            }
-        subject = _("Your appointment %(number)s") % {"number": request.number}
+    if visit is None:
+        body = _(
+            "%(tenant)s: we are sorry, we cannot keep the agreed time for %(number)s. "
+            "Reply 2 to choose another time."
+        ) % {"tenant": tenant.name, "number": request.number}
+    else:
+        body = _(
+            "%(tenant)s: we are sorry, the technician for %(number)s will be late. New "
+            "expected arrival: %(time)s. Reply 2 to choose another time."
+        ) % {
+            "tenant": tenant.name,
+            "number": request.number,
+            "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
+        }
+    subject = _("Your appointment %(number)s") % {"number": request.number}
     return customer_message(
         request,
         subject=subject,

@@ -61,7 +61,7 @@ MAX_ROUTES = 12
 MAX_BATCHES = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     route: Route
     insertion: Insertion
@@ -83,7 +83,7 @@ class Candidate:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Eligible:
     """A technician who may take the emergency, as plain values: ranking reads hundreds of
     them per request, and model instances for all would cost more than the ranking itself."""
@@ -183,18 +183,21 @@ def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
     )
     running = Visit.objects.filter(tenant_id=tenant_id, status__in=IN_HAND)
     # A waiting emergency's request is assigned (visit scheduled) or accepted (visit accepted).
-    waiting = Visit.objects.filter(
-        request__tenant_id=tenant_id,
-        request__kind=ServiceRequest.Kind.EMERGENCY,
-        request__status__in=(Status.ASSIGNED, Status.ACCEPTED),
-        status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
-        planned_end__gt=now,
+    # Only the last one counts (a storm queues hundreds): one row per technician.
+    waiting = (
+        Visit.objects.filter(
+            request__tenant_id=tenant_id,
+            request__kind=ServiceRequest.Kind.EMERGENCY,
+            request__status__in=(Status.ASSIGNED, Status.ACCEPTED),
+            status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
+            planned_end__gt=now,
+        )
+        .order_by("technician_id", "-planned_end")
+        .distinct("technician_id")
     )
     in_hand = {}
     for technician_id, status, start, end, lat, lon in (
-        running.order_by()
-        .values_list(*fields)
-        .union(waiting.order_by().values_list(*fields), all=True)
+        running.order_by().values_list(*fields).union(waiting.values_list(*fields), all=True)
     ):
         ready = free_at(status, start, end, now) if status in IN_HAND else end
         if technician_id not in in_hand or ready > in_hand[technician_id][0]:
@@ -315,6 +318,11 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
         with events_deferred():  # the whole change on screens at once, numbered last
             _apply(request, chosen, routes, now)
             _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
+        # The emergency pushed other visits around: let the planner tidy the day soon.
+        from dispatch import tasks  # tasks build on the engine
+
+        tenant, today = request.tenant_id, timezone.localdate(now, request.tenant.zone)
+        transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant, day=today))
         return "assigned"
 
 

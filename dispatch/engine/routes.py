@@ -23,7 +23,7 @@ from technicians.models import Technician, Visit
 Point = tuple[float, float]
 
 
-@dataclass
+@dataclass(slots=True)
 class Leg:
     """A visit ahead in a route, as the values routing needs. The model instance (`visit`) is
     read only for legs that move (`legs_attach`): routes are read by the dozen per decision."""
@@ -42,7 +42,7 @@ class Leg:
         return self.end - self.start
 
 
-@dataclass
+@dataclass(slots=True)
 class Route:
     technician: Technician
     shift_end: datetime
@@ -51,7 +51,7 @@ class Route:
     legs: list[Leg] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Insertion:
     """The effect of putting a job first in a route: its ETA and the legs that move."""
 
