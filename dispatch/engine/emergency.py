@@ -15,16 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-    prefetch_related_objects,
-)
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,53 +93,24 @@ def _name(first: str, last: str, username: str) -> str:
 def eligible_technicians(request: ServiceRequest, *, now: datetime):
     """(eligible, excluded, shift ends): skills, shift, absence and an earlier failed visit to
     this request, in one query."""
-    skill_ids = [skill.pk for skill in request.required_skills.all()]
-    rows = (
-        Technician.objects.for_tenant(request.tenant_id)
-        .filter(active=True)
-        .annotate(
-            matching_skills=Count("skills", filter=Q(skills__in=skill_ids), distinct=True)
-            if skill_ids
-            else Value(0),
-            absent=Exists(
-                Absence.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
-            ),
-            # Who was there and could not finish (parts, skill, ...): someone else goes next.
-            tried=Exists(
-                Visit.objects.filter(
-                    request=request, technician=OuterRef("pk"), status=Visit.Status.NOT_COMPLETED
-                )
-            ),
-            shift_end=Subquery(
-                Shift.objects.filter(technician=OuterRef("pk"), start__lte=now, end__gt=now)
-                .order_by("-end")
-                .values("end")[:1]
-            ),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ROSTER_SQL,
+            {
+                "tenant": request.tenant_id,
+                "request": request.pk,
+                "now": now,
+                "not_completed": Visit.Status.NOT_COMPLETED,
+            },
         )
-        .order_by()
-        .values_list(
-            "pk",
-            "home_lat",
-            "home_lon",
-            "last_lat",
-            "last_lon",
-            "matching_skills",
-            "absent",
-            "tried",
-            "shift_end",
-            "user__first_name",
-            "user__last_name",
-            "user__username",
-            "user_id",
-        )
-    )
+        rows = cursor.fetchall()
     eligible, excluded, shift_ends = [], [], {}
     for row in rows:
-        pk, home_lat, home_lon, lat, lon, matching, absent, tried, shift_end, *user = row
-        first, last, username, user_id = user
-        if matching < len(skill_ids):
+        pk, home_lat, home_lon, lat, lon, user_id, first, last, username, *checks = row
+        lacks_skills, tried, absent, shift_end = checks
+        if lacks_skills:
             reason = "skills"
-        elif tried:
+        elif tried:  # there and could not finish (parts, skill, ...): someone else goes next
             reason = "could_not_complete_before"
         elif shift_end is None:
             reason = "off_shift"
@@ -167,6 +129,44 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             {"technician_id": pk, "name": _name(first, last, username), "reason": reason}
         )
     return eligible, excluded, shift_ends
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+# Every emergency reads the whole roster: written once in SQL rather than compiled by the ORM
+# each time (that cost more than running it).
+_ROSTER_SQL = f"""
+    SELECT technician.id, technician.home_lat, technician.home_lon,
+           technician.last_lat, technician.last_lon,
+           account.id, account.first_name, account.last_name, account.username,
+           EXISTS (
+               SELECT 1 FROM {_table(ServiceRequest.required_skills.through)} AS needed
+               WHERE needed.servicerequest_id = %(request)s
+                 AND needed.skill_id NOT IN (
+                     SELECT has.skill_id FROM {_table(Technician.skills.through)} AS has
+                     WHERE has.technician_id = technician.id)
+           ) AS lacks_skills,
+           EXISTS (
+               SELECT 1 FROM {_table(Visit)} AS visit
+               WHERE visit.request_id = %(request)s AND visit.technician_id = technician.id
+                 AND visit.status = %(not_completed)s
+           ) AS tried,
+           EXISTS (
+               SELECT 1 FROM {_table(Absence)} AS absence
+               WHERE absence.technician_id = technician.id
+                 AND absence.start <= %(now)s AND absence."end" > %(now)s
+           ) AS absent,
+           (
+               SELECT max(shift."end") FROM {_table(Shift)} AS shift
+               WHERE shift.technician_id = technician.id
+                 AND shift.start <= %(now)s AND shift."end" > %(now)s
+           ) AS shift_end
+    FROM {_table(Technician)} AS technician
+    JOIN {_table(User)} AS account ON account.id = technician.user_id
+    WHERE technician.tenant_id = %(tenant)s AND technician.active
+"""  # noqa: S608 — table names from the models; values are parameters
 
 
 def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
