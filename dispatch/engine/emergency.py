@@ -77,13 +77,46 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Eligible:
     """A technician who may take the emergency, as plain values: ranking reads hundreds of
-    them per request, and model instances for all would cost more than the ranking itself."""
+    them per request, and the routes of dozens, so model instances are made only for the one
+    chosen and those displaced visits move to (`as_model`)."""
 
     pk: int
     position: tuple[float, float]
+    tenant_id: int = 0
     home: tuple[float, float] = (0.0, 0.0)
     last: tuple[float | None, float | None] = (None, None)
     user: tuple[int, str, str, str] = (0, "", "", "")  # id, first and last name, username
+    skills: frozenset[int] = frozenset()
+
+    def __str__(self) -> str:
+        return _name(*self.user[1:])
+
+    def model(self) -> Technician:
+        user_id, first, last, username = self.user
+        technician = Technician(
+            id=self.pk,
+            tenant_id=self.tenant_id,
+            user_id=user_id,
+            home_lat=self.home[0],
+            home_lon=self.home[1],
+            last_lat=self.last[0],
+            last_lon=self.last[1],
+        )
+        technician.user = User(
+            id=user_id,
+            tenant_id=self.tenant_id,
+            first_name=first,
+            last_name=last,
+            username=username,
+        )
+        for instance in (technician, technician.user):  # as if read from the database
+            instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+        return technician
+
+
+def as_model(technician: Technician | Eligible) -> Technician:
+    """The model instance a visit is written with."""
+    return technician.model() if isinstance(technician, Eligible) else technician
 
 
 def _name(first: str, last: str, username: str) -> str:
@@ -107,7 +140,7 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
     eligible, excluded, shift_ends = [], [], {}
     for row in rows:
         pk, home_lat, home_lon, lat, lon, user_id, first, last, username, *checks = row
-        lacks_skills, tried, absent, shift_end = checks
+        lacks_skills, tried, absent, shift_end, skills = checks
         if lacks_skills:
             reason = "skills"
         elif tried:  # there and could not finish (parts, skill, ...): someone else goes next
@@ -121,7 +154,13 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
             eligible.append(
                 Eligible(
-                    pk, position, (home_lat, home_lon), (lat, lon), (user_id, first, last, username)
+                    pk,
+                    position,
+                    request.tenant_id,
+                    (home_lat, home_lon),
+                    (lat, lon),
+                    (user_id, first, last, username),
+                    frozenset(skills),
                 )
             )
             continue
@@ -162,7 +201,11 @@ _ROSTER_SQL = f"""
                SELECT max(shift."end") FROM {_table(Shift)} AS shift
                WHERE shift.technician_id = technician.id
                  AND shift.start <= %(now)s AND shift."end" > %(now)s
-           ) AS shift_end
+           ) AS shift_end,
+           ARRAY(
+               SELECT has.skill_id FROM {_table(Technician.skills.through)} AS has
+               WHERE has.technician_id = technician.id
+           ) AS skills
     FROM {_table(Technician)} AS technician
     JOIN {_table(User)} AS account ON account.id = technician.user_id
     WHERE technician.tenant_id = %(tenant)s AND technician.active
@@ -171,38 +214,48 @@ _ROSTER_SQL = f"""
 
 def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
     """When and where each technician of the tenant is ready for a new emergency: after the job
-    in hand and the emergencies already waiting for them (they queue). Two halves, each on its
-    partial index, in one round trip."""
-    fields = (
-        "technician_id",
-        "status",
-        "planned_start",
-        "planned_end",
-        "request__lat",
-        "request__lon",
-    )
-    running = Visit.objects.filter(tenant_id=tenant_id, status__in=IN_HAND)
-    # A waiting emergency's request is assigned (visit scheduled) or accepted (visit accepted).
-    # Only the last one counts (a storm queues hundreds): one row per technician.
-    waiting = (
-        Visit.objects.filter(
-            request__tenant_id=tenant_id,
-            request__kind=ServiceRequest.Kind.EMERGENCY,
-            request__status__in=(Status.ASSIGNED, Status.ACCEPTED),
-            status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
-            planned_end__gt=now,
+    in hand and the emergencies already waiting for them (they queue), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _READY_SQL,
+            {
+                "tenant": tenant_id,
+                "now": now,
+                "in_hand": list(IN_HAND),
+                "emergency": ServiceRequest.Kind.EMERGENCY,
+                # A waiting emergency is assigned (its visit scheduled) or accepted.
+                "waiting_requests": [Status.ASSIGNED, Status.ACCEPTED],
+                "waiting_visits": [Visit.Status.SCHEDULED, Visit.Status.ACCEPTED],
+            },
         )
-        .order_by("technician_id", "-planned_end")
-        .distinct("technician_id")
-    )
+        rows = cursor.fetchall()
     in_hand = {}
-    for technician_id, status, start, end, lat, lon in (
-        running.order_by().values_list(*fields).union(waiting.values_list(*fields), all=True)
-    ):
+    for technician_id, status, start, end, lat, lon in rows:
         ready = free_at(status, start, end, now) if status in IN_HAND else end
         if technician_id not in in_hand or ready > in_hand[technician_id][0]:
             in_hand[technician_id] = (ready, (lat, lon))
     return in_hand
+
+
+# Two halves, each on its partial index (visit_in_hand, request_emergency_waiting); of the
+# emergencies waiting for a technician only the last counts (a storm queues hundreds).
+_READY_SQL = f"""
+    (SELECT visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
+            request.lat, request.lon
+     FROM {_table(Visit)} AS visit
+     JOIN {_table(ServiceRequest)} AS request ON request.id = visit.request_id
+     WHERE visit.tenant_id = %(tenant)s AND visit.status = ANY(%(in_hand)s))
+    UNION ALL
+    (SELECT DISTINCT ON (visit.technician_id)
+            visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
+            request.lat, request.lon
+     FROM {_table(ServiceRequest)} AS request
+     JOIN {_table(Visit)} AS visit ON visit.request_id = request.id
+     WHERE request.tenant_id = %(tenant)s AND request.kind = %(emergency)s
+       AND request.status = ANY(%(waiting_requests)s)
+       AND visit.status = ANY(%(waiting_visits)s) AND visit.planned_end > %(now)s
+     ORDER BY visit.technician_id, visit.planned_end DESC)
+"""  # noqa: S608 — table names from the models; values are parameters
 
 
 def rank_candidates(request: ServiceRequest, *, now: datetime):
@@ -224,36 +277,11 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
         batch = by_eta[first:last]
         if not batch or (candidates and min(c.score for c in candidates) <= batch[0][0]):
             break
-        technicians = _technicians([t for _, t in batch], request.tenant_id)
-        more = load_routes(technicians, now=now, shift_ends=shift_ends)
+        more = load_routes([t for _, t in batch], now=now, shift_ends=shift_ends)
         routes.update(more)
         candidates += _insert_into(more.values(), request, travel, excluded)
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
     return candidates, excluded, routes
-
-
-def _technicians(eligible: list[Eligible], tenant_id: int) -> list[Technician]:
-    """Model instances of the few whose routes are read, in the given order, made from the
-    values the ranking already read (a visit needs the technician's id, an event their name)."""
-    technicians = []
-    for e in eligible:
-        user_id, first, last, username = e.user
-        technician = Technician(
-            id=e.pk,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            home_lat=e.home[0],
-            home_lon=e.home[1],
-            last_lat=e.last[0],
-            last_lon=e.last[1],
-        )
-        technician.user = User(
-            id=user_id, tenant_id=tenant_id, first_name=first, last_name=last, username=username
-        )
-        for instance in (technician, technician.user):  # as if read from the database
-            instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
-        technicians.append(technician)
-    return technicians
 
 
 def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> list[Candidate]:
@@ -350,12 +378,9 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
+    technician = as_model(chosen.route.technician)
     # The moved visits are written below; their customers' messages name the tenant.
-    legs_attach(
-        (leg for leg, _ in insertion.moved),
-        tenant=request.tenant,
-        technician=chosen.route.technician,
-    )
+    legs_attach((leg for leg, _ in insertion.moved), tenant=request.tenant, technician=technician)
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
     if broken:
@@ -369,7 +394,7 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     legs_move(moves)
     visit = visit_create(
         request=request,
-        technician=chosen.route.technician,
+        technician=technician,
         start=insertion.eta,
         end=insertion.eta + timedelta(minutes=request.estimated_minutes),
         travel_minutes=insertion.travel_seconds / 60,
@@ -412,9 +437,9 @@ class Elsewhere:
         self.request, self.source, self.legs, self.now = request, source, legs, now
         self.routes = dict(routes)
         self.travel = travel_for_tenant(request.tenant)
-        self.skills_of: dict[int, set[int]] = defaultdict(set)
+        self.skills_of: dict[int, frozenset[int]] = {}
         self.widened = False
-        self._read_skills(list(self.routes))
+        self._read_skills(self.routes.values())
 
     def rehome(self, visit: Visit) -> bool:
         if _move_elsewhere(visit, self, self.now):
@@ -442,14 +467,26 @@ class Elsewhere:
         more = _nearby_on_shift(self.request, self.routes, self.legs, self.now)
         added = [pk for pk in more if pk not in self.routes]
         self.routes = more
-        self._read_skills(added)
+        self._read_skills(more[pk] for pk in added)
         return bool(added)
 
-    def _read_skills(self, technician_ids: list[int]) -> None:
+    def _read_skills(self, routes) -> None:
+        """Skills of the routes' technicians: the ranking read them with the roster; only the
+        others' (read by `_widen`) come from the database."""
+        unread = []
+        for route in routes:
+            technician = route.technician
+            if isinstance(technician, Eligible):
+                self.skills_of[technician.pk] = technician.skills
+            else:
+                unread.append(technician.pk)
+        found = defaultdict(set)
         for technician_id, skill_id in Technician.skills.through.objects.filter(
-            technician_id__in=technician_ids
+            technician_id__in=unread
         ).values_list("technician_id", "skill_id"):
-            self.skills_of[technician_id].add(skill_id)
+            found[technician_id].add(skill_id)
+        for technician_id in unread:
+            self.skills_of[technician_id] = frozenset(found[technician_id])
 
 
 def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
@@ -481,7 +518,7 @@ def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
             .exists()
         ):
             continue
-        visit.technician = route.technician
+        visit.technician = as_model(route.technician)
         visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
         visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
         # The next displaced visit must see this one in the route, or both take the same gap.

@@ -189,26 +189,14 @@ def free_at(status: str, start: datetime, end: datetime, now: datetime) -> datet
 
 def _route(technician: Technician, visits: list[RouteVisit], now: datetime, shift_end) -> Route:
     route = Route(technician, shift_end, now, technician.position)
-    for visit in visits:
-        point = (visit.request__lat, visit.request__lon)
-        if visit.status in IN_HAND:
-            route.free_at = max(
-                route.free_at, free_at(visit.status, visit.planned_start, visit.planned_end, now)
-            )
-            route.position = point
+    legs = route.legs
+    for visit_id, _, status, start, end, pinned, lat, lon, window_end, kind in visits:
+        if status in IN_HAND:
+            route.free_at = max(route.free_at, free_at(status, start, end, now))
+            route.position = (lat, lon)
             continue
-        route.legs.append(
-            Leg(
-                visit_id=visit.id,
-                point=point,
-                start=visit.planned_start,
-                end=visit.planned_end,
-                window_end=visit.request__window_end,
-                # The technician has accepted it or a dispatcher pinned it: it keeps its time.
-                pinned=visit.pinned,
-                urgent=visit.request__kind == "emergency",
-            )
-        )
+        # A pinned leg keeps its time; an emergency not started yet is urgent (others queue).
+        legs.append(Leg((lat, lon), start, end, window_end, pinned, kind == "emergency", visit_id))
     return route
 
 
