@@ -9,7 +9,8 @@ the work is already done.
 import os
 from collections.abc import Callable
 
-from celery import Celery
+from celery import Celery, signals
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
 
@@ -17,6 +18,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
 app = Celery("dispatch", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _connections_as_for_a_request(sender=None, **_) -> None:
+    """Around each task, drop a connection that is too old or broken, as Django does around a
+    request (the fix-up no longer closes every one: see CELERY_DB_REUSE_MAX). Not for a task
+    run eagerly inside the caller's transaction."""
+    if sender is None or not getattr(sender.request, "is_eager", False):
+        close_old_connections()
+
 
 QUEUES = ("assign", "plan", "notify", "default")
 _ROUTES: dict[str, dict] = {}

@@ -178,6 +178,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "queue_order_strategy": "priority",
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connection before and after every task unless this
+# is set (celery/celery#4116): each emergency then paid for a new PostgreSQL backend and planned
+# its queries on cold caches. With it, the fix-up recycles connections only every this many
+# tasks, and dispatch/celery.py treats each task as Django treats a request (CONN_MAX_AGE,
+# CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
