@@ -10,7 +10,7 @@ from dispatch.models import Decision, Event
 from dispatch.tasks import assign_request, reconcile_unassigned
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Absence, Visit
-from tests.factories import RequestFactory, TechnicianFactory
+from tests.factories import RequestFactory, SkillFactory, TechnicianFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,26 @@ def test_a_technician_without_the_skill_is_not_chosen(tenant, fiber):
     request_assign(request_id=request.pk)
 
     assert Visit.objects.get(request=request).technician == qualified
+
+
+def test_a_technician_needs_every_skill_the_job_asks_for(tenant, fiber):
+    copper = SkillFactory(tenant=tenant, code="copper", name="Copper")
+    half = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1], skills=[fiber])
+    TechnicianFactory(  # has both, but no longer works here
+        tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1], skills=[fiber, copper], active=False
+    )
+    both = TechnicianFactory(
+        tenant=tenant, home_lat=FAR[0], home_lon=FAR[1], skills=[fiber, copper]
+    )
+    request = emergency(tenant, skills=[fiber, copper])
+
+    request_assign(request_id=request.pk)
+
+    assert Visit.objects.get(request=request).technician == both
+    decision = Decision.objects.get(request=request)
+    assert decision.excluded == [
+        {"technician_id": half.pk, "name": str(half), "reason": "skills"}
+    ]  # the inactive one is not a candidate at all
 
 
 def test_off_shift_and_absent_technicians_are_not_chosen(tenant):
