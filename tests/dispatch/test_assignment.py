@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.engine.emergency import request_assign
+from dispatch.engine.emergency import ready_for_emergency, request_assign
 from dispatch.models import Decision, Event
 from dispatch.tasks import assign_request, reconcile_unassigned
 from requests_app.models import ServiceRequest, StatusChange
@@ -245,3 +245,26 @@ def test_a_free_technician_further_away_beats_one_with_an_emergency_waiting(tena
     request_assign(request_id=second.pk)
 
     assert Visit.objects.get(request=second).technician == free
+
+
+def test_a_technician_is_ready_only_after_the_last_emergency_waiting_for_them(tenant):
+    only = TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    waiting = [emergency(tenant, estimated_minutes=45) for _ in range(3)]
+    for request in waiting:
+        request_assign(request_id=request.pk)
+    visits = sorted(
+        Visit.objects.filter(request__in=waiting), key=lambda visit: visit.planned_start
+    )
+    assert {visit.technician for visit in visits} == {only}
+    ready, where = ready_for_emergency(tenant.pk, timezone.now())[only.pk]
+    assert ready == visits[-1].planned_end
+    assert where == (visits[-1].request.lat, visits[-1].request.lon)
+
+    fourth = emergency(tenant, estimated_minutes=45)
+    request_assign(request_id=fourth.pk)
+
+    # Behind all three, in order: none of them is pushed back by the newest.
+    assert Visit.objects.get(request=fourth).planned_start >= visits[-1].planned_end
+    assert [Visit.objects.get(pk=v.pk).planned_start for v in visits] == [
+        v.planned_start for v in visits
+    ]
