@@ -137,11 +137,9 @@ def request_cancel(
             "tenant": tenant.name,
             "number": request.number,
         }
-        subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
         **customer_message(
             request,
-            subject=subject,
             body=body,
             kind="request_cancelled",
             dedupe_key=f"request-cancelled:{request.pk}",
@@ -251,11 +249,9 @@ def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
             "number": request.number,
             "link": tracking_url(request) + "?change=1",
         }
-        subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
         **customer_message(
             request,
-            subject=subject,
             body=body,
             kind="follow_up_window",
             dedupe_key=f"follow-up:{visit.pk}",

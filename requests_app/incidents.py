@@ -108,7 +108,7 @@ def _lock_area(tenant_id: int, category: str, lat: float, lon: float, dlat: floa
     keys = set()
     for row in range(math.floor((lat - dlat) / dlat), math.floor((lat + dlat) / dlat) + 1):
         centre = (row + 0.5) * dlat
-        width = dlat / max(0.01, math.cos(math.radians(min(89.0, abs(centre) + dlat))))
+        width = dlat / _cos_poleward(centre, dlat)
         for column in range(math.floor((lon - dlon) / width), math.floor((lon + dlon) / width) + 1):
             cell = f"{category}:{row}:{column}".encode()
             keys.add(-1 - zlib.crc32(cell) % (1 << 30))

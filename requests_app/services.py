@@ -177,11 +177,14 @@ def request_create(
 
 
 def customer_message(
-    request: ServiceRequest, *, subject: str, body: str, kind: str, dedupe_key: str
+    request: ServiceRequest, *, body: str, kind: str, dedupe_key: str, tenant: Tenant | None = None
 ) -> dict:
-    """A message to the request's customer (by SMS when they have a phone, else e-mail), as
-    the keyword arguments of `notification_enqueue`."""
+    """A message to the request's customer (by SMS when they have a phone, else e-mail, headed
+    with the request's number in the tenant's language), as the keyword arguments of
+    `notification_enqueue`. Pass the request's `tenant` when the caller holds it."""
     customer = request.customer
+    with override((tenant or request.tenant).language):
+        subject = _("Your appointment %(number)s") % {"number": request.number}
     return {
         "tenant_id": request.tenant_id,
         "channel": Notification.Channel.SMS if customer.phone else Notification.Channel.EMAIL,
@@ -212,11 +215,9 @@ def request_confirm_window(*, request: ServiceRequest) -> None:
             "end": formats.time_format(timezone.localtime(request.window_end), "H:i"),
             "link": tracking_url(request),
         }
-        subject = _("Your appointment %(number)s") % {"number": request.number}
     notification_enqueue(
         **customer_message(
             request,
-            subject=subject,
             body=body,
             kind="window_booked",
             dedupe_key=f"window-booked:{request.pk}:{request.window_start.isoformat()}",
@@ -292,13 +293,12 @@ def requests_flag_window_risk(
     if first_times:
         tenant = first_times[0][0].tenant  # one tenant's language and time zone for all
         with override(tenant.language), timezone.override(tenant.zone):
-            messages = [_late_message(request, visit) for request, visit in first_times]
+            messages = [_late_message(request, visit, tenant) for request, visit in first_times]
         notifications_enqueue(messages)
 
 
-def _late_message(request: ServiceRequest, visit) -> dict:
+def _late_message(request: ServiceRequest, visit, tenant: Tenant) -> dict:
     """The customer's message, in the tenant's language and time zone (the caller's)."""
-    tenant = request.tenant
     if visit is None:
         body = _(
             "%(tenant)s: we are sorry, we cannot keep the agreed time for %(number)s. "
@@ -313,11 +313,10 @@ def _late_message(request: ServiceRequest, visit) -> dict:
             "number": request.number,
             "time": formats.time_format(timezone.localtime(visit.planned_start), "H:i"),
         }
-    subject = _("Your appointment %(number)s") % {"number": request.number}
     return customer_message(
         request,
-        subject=subject,
         body=body,
         kind="window_at_risk",
         dedupe_key=f"window-risk:{request.pk}:{request.window_end.isoformat()}",
+        tenant=tenant,
     )

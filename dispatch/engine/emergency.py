@@ -10,7 +10,6 @@ slightly later technician who breaks nothing wins over one who does.
 Every decision is stored with the ranked candidates and the reasons the others were excluded.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,18 +74,19 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
-class Eligible:
-    """A technician who may take the emergency, as plain values: ranking reads hundreds of
-    them per request, and the routes of dozens, so model instances are made only for the one
-    chosen and those displaced visits move to (`as_model`)."""
+class OnShift:
+    """A technician working now (on shift, not absent), as plain values: every emergency reads
+    them all and the routes of dozens, so a model instance is made (`model`) only for the one
+    chosen and those displaced visits move to."""
 
     pk: int
+    tenant_id: int
     position: tuple[float, float]
-    tenant_id: int = 0
-    home: tuple[float, float] = (0.0, 0.0)
-    last: tuple[float | None, float | None] = (None, None)
-    user: tuple[int, str, str, str] = (0, "", "", "")  # id, first and last name, username
-    skills: frozenset[int] = frozenset()
+    home: tuple[float, float]
+    last: tuple[float | None, float | None]
+    user: tuple[int, str, str, str]  # id, first and last name, username
+    skills: frozenset[int]
+    shift_end: datetime
 
     def __str__(self) -> str:
         return _name(*self.user[1:])
@@ -114,9 +114,9 @@ class Eligible:
         return technician
 
 
-def as_model(technician: Technician | Eligible) -> Technician:
-    """The model instance a visit is written with."""
-    return technician.model() if isinstance(technician, Eligible) else technician
+def _routes_of(technicians: list[OnShift], now: datetime) -> dict:
+    shift_ends = {technician.pk: technician.shift_end for technician in technicians}
+    return load_routes(technicians, now=now, shift_ends=shift_ends)
 
 
 def _name(first: str, last: str, username: str) -> str:
@@ -124,8 +124,9 @@ def _name(first: str, last: str, username: str) -> str:
 
 
 def eligible_technicians(request: ServiceRequest, *, now: datetime):
-    """(eligible, excluded, shift ends): skills, shift, absence and an earlier failed visit to
-    this request, in one query."""
+    """(eligible, excluded, on shift), in one query: who may take the emergency (skills, shift,
+    absence, an earlier failed visit to this request), why the others may not, and everyone
+    working now (a visit the emergency displaces may go to any of them)."""
     with connection.cursor() as cursor:
         cursor.execute(
             _ROSTER_SQL,
@@ -137,10 +138,23 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             },
         )
         rows = cursor.fetchall()
-    eligible, excluded, shift_ends = [], [], {}
+    eligible, excluded, on_shift = [], [], []
     for row in rows:
         pk, home_lat, home_lon, lat, lon, user_id, first, last, username, *checks = row
         lacks_skills, tried, absent, shift_end, skills = checks
+        if shift_end is not None and not absent:
+            position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
+            technician = OnShift(
+                pk,
+                request.tenant_id,
+                position,
+                (home_lat, home_lon),
+                (lat, lon),
+                (user_id, first, last, username),
+                frozenset(skills),
+                shift_end,
+            )
+            on_shift.append(technician)
         if lacks_skills:
             reason = "skills"
         elif tried:  # there and could not finish (parts, skill, ...): someone else goes next
@@ -150,24 +164,12 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         elif absent:
             reason = "absent"
         else:
-            shift_ends[pk] = shift_end
-            position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
-            eligible.append(
-                Eligible(
-                    pk,
-                    position,
-                    request.tenant_id,
-                    (home_lat, home_lon),
-                    (lat, lon),
-                    (user_id, first, last, username),
-                    frozenset(skills),
-                )
-            )
+            eligible.append(technician)
             continue
         excluded.append(
             {"technician_id": pk, "name": _name(first, last, username), "reason": reason}
         )
-    return eligible, excluded, shift_ends
+    return eligible, excluded, on_shift
 
 
 def _table(model) -> str:
@@ -258,8 +260,10 @@ _READY_SQL = f"""
 """  # noqa: S608 — table names from the models; values are parameters
 
 
-def rank_candidates(request: ServiceRequest, *, now: datetime):
-    eligible, excluded, shift_ends = eligible_technicians(request, now=now)
+def rank_candidates(
+    request: ServiceRequest, eligible: list[OnShift], excluded: list, *, now: datetime
+):
+    """(candidates best first, routes read); those who cannot take it are added to `excluded`."""
     travel = travel_for_tenant(request.tenant)
     point = (request.lat, request.lon)
     in_hand = ready_for_emergency(request.tenant_id, now)
@@ -277,11 +281,11 @@ def rank_candidates(request: ServiceRequest, *, now: datetime):
         batch = by_eta[first:last]
         if not batch or (candidates and min(c.score for c in candidates) <= batch[0][0]):
             break
-        more = load_routes([t for _, t in batch], now=now, shift_ends=shift_ends)
+        more = _routes_of([technician for _, technician in batch], now)
         routes.update(more)
         candidates += _insert_into(more.values(), request, travel, excluded)
     candidates.sort(key=lambda c: (c.score, c.insertion.eta))
-    return candidates, excluded, routes
+    return candidates, routes
 
 
 def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> list[Candidate]:
@@ -332,7 +336,8 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
         if request is None:
             return "skipped"
         now = now or timezone.now()
-        candidates, excluded, routes = rank_candidates(request, now=now)
+        eligible, excluded, on_shift = eligible_technicians(request, now=now)
+        candidates, routes = rank_candidates(request, eligible, excluded, now=now)
         if not candidates:
             _record(request, None, "escalated", [], excluded, now)
             if request.status != Status.ESCALATED:
@@ -344,7 +349,7 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
             return "escalated"
         chosen = _lock_and_recheck(request, candidates[0], routes, now)
         with events_deferred():  # the whole change on screens at once, numbered last
-            _apply(request, chosen, routes, now)
+            _apply(request, chosen, routes, on_shift, now)
             _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
         # The emergency pushed other visits around: let the planner tidy the day soon.
         from dispatch import tasks  # tasks build on the engine
@@ -359,9 +364,7 @@ def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
     Locks are taken request → technician, the same order as the planner's."""
     technician = candidate.route.technician
     list(Technician.objects.select_for_update().filter(pk=technician.pk).values_list("pk"))
-    fresh = load_routes(
-        [technician], now=now, shift_ends={technician.pk: candidate.route.shift_end}
-    )[technician.pk]
+    fresh = _routes_of([technician], now)[technician.pk]
     routes[technician.pk] = fresh
     insertion = insert_first(
         fresh,
@@ -372,19 +375,18 @@ def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
     return Candidate(fresh, insertion)
 
 
-def _apply(request, chosen: Candidate, routes, now) -> None:
+def _apply(request, chosen: Candidate, routes, on_shift: list[OnShift], now) -> None:
     # The emergency's visit and the pushed ones are written in several statements; overlaps may
     # exist between two of them, so the no-overlap constraint is checked at commit.
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
     insertion = chosen.insertion
-    technician = as_model(chosen.route.technician)
-    # The moved visits are written below; their customers' messages name the tenant.
-    legs_attach((leg for leg, _ in insertion.moved), tenant=request.tenant, technician=technician)
+    technician = chosen.route.technician.model()
+    legs_attach((leg for leg, _ in insertion.moved), technician=technician)  # written below
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
     if broken:
-        elsewhere = Elsewhere(request, routes, chosen.route, insertion.broken, now)
+        elsewhere = Elsewhere(request, routes, on_shift, chosen.route, insertion.broken, now)
         prefetch_related_objects([leg.visit.request for leg in insertion.broken], "required_skills")
     moves = []
     for leg, start in reversed(insertion.moved):
@@ -405,41 +407,17 @@ def _apply(request, chosen: Candidate, routes, now) -> None:
     request_changed(request=request, visit=visit)  # with the visit in hand: not read again
 
 
-def _nearby_on_shift(request, routes: dict, legs, now) -> dict:
-    """Routes of the technicians working now who are nearest the displaced visits: a displaced
-    visit may need other skills than the emergency, so anyone on shift may take it. Only the
-    nearest few can reach it in its window, so only theirs are read (routes read are reused)."""
-    shift_ends = dict(
-        Shift.objects.for_tenant(request.tenant_id)
-        .filter(start__lte=now, end__gt=now, technician__active=True)
-        .exclude(technician__absences__start__lte=now, technician__absences__end__gt=now)
-        .values_list("technician_id", "end")
-    )
-    points = [leg.point for leg in legs]
-    distances = []
-    for pk, home_lat, home_lon, last_lat, last_lon in Technician.objects.filter(
-        pk__in=set(shift_ends) - set(routes)
-    ).values_list("pk", "home_lat", "home_lon", "last_lat", "last_lon"):
-        here = (last_lat, last_lon) if last_lat is not None else (home_lat, home_lon)
-        distances.append((min(haversine_km(*here, *point) for point in points), pk))
-    nearest = [pk for _, pk in sorted(distances)[:MAX_ROUTES]]
-    missing = Technician.objects.filter(pk__in=nearest).select_related("user")
-    return {**routes, **load_routes(missing, now=now, shift_ends=shift_ends)}
-
-
 class Elsewhere:
     """Where displaced visits may go: first the routes the ranking read (technicians near the
-    emergency, so near its route); only when a visit fits none of them, the nearest others on
-    shift too (read once). Their skills are read once for all the visits one emergency
-    displaces."""
+    emergency, so near its route); only when a visit fits none of them, the routes of the
+    nearest others on shift too (read once). A displaced visit may need other skills than the
+    emergency, so anyone on shift may take it."""
 
-    def __init__(self, request, routes: dict, source: Route, legs, now):
-        self.request, self.source, self.legs, self.now = request, source, legs, now
-        self.routes = dict(routes)
+    def __init__(self, request, routes: dict, on_shift: list[OnShift], source: Route, legs, now):
+        self.source, self.legs, self.now = source, legs, now
+        self.routes, self.on_shift = dict(routes), on_shift
         self.travel = travel_for_tenant(request.tenant)
-        self.skills_of: dict[int, frozenset[int]] = {}
         self.widened = False
-        self._read_skills(self.routes.values())
 
     def rehome(self, visit: Visit) -> bool:
         if _move_elsewhere(visit, self, self.now):
@@ -457,36 +435,22 @@ class Elsewhere:
         return sum(
             1
             for route in self.routes.values()
-            if route is not self.source and needed <= self.skills_of[route.technician.pk]
+            if route is not self.source and needed <= route.technician.skills
         )
 
     def _widen(self) -> bool:
+        """Read the routes of the dozen others on shift nearest the displaced visits."""
         if self.widened:
             return False
         self.widened = True
-        more = _nearby_on_shift(self.request, self.routes, self.legs, self.now)
-        added = [pk for pk in more if pk not in self.routes]
-        self.routes = more
-        self._read_skills(more[pk] for pk in added)
-        return bool(added)
-
-    def _read_skills(self, routes) -> None:
-        """Skills of the routes' technicians: the ranking read them with the roster; only the
-        others' (read by `_widen`) come from the database."""
-        unread = []
-        for route in routes:
-            technician = route.technician
-            if isinstance(technician, Eligible):
-                self.skills_of[technician.pk] = technician.skills
-            else:
-                unread.append(technician.pk)
-        found = defaultdict(set)
-        for technician_id, skill_id in Technician.skills.through.objects.filter(
-            technician_id__in=unread
-        ).values_list("technician_id", "skill_id"):
-            found[technician_id].add(skill_id)
-        for technician_id in unread:
-            self.skills_of[technician_id] = frozenset(found[technician_id])
+        points = [leg.point for leg in self.legs]
+        unread = [t for t in self.on_shift if t.pk not in self.routes]
+        nearest = sorted(
+            unread,
+            key=lambda t: (min(haversine_km(*t.position, *point) for point in points), t.pk),
+        )[:MAX_ROUTES]
+        self.routes.update(_routes_of(nearest, self.now))
+        return bool(nearest)
 
 
 def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
@@ -499,7 +463,7 @@ def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
     minutes = round((visit.planned_end - visit.planned_start).total_seconds() / 60)
     options = []
     for route in elsewhere.routes.values():
-        if route is elsewhere.source or not needed <= elsewhere.skills_of[route.technician.pk]:
+        if route is elsewhere.source or not needed <= route.technician.skills:
             continue
         gap = find_gap(
             route,
@@ -518,7 +482,7 @@ def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
             .exists()
         ):
             continue
-        visit.technician = as_model(route.technician)
+        visit.technician = route.technician.model()
         visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
         visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
         # The next displaced visit must see this one in the route, or both take the same gap.

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dispatch.events import Change, events_emit
+from requests_app.models import ServiceRequest
 from technicians.models import Technician, Visit
 
 Point = tuple[float, float]
@@ -92,7 +93,7 @@ _LIVE_VISITS_SQL = f"""
     SELECT visit.id, visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
            visit.pinned, request.lat, request.lon, request.window_end, request.kind
     FROM {Visit._meta.db_table} AS visit
-    JOIN {Visit._meta.get_field("request").related_model._meta.db_table} AS request
+    JOIN {ServiceRequest._meta.db_table} AS request
       ON request.id = visit.request_id
     WHERE visit.technician_id = ANY(%(technicians)s)
       AND visit.status = ANY(%(active)s)
@@ -117,21 +118,22 @@ class RouteVisit(NamedTuple):
     request__kind: str
 
 
-def legs_attach(legs: Iterable[Leg], *, tenant=None, technician=None) -> None:
+def legs_attach(legs: Iterable[Leg], *, technician=None) -> None:
     """Read the visits of these legs (with what their live events show), in one query. The
-    caller's `tenant`, and `technician` when all the legs are in that technician's route, are
-    shared by the visits rather than read again."""
+    caller's `technician`, when the legs are in that technician's route, is shared by the
+    visits rather than read again."""
     missing = {leg.visit_id: leg for leg in legs if leg.visit is None}
     if not missing:
         return
-    related = ("request__customer",) if technician else ("request__customer", "technician__user")
+    # The customer and tenant name the messages to a customer whose window a move breaks.
+    related = ["request__customer", "request__tenant"]
+    if technician is None:
+        related.append("technician__user")
     found = Visit.objects.select_related(*related).in_bulk(list(missing))
     for visit_id, leg in missing.items():
         visit = leg.visit = found[visit_id]
         if technician is not None and visit.technician_id == technician.pk:
             visit.technician = technician
-        if tenant is not None and visit.tenant_id == tenant.pk:
-            visit.request.tenant = tenant
 
 
 def visits_retime(visits: list[Visit], *, now: datetime) -> None:

@@ -169,8 +169,6 @@ def window_reserve(
     passes nearest, the cheapest of the first few that fit takes the visit (the debounced
     re-plan after the booking may hand it to another). `skills` are the request's skill codes
     when the caller has them; `emit=False` leaves the live event to the caller."""
-    from technicians.services import visit_create  # builds on request services
-
     now = now or timezone.now()
     tenant = request.tenant
     start, end = request.window_start, request.window_end
@@ -207,28 +205,39 @@ def window_reserve(
         for placement in _placements(
             routes, job, (start, end), travel, now, enough=BOOKING_CHOICES
         ):
-            # The emergency rule and the planner change routes under the technician's row
-            # lock: take it, then check this technician's route again.
-            technician = (
-                Technician.objects.select_for_update(of=("self",))
-                .select_related("user")  # named in the status change
-                .get(pk=placement.technician.pk)
-            )
-            fresh = _day_route_again(placement.day_route, technician, now)
-            again = _placements([fresh], job, (start, end), travel, now)
-            if again:
-                gap = again[0].gap
-                return visit_create(
-                    request=request,
-                    technician=technician,
-                    start=gap.start,
-                    end=gap.start + timedelta(minutes=job.minutes),
-                    travel_minutes=gap.detour_seconds / 60,
-                    reason=_("Booked with %(name)s in the agreed window") % {"name": technician},
-                    emit=emit,
-                )
+            visit = _book(placement, request, job, travel, now, emit=emit)
+            if visit is not None:
+                return visit
     raise Conflict(
         _("This arrival window is no longer available: choose another one."), field="window_start"
+    )
+
+
+def _book(placement: Placement, request, job: Job, travel, now, *, emit: bool) -> Visit | None:
+    """The visit in the placement's gap, or None when the technician's route changed and the
+    job no longer fits. The emergency rule and the planner change routes under the
+    technician's row lock: take it, then check this technician's route again."""
+    from technicians.services import visit_create  # builds on request services
+
+    technician = (
+        Technician.objects.select_for_update(of=("self",))
+        .select_related("user")  # named in the status change
+        .get(pk=placement.technician.pk)
+    )
+    window = (request.window_start, request.window_end)
+    fresh = _day_route_again(placement.day_route, technician, now)
+    again = _placements([fresh], job, window, travel, now)
+    if not again:
+        return None
+    gap = again[0].gap
+    return visit_create(
+        request=request,
+        technician=technician,
+        start=gap.start,
+        end=gap.start + timedelta(minutes=job.minutes),
+        travel_minutes=gap.detour_seconds / 60,
+        reason=_("Booked with %(name)s in the agreed window") % {"name": technician},
+        emit=emit,
     )
 
 

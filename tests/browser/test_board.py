@@ -1,14 +1,20 @@
 """The dispatcher board updates live, in a real browser, without reloading."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from dispatch.events import event_emit
-from requests_app.services import request_create
+from requests_app.models import ServiceRequest
+from requests_app.services import request_create, request_flag_window_risk
+from technicians.models import Visit
 from tests.browser.conftest import login
+from tests.factories import CustomerFactory
+from tests.requests_app.test_incidents import report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,12 +76,6 @@ def test_the_board_shows_the_number_and_status_of_open_requests(
 
 
 def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatcher, customer):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from requests_app.services import request_flag_window_risk
-
     start = timezone.now() + timedelta(hours=1)
     request = request_create(
         tenant=dispatcher.tenant,
@@ -101,8 +101,6 @@ def test_a_window_at_risk_is_flagged_on_the_board_live(browser, server, dispatch
 def test_an_outage_reported_by_many_customers_is_one_line_that_unfolds(
     browser, server, dispatcher, screenshot
 ):
-    from tests.requests_app.test_incidents import report
-
     page = browser.new_page(viewport={"width": 1400, "height": 800})
     login(page, server, "dispatcher")
     expect(page.get_by_test_id("live")).to_have_class("live on")
@@ -121,9 +119,6 @@ def test_an_outage_reported_by_many_customers_is_one_line_that_unfolds(
 def test_a_customer_beyond_the_first_list_is_found_by_phone_and_served(
     browser, server, dispatcher, technician
 ):
-    from requests_app.models import ServiceRequest
-    from tests.factories import CustomerFactory
-
     CustomerFactory.create_batch(3, tenant=dispatcher.tenant)
     far_down = CustomerFactory(tenant=dispatcher.tenant, name="Zhanna Search", phone="+77015550123")
     page = browser.new_page(viewport={"width": 1400, "height": 800})
@@ -142,12 +137,6 @@ def test_a_customer_beyond_the_first_list_is_found_by_phone_and_served(
 def test_an_emergency_planned_past_its_response_deadline_is_flagged(
     browser, server, dispatcher, technician, customer
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from technicians.models import Visit
-
     request = request_create(
         tenant=dispatcher.tenant,
         customer=customer,
