@@ -8,4 +8,4 @@ COPY . .
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000 8001
-CMD ["gunicorn", "dispatch.wsgi:application", "-b", "0.0.0.0:8000", "-w", "2"]
+CMD ["gunicorn", "config.wsgi:application", "-b", "0.0.0.0:8000", "-w", "2"]

@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*; touch $@
 
 up: $(STAMP)
-	$(PY) -m dispatch.devstack up
+	$(PY) -m devtools.devstack up
 
 test: $(STAMP)
-	$(PY) -m dispatch.devstack run --profile test -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m devtools.devstack run --profile test -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -29,19 +29,19 @@ bench-vrptw: $(STAMP)
 	$(PY) -m bench.vrptw
 
 bench-emergency: $(STAMP)
-	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.emergency_loop
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.emergency_loop
 
 bench-http: $(STAMP)
-	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.http_servers
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.http_servers
 
 bench-day: $(STAMP)
-	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.day
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.day
 
 bench-intake: $(STAMP)
-	$(PY) -m dispatch.devstack run --profile bench -- $(PY) -m bench.intake
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.intake
 
 clean:
 	rm -rf .data $(VENV)
 
 smoke: $(STAMP)
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m dispatch.smoke
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m devtools.smoke

@@ -27,7 +27,7 @@ from unittest import mock
 
 from bench.day_greedy import run_greedy
 from bench.day_scenario import SHIFT, Scenario, make_scenario, travel_minutes
-from dispatch.devstack import recreate_database
+from devtools.devstack import recreate_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DB_NAME = "dispatch_bench_day"
@@ -40,7 +40,7 @@ ZONE = "Asia/Almaty"
 def use_fresh_database() -> None:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch")
     os.environ["DATABASE_URL"] = recreate_database(base, DB_NAME)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
 
 
@@ -177,7 +177,7 @@ class ProductDay:
         from accounts.models import Tenant  # noqa: F401  (Django is set up by now)
         from dispatch.engine.emergency import request_assign
         from dispatch.engine.planner import plan_day
-        from requests_app.services import request_create
+        from requests_app.booking import request_create
         from technicians.models import Visit
         from technicians.services import visit_transition
 
@@ -203,7 +203,7 @@ class ProductDay:
             mock.patch("django.utils.timezone.now", self.clock.now),
             mock.patch("dispatch.tasks.assign_request.delay"),
             mock.patch("dispatch.tasks.replan_soon"),
-            mock.patch("dispatch.events.broadcast"),
+            mock.patch("core.events.broadcast"),
             mock.patch("notifications.tasks.deliver_notifications.delay"),
         ):
             while self.events:

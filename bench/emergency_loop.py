@@ -1,9 +1,9 @@
 """The emergency loop, end to end: POST an emergency → assignment committed → event on a socket.
 
     python -m bench.emergency_loop [--rates 5,20] [--seconds 30] [--technicians 300] [--jobs 3000]
-    make bench-emergency   # = python -m dispatch.devstack run --profile bench -- <the above>
+    make bench-emergency   # = python -m devtools.devstack run --profile bench -- <the above>
 
-It runs against whatever DATABASE_URL / REDIS_URL are set (`dispatch.devstack run` starts an
+It runs against whatever DATABASE_URL / REDIS_URL are set (`devtools.devstack run` starts an
 embedded PostgreSQL and Redis when they are not). On that server it drops and re-creates the
 database `dispatch_bench`, migrates it with `bench.settings`, and seeds one tenant: technicians
 with skills and homes around Almaty, shifts covering now ± 8 h, open planned jobs with agreed
@@ -61,7 +61,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from dispatch.devstack import free_port, wait_for_port
+from devtools.devstack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -445,7 +445,7 @@ class Stack:
         return {
             "web": [
                 str(BIN / "gunicorn"),
-                "dispatch.wsgi:application",
+                "config.wsgi:application",
                 "-w",
                 "2",
                 "-b",
@@ -459,7 +459,7 @@ class Stack:
             ],
             "ws": [
                 str(BIN / "uvicorn"),
-                "dispatch.asgi:application",
+                "config.asgi:application",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -471,7 +471,7 @@ class Stack:
             "worker": [
                 str(BIN / "celery"),
                 "-A",
-                "dispatch",
+                "config",
                 "worker",
                 "-Q",
                 ",".join(QUEUES),
@@ -913,7 +913,8 @@ def outcomes(request_ids: list[int], start: float, end: float) -> dict:
     """How the run's emergencies ended, and how much each assignment moved, from the rows."""
     from django.db.models import Count, Sum
 
-    from dispatch.models import Decision, Event
+    from core.models import Event
+    from dispatch.models import Decision
     from notifications.models import Notification
     from requests_app.models import ServiceRequest
 
@@ -946,7 +947,7 @@ def outcomes(request_ids: list[int], start: float, end: float) -> dict:
 def lost_pushes(seqs: list[int], tenant_id: int, windows: list[tuple]) -> dict:
     """Gaps in seq, split by when the event was written: during a run, or outside the runs (the
     warm-up, or a worker being stopped: a task killed between its commit and its push)."""
-    from dispatch.models import Event
+    from core.models import Event
 
     during, after, kinds = [], [], Counter()
     for seq, kind, at in Event.objects.filter(tenant_id=tenant_id, seq__in=seqs).values_list(

@@ -21,7 +21,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dispatch.devstack import free_port, recreate_database, wait_for_port
+from devtools.devstack import free_port, recreate_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -56,7 +56,7 @@ def server(kind: str, port: int, workers: int) -> list[str]:
     if kind == "gunicorn (WSGI, sync)":
         return [
             str(BIN / "gunicorn"),
-            "dispatch.wsgi:application",
+            "config.wsgi:application",
             "-b",
             f"127.0.0.1:{port}",
             "-w",
@@ -66,7 +66,7 @@ def server(kind: str, port: int, workers: int) -> list[str]:
         ]
     return [
         str(BIN / "uvicorn"),
-        "dispatch.asgi:application",
+        "config.asgi:application",
         "--host",
         "127.0.0.1",
         "--port",
@@ -121,7 +121,7 @@ def main() -> int:
             os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dispatch"), DB_NAME
         ),
         "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "dispatch.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     token = seed(env)
     endpoints = {

@@ -3,9 +3,9 @@
     python -m bench.intake [--seconds 20] [--warmup 3] [--clients 8] [--rounds 3]
                            [--technicians 100] [--days 7] [--booked 3] [--customers 2000]
                            [--no-windows]
-    make bench-intake   # = python -m dispatch.devstack run --profile bench -- <the above>
+    make bench-intake   # = python -m devtools.devstack run --profile bench -- <the above>
 
-It runs against whatever DATABASE_URL / REDIS_URL are set (`dispatch.devstack run` starts an
+It runs against whatever DATABASE_URL / REDIS_URL are set (`devtools.devstack run` starts an
 embedded PostgreSQL and Redis when they are not). On that server it drops and re-creates the
 database `dispatch_bench`, migrates it with `bench.settings` and seeds one tenant: technicians
 with 2–4 of 5 skills and homes around Almaty, shifts 08:00–20:00 local (an hour for lunch) on
@@ -73,7 +73,7 @@ from bench.emergency_loop import (
     queue_purge,
     seed_crew,
 )
-from dispatch.devstack import free_port, recreate_database, wait_for_port
+from devtools.devstack import free_port, recreate_database, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -217,7 +217,7 @@ class Server:
     def start(self) -> None:
         command = [
             str(BIN / "gunicorn"),
-            "dispatch.wsgi:application",
+            "config.wsgi:application",
             "-w",
             str(self.workers),
             "-b",

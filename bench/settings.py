@@ -1,7 +1,7 @@
 """Settings for the benchmarks: the product's, plus the bare baseline endpoint (bench/urls.py)."""
 
-from dispatch.settings import *  # noqa: F403
-from dispatch.settings import CHANNEL_LAYERS, REDIS_URL
+from config.settings import *  # noqa: F403
+from config.settings import CHANNEL_LAYERS, REDIS_URL
 
 ROOT_URLCONF = "bench.urls"
 

@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import INTAKE_ROLES, HasRole
-from dispatch.events import event_emit
-from dispatch.urls import urlpatterns as product_urlpatterns
+from config.urls import urlpatterns as product_urlpatterns
+from core.events import event_emit
 from requests_app.models import Customer
 
 BARE_KIND = "bench.bare"

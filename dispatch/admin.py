@@ -1,12 +1,6 @@
 from django.contrib import admin
 
-from dispatch.models import Decision, Event
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "seq", "kind", "created_at"]
-    list_filter = ["tenant", "kind"]
+from dispatch.models import Decision
 
 
 @admin.register(Decision)

@@ -5,7 +5,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES
-from dispatch import groups
+from core import groups
 from technicians.models import Technician
 
 

@@ -2,15 +2,12 @@
 
 import logging
 from datetime import date
-from functools import cache
 
-import redis
-from django.conf import settings
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from accounts.models import Tenant
-from dispatch.celery import task
+from config.celery import task
 from dispatch.engine import emergency, planner, reconcile
 
 log = logging.getLogger(__name__)
@@ -64,23 +61,3 @@ def plan_all() -> int:
             plan_tenant_day.delay(tenant_id=tenant.pk, day=day.isoformat())
             count += 1
     return count
-
-
-def replan_soon(*, tenant_id: int, day: date) -> None:
-    """Debounce: many changes within PLAN_DEBOUNCE_SECONDS make one re-plan. Redis only rings
-    the bell; if it forgets, the periodic plan_all still comes."""
-    delay = settings.PLAN_DEBOUNCE_SECONDS
-    key = f"dispatch:replan:{tenant_id}:{day.isoformat()}"
-    try:
-        if not _redis().set(key, 1, nx=True, ex=delay):
-            return
-        plan_tenant_day.apply_async(
-            kwargs={"tenant_id": tenant_id, "day": day.isoformat()}, countdown=delay
-        )
-    except (redis.RedisError, OSError):
-        log.warning("could not schedule a re-plan of %s/%s; beat will", tenant_id, day)
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)

@@ -19,7 +19,7 @@ from threading import Lock
 import numpy as np
 from django.conf import settings
 
-from dispatch.geo import EARTH_RADIUS_KM
+from core.geo import EARTH_RADIUS_KM
 
 Point = tuple[float, float]  # (lat, lon)
 CACHE_SIZE = 16

@@ -1,10 +1,8 @@
 """Pages of the dispatcher: the live board."""
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, role_required
@@ -13,15 +11,6 @@ from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import request_payload
 from requests_app.selectors import open_requests
 from technicians.models import Skill
-
-HOME_BY_ROLE = {Role.TECHNICIAN: "technician-day", Role.OPERATOR: "console"}
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    if request.user.tenant_id is None:
-        return redirect("admin:index") if request.user.is_staff else render(request, "no_role.html")
-    return redirect(HOME_BY_ROLE.get(request.user.role, "board"))
 
 
 @role_required(*STAFF_ROLES)
@@ -47,10 +36,3 @@ def board(request: HttpRequest) -> HttpResponse:
         "can_create": request.user.role in (Role.DISPATCHER, Role.OPERATOR, Role.ADMIN),
     }
     return render(request, "dispatch/board.html", context)
-
-
-def health(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and docker-compose: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ContactPoint, Tenant
 from accounts.permissions import INTAKE_ROLES, role_required, tenants_served
-from dispatch.errors import DomainError
+from core.errors import DomainError
 from intake.contacts import (
     customer_by_phone,
     normalize_phone,
@@ -27,9 +27,10 @@ from intake.contacts import (
 )
 from intake.forms import NewCustomerForm, PlannedRequestForm
 from intake.windows import by_day, offers_for, parse_window
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest
 from requests_app.selectors import with_active_visit
-from requests_app.services import customer_for_contact, request_create
+from requests_app.services import customer_for_contact
 from requests_app.states import CLOSED
 
 EMERGENCY_CATEGORIES = [

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from intake.contacts import phone_checked
 from requests_app.models import ServiceRequest
 
 C = ServiceRequest.Category
@@ -42,8 +43,6 @@ class PortalRequestForm(PlannedRequestForm):
     field_order = ["name", "phone", "email", "account_number", "address", "category", "description"]
 
     def clean_phone(self):
-        from intake.contacts import phone_checked
-
         return phone_checked(self.cleaned_data["phone"])
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import ContactPoint, Tenant
-from dispatch.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from intake.contacts import (
     customer_by_email,
     customer_by_phone,
@@ -31,9 +31,13 @@ from intake.mail import Malformed, mail_read
 from intake.models import InboundMessage
 from notifications.models import Notification
 from notifications.services import notification_enqueue
-from requests_app.booking import customer_may_change, request_cancel, request_confirm_presence
+from requests_app.booking import (
+    customer_may_change,
+    request_cancel,
+    request_confirm_presence,
+    request_create,
+)
 from requests_app.models import ServiceRequest
-from requests_app.services import request_create
 from requests_app.states import OPEN
 from requests_app.tracking import tracking_url
 

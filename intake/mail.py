@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
-from dispatch.errors import DomainError
+from core.errors import DomainError
 
 # Where the envelope recipient is found first (set by the MTA), then what the sender wrote.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")

@@ -9,14 +9,19 @@ from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
 from accounts.models import Tenant
-from dispatch.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from intake.forms import CATEGORY_MINUTES, PortalRequestForm
 from intake.limits import portal_rate
 from intake.windows import by_day, offers_for, parse_window
-from requests_app.booking import customer_may_change, request_cancel, request_reschedule
+from requests_app.booking import (
+    customer_may_change,
+    request_cancel,
+    request_create,
+    request_reschedule,
+)
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
-from requests_app.services import customer_for_contact, request_create
+from requests_app.services import customer_for_contact
 from requests_app.states import Status
 from requests_app.tracking import request_for_token, tracking_token
 from technicians.models import Visit

@@ -1,6 +1,6 @@
 """Celery tasks of intake: thin interfaces over its services, safe to run twice."""
 
-from dispatch.celery import task
+from config.celery import task
 from intake import reminders
 
 

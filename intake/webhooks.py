@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from dispatch.errors import DomainError
+from core.errors import DomainError
 from intake import inbound
 from intake.limits import webhook_rate
 from intake.mail import Malformed

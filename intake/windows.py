@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Tenant
-from dispatch.engine.windows import Job, Offer, windows_offered
+from dispatch.windows import Job, Offer, windows_offered
 
 
 def offers_for(

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import followups
 from notifications import backends
 from notifications.models import Notification
 
@@ -75,9 +76,7 @@ def notifications_enqueue(messages: list[dict]) -> list[Notification]:
 
 def _deliver_after_commit(ids: list[int]) -> None:
     """One delivery task for the messages of one change, rung after commit."""
-    from notifications.tasks import deliver_notifications  # tasks import this module
-
-    deliver_notifications.delay_on_commit(notification_ids=ids)
+    followups.enqueue_on_commit(followups.DELIVER_NOTIFICATIONS, notification_ids=ids)
 
 
 def notification_deliver(*, notification_id: int) -> str:

@@ -1,4 +1,4 @@
-from dispatch.celery import task
+from config.celery import task
 from notifications import services
 
 

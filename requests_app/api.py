@@ -9,9 +9,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasRole
-from dispatch.api import error_responses
+from core.api import error_responses
 from dispatch.models import Decision
-from requests_app.booking import request_cancel, request_reschedule, request_update
+from requests_app.booking import request_cancel, request_create, request_reschedule, request_update
 from requests_app.idempotency import HEADER as IDEMPOTENCY_HEADER
 from requests_app.idempotency import idempotent
 from requests_app.models import ServiceRequest
@@ -25,7 +25,6 @@ from requests_app.serializers import (
     RequestUpdateSerializer,
     RescheduleSerializer,
 )
-from requests_app.services import request_create
 from technicians.services import request_assign_manually
 
 # A change to one request answers with the request as it is after the change.

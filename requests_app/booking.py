@@ -1,10 +1,13 @@
-"""Changing a promise: reschedule to another window, cancel, and what customers may change.
+"""Taking a request in with its promise, and changing the promise: create (booking the agreed
+window against real capacity), reschedule to another window, cancel, and what customers may
+change.
 
-Every channel (API, operator console, portal, SMS and IVR) calls these. The agreed window lives
-on the request; the visit holding capacity for it is released and a new one booked in the same
-transaction, so a failed booking leaves the old promise as it was.
+Every channel (API, operator console, portal, e-mail, SMS and IVR) calls these. The agreed
+window lives on the request; the visit holding capacity for it is released and a new one booked
+in the same transaction, so a failed booking leaves the old promise as it was.
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -12,10 +15,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from accounts.models import User
-from dispatch.errors import DomainError, IllegalTransition
+from accounts.models import Tenant, User
+from core import followups
+from core.errors import DomainError, IllegalTransition
+from dispatch.windows import window_reserve
 from notifications.services import notification_enqueue
-from requests_app.models import ServiceRequest, StatusChange
+from requests_app.incidents import incident_link
+from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.services import (
     customer_message,
     request_changed,
@@ -23,10 +29,112 @@ from requests_app.services import (
     request_transition,
 )
 from requests_app.states import CLOSED, Status
-from technicians.models import Visit
+from technicians.models import Skill, Visit
+
+DEFAULT_PRIORITY = {ServiceRequest.Kind.EMERGENCY: 1, ServiceRequest.Kind.PLANNED: 3}
 
 # A visit the technician has started cannot be moved or called off from the office.
 STARTED = (Visit.Status.ON_SITE,)
+
+
+@transaction.atomic
+def request_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    kind: str,
+    category: str,
+    channel: str,
+    description: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    address: str = "",
+    skills: Iterable[Skill] = (),
+    estimated_minutes: int = 60,
+    window: tuple[datetime, datetime] | None = None,
+    priority: int | None = None,
+    actor: User | None = None,
+    reserve: bool = True,
+) -> ServiceRequest:
+    """Take in a request from any channel. A planned request with a window is booked there
+    against real capacity (Conflict when the window is full) and the customer gets the promise
+    in writing; an emergency is linked to its outage and assigned within seconds after commit.
+    `reserve=False` records a window agreed elsewhere (imports, simulations) without booking."""
+    for field, value, choices in (
+        ("kind", kind, ServiceRequest.Kind),
+        ("category", category, ServiceRequest.Category),
+        ("channel", channel, ServiceRequest.Channel),
+    ):
+        if value not in choices.values:
+            raise DomainError(
+                _("“%(value)s” is not a valid choice.") % {"value": value}, field=field
+            )
+    if customer.tenant_id != tenant.pk:
+        raise DomainError(_("The customer belongs to another client."), field="customer")
+    skills = list(skills)
+    if any(skill.tenant_id != tenant.pk for skill in skills):
+        raise DomainError(_("A skill belongs to another client."), field="required_skills")
+    lat = customer.lat if lat is None else lat
+    lon = customer.lon if lon is None else lon
+    if lat is None or lon is None:
+        raise DomainError(_("The location is unknown: give coordinates."), field="lat")
+    if window is not None and window[1] <= window[0]:
+        raise DomainError(_("The window must end after it starts."), field="window_end")
+
+    now = timezone.now()
+    emergency = kind == ServiceRequest.Kind.EMERGENCY
+    request = ServiceRequest.objects.create(
+        tenant=tenant,
+        customer=customer,
+        kind=kind,
+        category=category,
+        channel=channel,
+        description=description,
+        lat=lat,
+        lon=lon,
+        address=address or customer.address,
+        estimated_minutes=estimated_minutes,
+        window_start=window[0] if window else None,
+        window_end=window[1] if window else None,
+        priority=priority or DEFAULT_PRIORITY[kind],
+        response_due=now + timedelta(minutes=tenant.response_sla_minutes)
+        if emergency
+        else (window[1] if window else None),
+        restoration_due=now + timedelta(minutes=tenant.restoration_sla_minutes)
+        if emergency
+        else None,
+        created_by=actor,
+    )
+    if skills:  # a new request: no existing links to compare with
+        ServiceRequest.required_skills.through.objects.bulk_create(
+            ServiceRequest.required_skills.through(servicerequest=request, skill=skill)
+            for skill in skills
+        )
+    StatusChange.objects.create(
+        tenant=tenant,
+        request=request,
+        from_status="",
+        to_status=Status.NEW,
+        actor=actor,
+        reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
+    )
+    visit = None
+    request.active_visits = []  # a new request has no visit yet (as `with_active_visit` reads)
+    if emergency:
+        incident_link(request=request)
+        followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=request.pk)
+    elif window is not None:
+        if reserve:
+            skill_codes = frozenset(skill.code for skill in skills)
+            visit = window_reserve(request=request, skills=skill_codes, emit=False)
+            request_confirm_window(request=request)
+        day = timezone.localdate(window[0], timezone=tenant.zone)
+        followups.replan_soon(tenant_id=tenant.pk, day=day)
+    # One live event, last: it carries the request as booked, and the tenant's event counter
+    # (a row lock until commit) is taken as late as possible, so bookings overlap.
+    request.active_visits = [visit] if visit else []
+    request_changed(request=request, kind="request.created", visit=visit)
+    return request
 
 
 def _locked(request: ServiceRequest) -> ServiceRequest:
@@ -65,9 +173,6 @@ def request_reschedule(
     reason: str = "",
 ) -> ServiceRequest:
     """Move the agreed window, booked against capacity like a new one (Conflict when full)."""
-    from dispatch import tasks
-    from dispatch.engine.windows import window_reserve  # builds on request services
-
     request = _locked(request)
     if request.kind != ServiceRequest.Kind.PLANNED:
         raise DomainError(_("Only planned visits have an arrival window."), field="window_start")
@@ -116,7 +221,7 @@ def request_reschedule(
     tenant = request.tenant
     for moment in {old_day, window[0]} - {None}:
         day = timezone.localdate(moment, timezone=tenant.zone)
-        transaction.on_commit(lambda d=day: tasks.replan_soon(tenant_id=tenant.pk, day=d))
+        followups.replan_soon(tenant_id=tenant.pk, day=day)
     return request
 
 
@@ -196,64 +301,3 @@ def customer_may_change(request: ServiceRequest, *, now: datetime | None = None)
         return True  # no time agreed yet, or waiting for a new one
     cutoff = request.window_start - timedelta(hours=request.tenant.change_cutoff_hours)
     return now < cutoff
-
-
-# After a visit that could not complete: what the request needs next, by the reason given.
-CUSTOMER_SIDE = frozenset({Visit.Reason.CUSTOMER_ABSENT, Visit.Reason.NO_ACCESS})
-
-
-def request_follow_up(
-    *, request: ServiceRequest, visit: Visit, reason: str, actor: User | None = None
-) -> None:
-    """A request whose `visit` could not complete is never left without a next step:
-
-    - the customer refused the work: it stays "not completed" (an unproductive visit);
-    - an emergency the customer was not there for goes to dispatchers to call them first;
-    - any other emergency goes back to the engine for another technician, now;
-    - a planned visit waits for a new window, and the customer gets the link to choose one.
-    """
-    from dispatch import tasks  # builds on request services
-
-    label = Visit.Reason(reason).label
-    if reason == Visit.Reason.CUSTOMER_REFUSED:
-        return
-    if request.kind == ServiceRequest.Kind.EMERGENCY:
-        if reason in CUSTOMER_SIDE:
-            note = _("Call the customer before sending someone again: %(reason)s")
-            request_transition(
-                request=request,
-                to=Status.ESCALATED,
-                actor=actor,
-                reason=note % {"reason": label},
-            )
-            return
-        note = _("Another visit is needed: %(reason)s") % {"reason": label}
-        request_transition(request=request, to=Status.NEW, actor=actor, reason=note)
-        tasks.assign_request.delay_on_commit(request_id=request.pk)
-        return
-    note = _("Waiting for a new window: %(reason)s") % {"reason": label}
-    request_transition(request=request, to=Status.RESCHEDULED, actor=actor, reason=note)
-    _ask_for_new_window(request, visit)
-
-
-def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
-    from requests_app.tracking import tracking_url
-
-    tenant = request.tenant
-    with override(tenant.language):
-        body = _(
-            "%(tenant)s: we could not finish the job %(number)s today. Choose a new time for "
-            "the next visit: %(link)s"
-        ) % {
-            "tenant": tenant.name,
-            "number": request.number,
-            "link": tracking_url(request) + "?change=1",
-        }
-    notification_enqueue(
-        **customer_message(
-            request,
-            body=body,
-            kind="follow_up_window",
-            dedupe_key=f"follow-up:{visit.pk}",
-        )
-    )

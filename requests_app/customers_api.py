@@ -11,7 +11,8 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from accounts.permissions import INTAKE_ROLES, STAFF_ROLES, HasRole
-from dispatch.api import error_responses
+from core.api import error_responses
+from intake.contacts import normalize_phone, phone_checked
 from requests_app.models import Customer
 
 REPEAT_DAYS = 30
@@ -47,8 +48,6 @@ class CustomerSerializer(serializers.ModelSerializer):
         return getattr(obj, "recent_count", 0)
 
     def validate_phone(self, value: str) -> str:
-        from intake.contacts import phone_checked
-
         return phone_checked(value) if value else ""
 
     def validate(self, attrs: dict) -> dict:
@@ -74,8 +73,6 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["account_number"]
 
     def filter_phone(self, queryset, name, value):
-        from intake.contacts import normalize_phone
-
         return queryset.filter(phone=normalize_phone(value))
 
     def filter_search(self, queryset, name, value):

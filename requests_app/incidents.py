@@ -1,15 +1,14 @@
 """Outage grouping: emergencies of one category close in space and time are one incident."""
 
 import math
-import zlib
 from datetime import timedelta
 
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from dispatch.events import Change, events_emit
-from dispatch.geo import haversine_km
+from core.db import LockScope, advisory_xact_locks
+from core.events import Change, events_emit
+from core.geo import haversine_km
 from requests_app.models import Incident, ServiceRequest
 from requests_app.payloads import active_visit, request_payload
 from requests_app.selectors import with_active_visit
@@ -103,20 +102,14 @@ def _lock_area(tenant_id: int, category: str, lat: float, lon: float, dlat: floa
 
     Cells are `dlat` high and, in each row, at least the radius wide. A report within the radius
     of another lies in that one's box, so its own cell is among the other's cells: two reports
-    of one outage always wait for each other, reports far apart never do. (Advisory keys
-    (tenant, negative number); the planner's day locks are (tenant, day ordinal ≥ 1).)"""
-    keys = set()
+    of one outage always wait for each other, reports far apart never do."""
+    cells = set()
     for row in range(math.floor((lat - dlat) / dlat), math.floor((lat + dlat) / dlat) + 1):
         centre = (row + 0.5) * dlat
         width = dlat / _cos_poleward(centre, dlat)
         for column in range(math.floor((lon - dlon) / width), math.floor((lon + dlon) / width) + 1):
-            cell = f"{category}:{row}:{column}".encode()
-            keys.add(-1 - zlib.crc32(cell) % (1 << 30))
-    with connection.cursor() as cursor:  # one statement: unnest keeps the array's order
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, key) FROM unnest(%s::integer[]) AS key",
-            [tenant_id, sorted(keys)],
-        )
+            cells.add((tenant_id, category, row, column))
+    advisory_xact_locks(LockScope.OUTAGE_AREA, cells)
 
 
 def _link(request: ServiceRequest, incident: Incident) -> Incident:

@@ -4,7 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Role, User
 from accounts.permissions import STAFF_ROLES
-from dispatch.errors import NotFound
+from core.errors import NotFound
 from requests_app.models import ServiceRequest
 from requests_app.states import OPEN
 from technicians.models import Visit

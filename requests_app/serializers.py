@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dispatch.api import ReadOnlyFieldsCached
+from core.api import ReadOnlyFieldsCached
 from dispatch.models import Decision
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit

@@ -1,7 +1,8 @@
-"""Writes on service requests. Every channel (API, pages, webhooks, tasks) calls these."""
+"""Writes on service requests that every other write builds on: the state machine, the live
+event, and what the customer is told. Taking a request in and changing its promise
+(`requests_app.booking`) and the engine call these; every channel calls the same ones."""
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import formats, timezone
@@ -9,16 +10,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import Tenant, User
-from dispatch.errors import DomainError
-from dispatch.events import Change, event_emit, events_emit
+from core.events import Change, event_emit, events_emit
 from notifications.models import Notification
 from notifications.services import notification_enqueue, notifications_enqueue
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.payloads import active_visit, request_payload
-from requests_app.states import Status, check_transition
-from technicians.models import Skill
-
-DEFAULT_PRIORITY = {ServiceRequest.Kind.EMERGENCY: 1, ServiceRequest.Kind.PLANNED: 3}
+from requests_app.states import check_transition
+from requests_app.tracking import tracking_url
 
 
 def request_changed(*, request: ServiceRequest, kind: str = "request.updated", visit=None) -> None:
@@ -71,111 +69,6 @@ def customer_for_contact(
     )
 
 
-@transaction.atomic
-def request_create(
-    *,
-    tenant: Tenant,
-    customer: Customer,
-    kind: str,
-    category: str,
-    channel: str,
-    description: str = "",
-    lat: float | None = None,
-    lon: float | None = None,
-    address: str = "",
-    skills: Iterable[Skill] = (),
-    estimated_minutes: int = 60,
-    window: tuple[datetime, datetime] | None = None,
-    priority: int | None = None,
-    actor: User | None = None,
-    reserve: bool = True,
-) -> ServiceRequest:
-    """Take in a request from any channel. A planned request with a window is booked there
-    against real capacity (Conflict when the window is full) and the customer gets the promise
-    in writing; an emergency is linked to its outage and assigned within seconds after commit.
-    `reserve=False` records a window agreed elsewhere (imports, simulations) without booking."""
-    for field, value, choices in (
-        ("kind", kind, ServiceRequest.Kind),
-        ("category", category, ServiceRequest.Category),
-        ("channel", channel, ServiceRequest.Channel),
-    ):
-        if value not in choices.values:
-            raise DomainError(
-                _("“%(value)s” is not a valid choice.") % {"value": value}, field=field
-            )
-    if customer.tenant_id != tenant.pk:
-        raise DomainError(_("The customer belongs to another client."), field="customer")
-    skills = list(skills)
-    if any(skill.tenant_id != tenant.pk for skill in skills):
-        raise DomainError(_("A skill belongs to another client."), field="required_skills")
-    lat = customer.lat if lat is None else lat
-    lon = customer.lon if lon is None else lon
-    if lat is None or lon is None:
-        raise DomainError(_("The location is unknown: give coordinates."), field="lat")
-    if window is not None and window[1] <= window[0]:
-        raise DomainError(_("The window must end after it starts."), field="window_end")
-
-    now = timezone.now()
-    emergency = kind == ServiceRequest.Kind.EMERGENCY
-    request = ServiceRequest.objects.create(
-        tenant=tenant,
-        customer=customer,
-        kind=kind,
-        category=category,
-        channel=channel,
-        description=description,
-        lat=lat,
-        lon=lon,
-        address=address or customer.address,
-        estimated_minutes=estimated_minutes,
-        window_start=window[0] if window else None,
-        window_end=window[1] if window else None,
-        priority=priority or DEFAULT_PRIORITY[kind],
-        response_due=now + timedelta(minutes=tenant.response_sla_minutes)
-        if emergency
-        else (window[1] if window else None),
-        restoration_due=now + timedelta(minutes=tenant.restoration_sla_minutes)
-        if emergency
-        else None,
-        created_by=actor,
-    )
-    if skills:  # a new request: no existing links to compare with
-        ServiceRequest.required_skills.through.objects.bulk_create(
-            ServiceRequest.required_skills.through(servicerequest=request, skill=skill)
-            for skill in skills
-        )
-    StatusChange.objects.create(
-        tenant=tenant,
-        request=request,
-        from_status="",
-        to_status=Status.NEW,
-        actor=actor,
-        reason=_("Received via %(channel)s") % {"channel": request.get_channel_display()},
-    )
-    # Imported here: these build on this module.
-    from dispatch import tasks
-    from dispatch.engine.windows import window_reserve
-    from requests_app.incidents import incident_link
-
-    visit = None
-    request.active_visits = []  # a new request has no visit yet (as `with_active_visit` reads)
-    if emergency:
-        incident_link(request=request)
-        tasks.assign_request.delay_on_commit(request_id=request.pk)
-    elif window is not None:
-        if reserve:
-            skill_codes = frozenset(skill.code for skill in skills)
-            visit = window_reserve(request=request, skills=skill_codes, emit=False)
-            request_confirm_window(request=request)
-        day = timezone.localdate(window[0], timezone=tenant.zone)
-        transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant.pk, day=day))
-    # One live event, last: it carries the request as booked, and the tenant's event counter
-    # (a row lock until commit) is taken as late as possible, so bookings overlap.
-    request.active_visits = [visit] if visit else []
-    request_changed(request=request, kind="request.created", visit=visit)
-    return request
-
-
 def customer_message(
     request: ServiceRequest, *, body: str, kind: str, dedupe_key: str, tenant: Tenant | None = None
 ) -> dict:
@@ -199,8 +92,6 @@ def customer_message(
 
 def request_confirm_window(*, request: ServiceRequest) -> None:
     """Put the agreed window in writing to the customer, with their tracking link."""
-    from requests_app.tracking import tracking_url
-
     tenant = request.tenant
     with override(tenant.language), timezone.override(tenant.zone):
         start = timezone.localtime(request.window_start)

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from dispatch.errors import IllegalTransition
+from core.errors import IllegalTransition
 
 
 class Status(models.TextChoices):

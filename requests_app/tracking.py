@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from dispatch.errors import NotFound
+from core.errors import NotFound
 from requests_app.models import ServiceRequest
 
 SALT = "requests.tracking"

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import INTAKE_ROLES, HasRole
-from dispatch.api import error_responses
-from dispatch.engine.windows import MAX_DAYS, Job, windows_offered
+from core.api import error_responses
+from dispatch.windows import MAX_DAYS, Job, windows_offered
 from requests_app.models import Customer
 from technicians.models import Skill
 

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import DISPATCH_ROLES, HasRole
-from dispatch.api import error_responses
+from core.api import error_responses
 from requests_app.serializers import (
     PinSerializer,
     UnassignSerializer,

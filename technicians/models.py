@@ -8,6 +8,7 @@ from django.db.models import Deferrable, F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import TenantOwned
+from core.db import Constraint
 from requests_app.models import LAT, LON
 
 
@@ -173,7 +174,7 @@ class Visit(TenantOwned):
             # (no btree_gist extension, which embedded PostgreSQL builds lack). Deferrable, so a
             # re-plan that rewrites a whole route may check it once, at commit.
             ExclusionConstraint(
-                name="visit_no_overlap_per_technician",
+                name=Constraint.VISIT_NO_OVERLAP,
                 deferrable=Deferrable.IMMEDIATE,
                 expressions=[
                     (

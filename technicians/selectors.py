@@ -5,7 +5,7 @@ from datetime import date
 from django.db.models import QuerySet
 
 from accounts.models import Role, User
-from dispatch.errors import NotFound
+from core.errors import NotFound
 from technicians.models import Technician, Visit
 
 

@@ -2,12 +2,16 @@
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from dispatch.errors import Conflict, DomainError, IllegalTransition
+from core.db import Constraint, constraints_deferred
+from core.errors import Conflict, DomainError, IllegalTransition
+from dispatch.routes import legs_move, load_routes, push_legs
+from dispatch.travel import travel_for_tenant
+from requests_app.follow_up import request_follow_up
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_transition
 from requests_app.states import Status as RequestStatus
@@ -112,8 +116,6 @@ def visit_transition(
         reason=Visit.Reason(reason).label if to == V.NOT_COMPLETED else "",
     )
     if to == V.NOT_COMPLETED:
-        from requests_app.booking import request_follow_up  # booking builds on these services
-
         request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
     return visit
 
@@ -191,9 +193,6 @@ def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit
 def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     """The technician is on site now: the visit runs from now for its planned length, and the
     rest of the route is pushed where it no longer fits. Late promises are flagged."""
-    from dispatch.engine.routes import legs_move, load_routes, push_legs  # builds on services
-    from dispatch.travel import travel_for_tenant
-
     length = visit.planned_end - visit.planned_start
     visit.planned_start, visit.planned_end = now, now + length
     technician = Technician.objects.select_for_update().get(pk=visit.technician_id)
@@ -212,6 +211,5 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     )
     if not moved:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+    constraints_deferred(Constraint.VISIT_NO_OVERLAP)
     legs_move(moved)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from dispatch.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from technicians.models import Visit
 from technicians.selectors import get_visit_for_user, technician_for_user, visits_of_day
 from technicians.services import VISIT_FLOW, visit_transition

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dispatch.celery import QUEUES
+from config.celery import QUEUES
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
@@ -52,7 +52,7 @@ def test_a_malformed_boolean_setting_fails_loudly():
 
 
 def test_every_environment_variable_is_listed_in_env_example():
-    source = (ROOT / "dispatch" / "settings.py").read_text()
+    source = (ROOT / "config" / "settings.py").read_text()
     read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z_]+)"', source))
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read - listed == set()

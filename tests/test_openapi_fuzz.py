@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dispatch.wsgi import application
-from requests_app.services import request_create
+from config.wsgi import application
+from requests_app.booking import request_create
 from tests.factories import CustomerFactory, SkillFactory, TechnicianFactory
 
 CONFIG = schemathesis.Config.from_dict(

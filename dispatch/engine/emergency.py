@@ -19,7 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from dispatch.engine.routes import (
+from core import followups
+from core.db import Constraint, constraints_deferred
+from core.events import events_deferred
+from core.geo import haversine_km
+from dispatch.models import Decision
+from dispatch.routes import (
     IN_HAND,
     Insertion,
     Leg,
@@ -31,9 +36,6 @@ from dispatch.engine.routes import (
     legs_move,
     load_routes,
 )
-from dispatch.events import events_deferred
-from dispatch.geo import haversine_km
-from dispatch.models import Decision
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_transition
@@ -352,10 +354,9 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
             _apply(request, chosen, routes, on_shift, now)
             _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
         # The emergency pushed other visits around: let the planner tidy the day soon.
-        from dispatch import tasks  # tasks build on the engine
-
-        tenant, today = request.tenant_id, timezone.localdate(now, request.tenant.zone)
-        transaction.on_commit(lambda: tasks.replan_soon(tenant_id=tenant, day=today))
+        followups.replan_soon(
+            tenant_id=request.tenant_id, day=timezone.localdate(now, request.tenant.zone)
+        )
         return "assigned"
 
 
@@ -378,8 +379,7 @@ def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
 def _apply(request, chosen: Candidate, routes, on_shift: list[OnShift], now) -> None:
     # The emergency's visit and the pushed ones are written in several statements; overlaps may
     # exist between two of them, so the no-overlap constraint is checked at commit.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+    constraints_deferred(Constraint.VISIT_NO_OVERLAP)
     insertion = chosen.insertion
     technician = chosen.route.technician.model()
     legs_attach((leg for leg, _ in insertion.moved), technician=technician)  # written below

@@ -14,14 +14,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Tenant
-from dispatch.engine.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
+from core.db import (
+    Constraint,
+    LockScope,
+    advisory_xact_try_lock,
+    constraints_checked,
+    constraints_deferred,
+)
 from dispatch.models import Decision
+from dispatch.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
 from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
@@ -252,10 +259,8 @@ def plan_day(
         return None
     with transaction.atomic():
         # One planner per tenant and day; a second one gives way instead of queueing.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [tenant_id, day.toordinal()])
-            if not cursor.fetchone()[0]:
-                return None
+        if not advisory_xact_try_lock(LockScope.DAY_PLAN, tenant_id, day.isoformat()):
+            return None
         model = build_day(tenant=tenant, day=day, now=now)
         if model is None:
             return PlanResult()
@@ -281,13 +286,11 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
     result.skipped_technicians = len(stale)
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician DEFERRED")
+            constraints_deferred(Constraint.VISIT_NO_OVERLAP)
             _apply_routes(model, solution, stale, now, result)
-            with connection.cursor() as cursor:
-                # Check now, inside the savepoint, so a plan that would double-book is undone
-                # alone instead of failing the caller's commit.
-                cursor.execute("SET CONSTRAINTS visit_no_overlap_per_technician IMMEDIATE")
+            # Check now, inside the savepoint, so a plan that would double-book is undone
+            # alone instead of failing the caller's commit.
+            constraints_checked(Constraint.VISIT_NO_OVERLAP)
     except IntegrityError:
         log.exception("plan for tenant %s rolled back: it would double-book", model.tenant.pk)
         return PlanResult(failed=True, runtime_s=solution.runtime_s)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.devstack import free_port
+from devtools.devstack import free_port
 from tests.live import stack
 
 CHROMIUM = "/usr/bin/chromium"

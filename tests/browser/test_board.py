@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dispatch.events import event_emit
+from core.events import event_emit
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest
-from requests_app.services import request_create, request_flag_window_risk
+from requests_app.services import request_flag_window_risk
 from technicians.models import Visit
 from tests.browser.conftest import login
 from tests.factories import CustomerFactory
@@ -44,7 +45,7 @@ def test_the_board_catches_up_when_a_push_is_lost(browser, server, dispatcher, c
     login(page, server, "dispatcher")
     expect(page.get_by_test_id("live")).to_have_class("live on")
 
-    with mock.patch("dispatch.events.broadcast"):  # this push is "lost" by the channel layer
+    with mock.patch("core.events.broadcast"):  # this push is "lost" by the channel layer
         lost = request_create(
             tenant=dispatcher.tenant,
             customer=customer,

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.models import Event
 from dispatch.engine.emergency import ready_for_emergency, request_assign
-from dispatch.models import Decision, Event
+from dispatch.models import Decision
 from dispatch.tasks import assign_request, reconcile_unassigned
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Absence, Visit

@@ -5,8 +5,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
-from dispatch.asgi import application
-from dispatch.events import event_emit
+from config.asgi import application
+from core.events import event_emit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

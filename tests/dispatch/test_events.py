@@ -5,9 +5,9 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
-from dispatch.events import Change, event_emit, events_deferred, events_emit
-from dispatch.models import Event
-from requests_app.services import request_create
+from core.events import Change, event_emit, events_deferred, events_emit
+from core.models import Event
+from requests_app.booking import request_create
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_events_are_numbered_per_tenant_without_gaps(tenant, other_tenant):
 def test_an_event_is_pushed_only_after_commit(tenant, django_capture_on_commit_callbacks):
     # Exits run inner first: commit, then the captured callbacks run, all under the patch.
     with (
-        mock.patch("dispatch.events.broadcast") as push,
+        mock.patch("core.events.broadcast") as push,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         transaction.atomic(),
     ):
@@ -43,7 +43,7 @@ def test_deferred_events_are_numbered_together_when_the_block_ends(
     tenant, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("dispatch.events.broadcast") as push,
+        mock.patch("core.events.broadcast") as push,
         django_capture_on_commit_callbacks(execute=True),
         transaction.atomic(),
     ):
@@ -80,7 +80,7 @@ def test_deferred_events_of_a_failed_change_are_never_stored(tenant):
 
 
 def test_a_rolled_back_change_leaves_no_event_and_no_push(tenant):
-    with mock.patch("dispatch.events.broadcast") as push, pytest.raises(RuntimeError):  # noqa: SIM117 — the rollback must happen inside the patch
+    with mock.patch("core.events.broadcast") as push, pytest.raises(RuntimeError):  # noqa: SIM117 — the rollback must happen inside the patch
         with transaction.atomic():
             event_emit(tenant_id=tenant.pk, kind="x", payload={})
             raise RuntimeError("boom")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.models import Event
+from core.models import Event
 from requests_app.models import ServiceRequest
 from technicians.models import Visit
 from tests.factories import RequestFactory, TechnicianFactory

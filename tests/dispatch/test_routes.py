@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.engine.routes import live_after, load_routes
+from dispatch.routes import live_after, load_routes
 from technicians.models import Visit
 from tests.dispatch.test_emergency_insertion import planned_visit
 from tests.factories import TechnicianFactory

@@ -4,7 +4,7 @@ from itertools import combinations
 
 import pytest
 
-from dispatch.errors import Conflict
+from core.errors import Conflict
 from requests_app.models import ServiceRequest
 from technicians.models import Visit
 from tests.dispatch.test_concurrency import in_threads

@@ -5,10 +5,10 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.engine.windows import Job, windows_offered
-from dispatch.errors import Conflict
+from core.errors import Conflict
+from dispatch.windows import Job, windows_offered
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest, StatusChange
-from requests_app.services import request_create
 from technicians.models import Absence, Shift, Technician, Visit
 from tests.factories import ALMATY, TechnicianFactory
 
@@ -154,7 +154,7 @@ def test_a_full_window_is_no_longer_offered_and_cannot_be_booked(tenant, custome
 def test_when_the_nearest_technicians_are_full_one_further_away_takes_the_booking(
     tenant, customer, monkeypatch
 ):
-    monkeypatch.setattr("dispatch.engine.windows.NEAREST_FIRST", 1)
+    monkeypatch.setattr("dispatch.windows.NEAREST_FIRST", 1)
     near, far = crew(tenant, 2, start=8, end=10)
     Technician.objects.filter(pk=far.pk).update(home_lat=ALMATY[0] + 0.02)
     day = tomorrow(tenant)

@@ -5,7 +5,7 @@ import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from django.db import connection
 
-from dispatch.celery import app
+from config.celery import app
 from dispatch.tasks import assign_request
 
 pytestmark = pytest.mark.django_db(transaction=True)  # tasks run outside any transaction

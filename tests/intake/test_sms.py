@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from dispatch.models import Event
+from core.models import Event
 from intake.models import InboundMessage
 from intake.signatures import signature_for
 from requests_app.models import ServiceRequest, StatusChange

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-from dispatch.devstack import wait_for_port
+from devtools.devstack import wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,7 +40,7 @@ def start_asgi(port: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             str(BIN / "uvicorn"),
-            "dispatch.asgi:application",
+            "config.asgi:application",
             "--host",
             "127.0.0.1",
             "--port",
@@ -61,7 +61,7 @@ def start_worker(env: dict, *, concurrency: int = 2, hostname: str = "test") -> 
         [
             str(BIN / "celery"),
             "-A",
-            "dispatch",
+            "config",
             "worker",
             "-Q",
             "assign,plan,notify,default",

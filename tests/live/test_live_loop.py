@@ -10,7 +10,7 @@ import websockets
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from dispatch.devstack import free_port
+from devtools.devstack import free_port
 from tests.live import stack
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ import pytest
 from django.db import transaction
 
 from dispatch.tasks import reconcile_unassigned
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest
-from requests_app.services import request_create
 from technicians.models import Visit
 from tests.factories import CustomerFactory, TechnicianFactory
 from tests.live import stack

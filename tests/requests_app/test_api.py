@@ -2,8 +2,8 @@
 
 import pytest
 
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest
-from requests_app.services import request_create
 from tests.factories import CustomerFactory, RequestFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from requests_app.booking import request_create
 from requests_app.models import ServiceRequest
-from requests_app.services import request_create
 from tests.factories import ALMATY, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_an_old_report_does_not_group_with_a_new_one(tenant):
 
 
 def test_the_live_event_carries_the_incident(tenant):
-    from dispatch.models import Event
+    from core.models import Event
 
     report(tenant)
     second = report(tenant, north_km=0.3)
@@ -66,7 +66,7 @@ def test_the_live_event_carries_the_incident(tenant):
 
 
 def test_earlier_reports_regroup_live_under_the_new_incident(tenant):
-    from dispatch.models import Event
+    from core.models import Event
 
     first = report(tenant)
     second = report(tenant, north_km=0.3)
@@ -83,7 +83,7 @@ def test_a_report_waits_for_the_engine_holding_an_earlier_one_without_deadlock(t
 
     from django.db import connection, transaction
 
-    from dispatch.events import event_emit
+    from core.events import event_emit
     from tests.dispatch.test_concurrency import in_threads
 
     first = report(tenant)

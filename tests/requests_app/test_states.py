@@ -2,7 +2,7 @@ import itertools
 
 import pytest
 
-from dispatch.errors import IllegalTransition
+from core.errors import IllegalTransition
 from requests_app.models import StatusChange
 from requests_app.services import request_transition
 from requests_app.states import TRANSITIONS, Status, check_transition

@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactPoint, Role, Tenant, User
+from requests_app.booking import request_create
 from requests_app.models import Customer, ServiceRequest
-from requests_app.services import request_create
 from technicians.models import Shift, Skill, Technician
 from technicians.services import visit_create
 

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dispatch.errors import DomainError
+from core.errors import DomainError
 from intake.inbound import Replayed, email_receive
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from core import views as core_views
+from core.feed import EventFeedView
 from dispatch import views
-from dispatch.feed import EventFeedView
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
@@ -26,9 +27,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", core_views.home, name="home"),
     path("board/", views.board, name="board"),
-    path("health/", views.health, name="health"),
+    path("health/", core_views.health, name="health"),
     path("tech/", technician_views.day, name="technician-day"),
     path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -41,4 +42,4 @@ urlpatterns = [
     path("", include("intake.urls")),
 ]
 
-handler404 = "dispatch.api.not_found"
+handler404 = "core.api.not_found"

@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dispatch.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     "django_ratelimit",
     "accounts",
+    "core",
     "requests_app",
     "technicians",
     "surveys",
@@ -63,9 +64,9 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
-ROOT_URLCONF = "dispatch.urls"
-WSGI_APPLICATION = "dispatch.wsgi.application"
-ASGI_APPLICATION = "dispatch.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -111,7 +112,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("kk", _("Kazakh"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-FORMAT_MODULE_PATH = ["dispatch.formats"]  # Kazakh dates as written in Kazakhstan
+FORMAT_MODULE_PATH = ["core.formats"]  # Kazakh dates as written in Kazakhstan
 TIME_ZONE = env_str("DEFAULT_TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
 USE_TZ = True
@@ -138,7 +139,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "dispatch.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Field-service dispatch API",
@@ -181,7 +182,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fix-up closes the database connection before and after every task unless this
 # is set (celery/celery#4116): each emergency then paid for a new PostgreSQL backend and planned
 # its queries on cold caches. With it, the fix-up recycles connections only every this many
-# tasks, and dispatch/celery.py treats each task as Django treats a request (CONN_MAX_AGE,
+# tasks, and config/celery.py treats each task as Django treats a request (CONN_MAX_AGE,
 # CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -16,13 +16,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from dispatch.engine.routes import (
+from core.db import LockScope, advisory_xact_lock
+from core.errors import Conflict
+from dispatch.routes import (
     IN_HAND,
     Gap,
     Leg,
@@ -33,9 +34,9 @@ from dispatch.engine.routes import (
     latest_arrival,
     working_window,
 )
-from dispatch.errors import Conflict
 from dispatch.travel import travel_for_tenant
 from technicians.models import Absence, Shift, Technician, Visit
+from technicians.services import visit_create
 
 Point = tuple[float, float]
 # Score weights, in minutes of extra driving: a fully booked technician counts like 30 minutes
@@ -173,12 +174,8 @@ def window_reserve(
     tenant = request.tenant
     start, end = request.window_start, request.window_end
     day = timezone.localdate(start, tenant.zone)
-    with connection.cursor() as cursor:
-        # Bookings of one tenant and day take turns (a 64-bit key: a key space apart from the
-        # planner's two-part lock). Held to commit, so the next booking sees this visit.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [tenant.pk * 1_000_000 + day.toordinal()]
-        )
+    # Bookings of one tenant and day take turns; held to commit, so the next one sees this visit.
+    advisory_xact_lock(LockScope.WINDOW_BOOKING, tenant.pk, day.isoformat())
     job = Job(
         point=(request.lat, request.lon),
         minutes=request.estimated_minutes,
@@ -217,8 +214,6 @@ def _book(placement: Placement, request, job: Job, travel, now, *, emit: bool) -
     """The visit in the placement's gap, or None when the technician's route changed and the
     job no longer fits. The emergency rule and the planner change routes under the
     technician's row lock: take it, then check this technician's route again."""
-    from technicians.services import visit_create  # builds on request services
-
     technician = (
         Technician.objects.select_for_update(of=("self",))
         .select_related("user")  # named in the status change

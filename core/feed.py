@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Tenant
 from accounts.permissions import STAFF_ROLES, HasRole
-from dispatch.api import error_responses
-from dispatch.models import Event
+from core.api import error_responses
+from core.models import Event
 
 PAGE = 500
 

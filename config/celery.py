@@ -12,7 +12,7 @@ from collections.abc import Callable
 from celery import Celery, signals
 from django.db import close_old_connections
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dispatch.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # DjangoTask adds delay_on_commit: enqueue only once the change that needs the task is committed.
 app = Celery("dispatch", task_cls="celery.contrib.django.task:DjangoTask")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-from dispatch import groups
-from dispatch.models import Event
+from core import groups
+from core.models import Event
 
 log = logging.getLogger(__name__)
 

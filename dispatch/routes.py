@@ -17,8 +17,10 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from dispatch.events import Change, events_emit
+from core.events import Change, events_emit
 from requests_app.models import ServiceRequest
+from requests_app.payloads import request_payload
+from requests_app.services import requests_flag_window_risk
 from technicians.models import Technician, Visit
 
 Point = tuple[float, float]
@@ -233,9 +235,6 @@ def push_legs(
 def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
     """Write pushed legs' new times in one statement and tell screens in one batch of events;
     a leg whose new time misses its agreed window is flagged at risk and its customer told."""
-    from requests_app.payloads import request_payload
-    from requests_app.services import requests_flag_window_risk
-
     if not moves:
         return
     legs_attach(leg for leg, _ in moves)
