@@ -19,10 +19,9 @@ import numpy as np
 
 from dispatch.routing import Job, Problem, Vehicle
 
-# The shared benchmark data lives beside the checkout (../shared), wherever it is cloned.
-DATA_DIR = Path(
-    os.environ.get("VRPTW_DATA", Path(__file__).resolve().parents[2] / "shared/bench/vrptw")
-)
+# The instances and best-known solutions are in the repository (bench/data/vrptw/README.md
+# says where they come from); VRPTW_DATA points elsewhere.
+DATA_DIR = Path(os.environ.get("VRPTW_DATA", Path(__file__).resolve().parent / "data" / "vrptw"))
 SCALE = 10
 
 

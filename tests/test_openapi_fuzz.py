@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from requests_app.booking import request_create
+from technicians.models import Shift
 from tests.factories import CustomerFactory, SkillFactory, TechnicianFactory
 
 CONFIG = schemathesis.Config.from_dict(
@@ -78,9 +79,20 @@ def in_process():
 @pytest.fixture
 def world(in_process, dispatcher, customer) -> World:
     tenant = dispatcher.tenant
+    # The suite runs at any hour: the window below (an hour from now) must be a visit hour.
+    tenant.visit_hours_start, tenant.visit_hours_end = 0, 24
+    tenant.save(update_fields=["visit_hours_start", "visit_hours_end"])
     fiber = SkillFactory(tenant=tenant, code="fiber", name="Fibre")
-    technician = TechnicianFactory(tenant=tenant, skills=[fiber])  # on shift now
+    technician = TechnicianFactory(tenant=tenant, skills=[fiber], on_shift=False)
     now = timezone.now()
+    # On shift now, and on the window's day (tomorrow already, an hour before midnight).
+    Shift.objects.create(
+        tenant=tenant,
+        technician=technician,
+        date=timezone.localdate(now + timedelta(hours=1), tenant.zone),
+        start=now - timedelta(hours=1),
+        end=now + timedelta(hours=8),
+    )
     planned = request_create(
         tenant=tenant,
         customer=customer,
