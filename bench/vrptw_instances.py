@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dispatch.routing import Job, Problem, Vehicle
+from dispatch.routing import Problem, SolverJob, Vehicle
 
 # The instances and best-known solutions are in the repository (bench/data/vrptw/README.md
 # says where they come from); VRPTW_DATA points elsewhere.
@@ -147,7 +147,7 @@ def to_problem(instance: Instance) -> Problem:
         for number in range(1, instance.vehicles + 1)
     ]
     jobs = [
-        Job(
+        SolverJob(
             id=str(customer),
             location=customer,
             service=SCALE * int(instance.service[customer]),

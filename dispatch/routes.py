@@ -1,6 +1,6 @@
 """A technician's remaining route today, and what inserting a job into it does to the rest.
 
-A `Route` is read from the live visits: the job in hand (en route or on site, or already
+A `LiveRoute` is read from the live visits: the job in hand (en route or on site, or already
 started by the plan) fixes when and where the technician is next free; the visits after it are
 `legs` that can be pushed later. Pushing a leg past its agreed window breaks a promise; those
 legs are reported so the caller can move them or warn the customer.
@@ -46,7 +46,7 @@ class Leg:
 
 
 @dataclass(slots=True)
-class Route:
+class LiveRoute:
     technician: Technician
     shift_end: datetime
     free_at: datetime
@@ -191,8 +191,8 @@ def free_at(status: str, start: datetime, end: datetime, now: datetime) -> datet
     return max(end, now)
 
 
-def _route(technician: Technician, visits: list[RouteVisit], now: datetime, shift_end) -> Route:
-    route = Route(technician, shift_end, now, technician.position)
+def _route(technician: Technician, visits: list[RouteVisit], now: datetime, shift_end) -> LiveRoute:
+    route = LiveRoute(technician, shift_end, now, technician.position)
     legs = route.legs
     for visit_id, _, status, start, end, pinned, lat, lon, window_end, kind in visits:
         if status in IN_HAND:
@@ -205,7 +205,7 @@ def _route(technician: Technician, visits: list[RouteVisit], now: datetime, shif
 
 
 def push_legs(
-    route: Route,
+    route: LiveRoute,
     *,
     clock: datetime,
     here: Point,
@@ -255,7 +255,7 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
         events_emit(tenant_id=moves[0][0].visit.tenant_id, changes=changes)
 
 
-def insert_first(route: Route, *, point: Point, minutes: int, travel) -> Insertion:
+def insert_first(route: LiveRoute, *, point: Point, minutes: int, travel) -> Insertion:
     """Put a job right after the job in hand; push the later legs as far as needed. When that
     would delay emergencies already waiting for this technician, the job queues behind them
     instead (first come, first served: a new emergency never pushes an earlier one back)."""
@@ -286,7 +286,7 @@ class Gap:
 
 
 def find_gap(
-    route: Route,
+    route: LiveRoute,
     *,
     point: Point,
     minutes: int,

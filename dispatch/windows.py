@@ -27,7 +27,7 @@ from dispatch.routes import (
     IN_HAND,
     Gap,
     Leg,
-    Route,
+    LiveRoute,
     RouteVisit,
     find_gap,
     free_after,
@@ -55,7 +55,7 @@ LON_SCALE = 0.73
 
 
 @dataclass(frozen=True)
-class Job:
+class JobToBook:
     """What is to be placed: where, for how long, needing which skills."""
 
     point: Point
@@ -65,7 +65,7 @@ class Job:
 
 @dataclass
 class DayRoute:
-    route: Route
+    route: LiveRoute
     home: Point
     booked_minutes: float
     capacity_minutes: float  # the working time left, less the lunch break
@@ -120,7 +120,7 @@ def window_grid(tenant: Tenant, day: date) -> list[tuple[datetime, datetime]]:
 
 
 def windows_offered(
-    *, tenant: Tenant, job: Job, date_from: date, date_to: date, now: datetime | None = None
+    *, tenant: Tenant, job: JobToBook, date_from: date, date_to: date, now: datetime | None = None
 ) -> list[Offer]:
     """Windows with room for the job, best first."""
     now = now or timezone.now()
@@ -176,7 +176,7 @@ def window_reserve(
     day = timezone.localdate(start, tenant.zone)
     # Bookings of one tenant and day take turns; held to commit, so the next one sees this visit.
     advisory_xact_lock(LockScope.WINDOW_BOOKING, tenant.pk, day.isoformat())
-    job = Job(
+    job = JobToBook(
         point=(request.lat, request.lon),
         minutes=request.estimated_minutes,
         skills=frozenset(request.required_skills.values_list("code", flat=True))
@@ -210,7 +210,9 @@ def window_reserve(
     )
 
 
-def _book(placement: Placement, request, job: Job, travel, now, *, emit: bool) -> Visit | None:
+def _book(
+    placement: Placement, request, job: JobToBook, travel, now, *, emit: bool
+) -> Visit | None:
     """The visit in the placement's gap, or None when the technician's route changed and the
     job no longer fits. The emergency rule and the planner change routes under the
     technician's row lock: take it, then check this technician's route again."""
@@ -245,7 +247,7 @@ def _distance_to_day(day_route: DayRoute, point: Point) -> float:
 
 
 def _placements(
-    routes: list[DayRoute], job: Job, window, travel, now, enough: int | None = None
+    routes: list[DayRoute], job: JobToBook, window, travel, now, enough: int | None = None
 ) -> list[Placement]:
     """Where the job fits, cheapest first; with `enough`, only the first that many routes (in
     the given order) that fit are weighed."""
@@ -363,7 +365,7 @@ def _day_route(shift: Shift, working, visits: list[RouteVisit], now: datetime) -
     here = home
     if technician.last_seen_at and technician.last_seen_at >= shift.start:
         here = technician.position  # out on the road since the shift began
-    route = Route(technician, working[1], working[0], here)
+    route = LiveRoute(technician, working[1], working[0], here)
     booked = 0.0
     for visit in visits:
         if visit.planned_start >= working[1]:

@@ -6,12 +6,18 @@ from django.utils.translation import gettext_lazy as _
 from intake.contacts import phone_checked
 from requests_app.models import ServiceRequest
 
-C = ServiceRequest.Category
+Category = ServiceRequest.Category
 PLANNED_CATEGORIES = [
-    (c.value, c.label) for c in (C.INSTALLATION, C.RELOCATION, C.REPAIR, C.MAINTENANCE)
+    (c.value, c.label)
+    for c in (Category.INSTALLATION, Category.RELOCATION, Category.REPAIR, Category.MAINTENANCE)
 ]
 # How long a visit of each kind usually takes, in minutes: what a window must have room for.
-CATEGORY_MINUTES = {C.INSTALLATION: 90, C.RELOCATION: 90, C.REPAIR: 60, C.MAINTENANCE: 60}
+CATEGORY_MINUTES = {
+    Category.INSTALLATION: 90,
+    Category.RELOCATION: 90,
+    Category.REPAIR: 60,
+    Category.MAINTENANCE: 60,
+}
 
 
 class PlannedRequestForm(forms.Form):

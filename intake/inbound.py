@@ -117,7 +117,7 @@ def _sms_answer(tenant: Tenant, phone: str, text: str) -> Received:
                 % {"tenant": tenant.name},
             )
         if text == "1":
-            request_confirm_presence(request=upcoming)
+            request_confirm_presence(service_request=upcoming)
             return Received(
                 Outcome.CONFIRMED,
                 _(
@@ -233,7 +233,7 @@ def _ivr_answer(tenant: Tenant, phone: str, digits: str) -> Received:
     if upcoming is None:
         return Received(Outcome.NO_VISIT, _("You have no upcoming visit."))
     if digits == "2":
-        request_confirm_presence(request=upcoming)
+        request_confirm_presence(service_request=upcoming)
         return Received(
             Outcome.CONFIRMED,
             _("Thank you. Your visit on %(day)s between %(start)s and %(end)s is confirmed.")
@@ -248,7 +248,9 @@ def _ivr_answer(tenant: Tenant, phone: str, digits: str) -> Received:
     if not customer_may_change(upcoming):
         return too_late
     try:
-        request_cancel(request=upcoming, reason=_("Cancelled by the customer by phone (keypad)"))
+        request_cancel(
+            service_request=upcoming, reason=_("Cancelled by the customer by phone (keypad)")
+        )
     except DomainError:
         # The technician got there first; the savepoint of request_cancel rolled it back.
         return too_late

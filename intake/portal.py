@@ -126,7 +126,9 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "cancel":
-                request_cancel(request=service_request, reason=_("Cancelled by the customer"))
+                request_cancel(
+                    service_request=service_request, reason=_("Cancelled by the customer")
+                )
                 messages.success(request, _("Your request is cancelled."))
                 return redirect(request.path)
             if action == "reschedule":
@@ -135,7 +137,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
                     messages.error(request, _("Choose an arrival window."))
                 else:
                     request_reschedule(
-                        request=service_request,
+                        service_request=service_request,
                         window=window,
                         reason=_("Changed by the customer"),
                     )

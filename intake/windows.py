@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Tenant
-from dispatch.windows import Job, Offer, windows_offered
+from dispatch.windows import JobToBook, Offer, windows_offered
 
 
 def offers_for(
@@ -21,7 +21,7 @@ def offers_for(
     """Windows to offer, without the `current` one (its start) a customer is moving from."""
     today = timezone.localdate(timezone=tenant.zone)
     horizon = days or tenant.booking_days_ahead
-    job = Job(point=point, minutes=minutes, skills=frozenset(skills))
+    job = JobToBook(point=point, minutes=minutes, skills=frozenset(skills))
     offers = windows_offered(
         tenant=tenant, job=job, date_from=today, date_to=today + timedelta(days=horizon)
     )

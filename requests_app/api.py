@@ -122,7 +122,9 @@ class RequestViewSet(
         service_request = self.get_object()
         serializer = RequestUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        request_update(request=service_request, actor=request.user, **serializer.validated_data)
+        request_update(
+            service_request=service_request, actor=request.user, **serializer.validated_data
+        )
         return self._answer()
 
     @extend_schema(request=RescheduleSerializer, responses=CHANGED)
@@ -134,7 +136,7 @@ class RequestViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         request_reschedule(
-            request=service_request,
+            service_request=service_request,
             window=(data["window_start"], data["window_end"]),
             actor=request.user,
             reason=data["reason"],
@@ -148,7 +150,9 @@ class RequestViewSet(
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         request_cancel(
-            request=service_request, actor=request.user, reason=serializer.validated_data["reason"]
+            service_request=service_request,
+            actor=request.user,
+            reason=serializer.validated_data["reason"],
         )
         return self._answer()
 
@@ -168,6 +172,6 @@ class RequestViewSet(
         serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
         serializer.is_valid(raise_exception=True)
         request_assign_manually(
-            request=service_request, actor=request.user, **serializer.validated_data
+            service_request=service_request, actor=request.user, **serializer.validated_data
         )
         return self._answer()

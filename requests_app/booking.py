@@ -167,34 +167,34 @@ def _window_text(start: datetime | None, end: datetime | None) -> str:
 @transaction.atomic
 def request_reschedule(
     *,
-    request: ServiceRequest,
+    service_request: ServiceRequest,
     window: tuple[datetime, datetime],
     actor: User | None = None,
     reason: str = "",
 ) -> ServiceRequest:
     """Move the agreed window, booked against capacity like a new one (Conflict when full)."""
-    request = _locked(request)
-    if request.kind != ServiceRequest.Kind.PLANNED:
+    service_request = _locked(service_request)
+    if service_request.kind != ServiceRequest.Kind.PLANNED:
         raise DomainError(_("Only planned visits have an arrival window."), field="window_start")
-    if request.status in CLOSED or request.status == Status.ON_SITE:
+    if service_request.status in CLOSED or service_request.status == Status.ON_SITE:
         raise IllegalTransition(_("This request can no longer be rescheduled."))
     if window[1] <= window[0]:
         raise DomainError(_("The window must end after it starts."), field="window_end")
     if window[1] <= timezone.now():
         raise DomainError(_("The window is already over."), field="window_start")
-    old_day = request.window_start
-    with timezone.override(request.tenant.zone):
+    old_day = service_request.window_start
+    with timezone.override(service_request.tenant.zone):
         note = _("Window %(old)s → %(new)s") % {
-            "old": _window_text(request.window_start, request.window_end),
+            "old": _window_text(service_request.window_start, service_request.window_end),
             "new": _window_text(*window),
         }
     note = f"{note}: {reason}" if reason else note
-    _release_visit(request)
-    request.window_start, request.window_end = window
-    request.response_due = window[1]
-    request.window_at_risk = False
-    request.plan_note = ""
-    request.save(
+    _release_visit(service_request)
+    service_request.window_start, service_request.window_end = window
+    service_request.response_due = window[1]
+    service_request.window_at_risk = False
+    service_request.plan_note = ""
+    service_request.save(
         update_fields=[
             "window_start",
             "window_end",
@@ -204,90 +204,90 @@ def request_reschedule(
             "updated_at",
         ]
     )
-    if request.status == Status.RESCHEDULED:
+    if service_request.status == Status.RESCHEDULED:
         # Already waiting for a new time: the change is still a row, with who and why.
         StatusChange.objects.create(
-            tenant_id=request.tenant_id,
-            request=request,
+            tenant_id=service_request.tenant_id,
+            request=service_request,
             from_status=Status.RESCHEDULED,
             to_status=Status.RESCHEDULED,
             actor=actor,
             reason=note[:300],
         )
     else:
-        request_transition(request=request, to=Status.RESCHEDULED, actor=actor, reason=note)
-    window_reserve(request=request)
-    request_confirm_window(request=request)
-    tenant = request.tenant
+        request_transition(request=service_request, to=Status.RESCHEDULED, actor=actor, reason=note)
+    window_reserve(request=service_request)
+    request_confirm_window(request=service_request)
+    tenant = service_request.tenant
     for moment in {old_day, window[0]} - {None}:
         day = timezone.localdate(moment, timezone=tenant.zone)
         followups.replan_soon(tenant_id=tenant.pk, day=day)
-    return request
+    return service_request
 
 
 @transaction.atomic
 def request_cancel(
-    *, request: ServiceRequest, actor: User | None = None, reason: str = ""
+    *, service_request: ServiceRequest, actor: User | None = None, reason: str = ""
 ) -> ServiceRequest:
-    request = _locked(request)
-    if request.status in CLOSED or request.status == Status.ON_SITE:
+    service_request = _locked(service_request)
+    if service_request.status in CLOSED or service_request.status == Status.ON_SITE:
         raise IllegalTransition(_("This request can no longer be cancelled."))
-    _release_visit(request)
+    _release_visit(service_request)
     request_transition(
-        request=request, to=Status.CANCELLED, actor=actor, reason=reason or _("Cancelled")
+        request=service_request, to=Status.CANCELLED, actor=actor, reason=reason or _("Cancelled")
     )
-    tenant = request.tenant
+    tenant = service_request.tenant
     with override(tenant.language):
         body = _("%(tenant)s: your request %(number)s is cancelled.") % {
             "tenant": tenant.name,
-            "number": request.number,
+            "number": service_request.number,
         }
     notification_enqueue(
         **customer_message(
-            request,
+            service_request,
             body=body,
             kind="request_cancelled",
-            dedupe_key=f"request-cancelled:{request.pk}",
+            dedupe_key=f"request-cancelled:{service_request.pk}",
         )
     )
-    return request
+    return service_request
 
 
 @transaction.atomic
 def request_update(
     *,
-    request: ServiceRequest,
+    service_request: ServiceRequest,
     actor: User | None = None,
     description: str | None = None,
     priority: int | None = None,
     address: str | None = None,
 ) -> ServiceRequest:
     """Edit what does not move the promise; the window changes through reschedule."""
-    request = _locked(request)
-    if request.status in CLOSED:
+    service_request = _locked(service_request)
+    if service_request.status in CLOSED:
         raise IllegalTransition(_("A closed request cannot be changed."))
     fields = {"description": description, "priority": priority, "address": address}
     changed = [name for name, value in fields.items() if value is not None]
     for name in changed:
-        setattr(request, name, fields[name])
+        setattr(service_request, name, fields[name])
     if changed:
-        request.save(update_fields=[*changed, "updated_at"])
-        request_changed(request=request)
-    return request
+        service_request.save(update_fields=[*changed, "updated_at"])
+        request_changed(request=service_request)
+    return service_request
 
 
 @transaction.atomic
-def request_confirm_presence(*, request: ServiceRequest) -> ServiceRequest:
+def request_confirm_presence(*, service_request: ServiceRequest) -> ServiceRequest:
     """The customer says they will be there: the technician's day shows it."""
-    request = (
+    service_request = (
         ServiceRequest.objects.select_for_update()
         .select_related("tenant", "customer")
-        .get(pk=request.pk)
+        .get(pk=service_request.pk)
     )
-    request.customer_confirmed_at = timezone.now()
-    request.save(update_fields=["customer_confirmed_at", "updated_at"])
-    request_changed(request=request)
-    return request
+    service_request.customer_confirmed_at = timezone.now()
+    service_request.save(update_fields=["customer_confirmed_at", "updated_at"])
+    request_changed(request=service_request)
+    return service_request
 
 
 def customer_may_change(request: ServiceRequest, *, now: datetime | None = None) -> bool:

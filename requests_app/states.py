@@ -20,28 +20,44 @@ class Status(models.TextChoices):
     RESCHEDULED = "rescheduled", _("Rescheduled")
 
 
-S = Status
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    S.NEW: frozenset({S.ASSIGNED, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
-    S.ESCALATED: frozenset({S.ASSIGNED, S.CANCELLED, S.RESCHEDULED}),
-    S.RESCHEDULED: frozenset({S.ASSIGNED, S.CANCELLED, S.ESCALATED}),
+    Status.NEW: frozenset(
+        {Status.ASSIGNED, Status.CANCELLED, Status.ESCALATED, Status.RESCHEDULED}
+    ),
+    Status.ESCALATED: frozenset({Status.ASSIGNED, Status.CANCELLED, Status.RESCHEDULED}),
+    Status.RESCHEDULED: frozenset({Status.ASSIGNED, Status.CANCELLED, Status.ESCALATED}),
     # Unassigning sends a request back to NEW so the engine picks it up again.
-    S.ASSIGNED: frozenset({S.ACCEPTED, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
+    Status.ASSIGNED: frozenset(
+        {Status.ACCEPTED, Status.NEW, Status.CANCELLED, Status.ESCALATED, Status.RESCHEDULED}
+    ),
     # Back to ASSIGNED when a dispatcher gives an accepted job to another technician.
-    S.ACCEPTED: frozenset({S.EN_ROUTE, S.ASSIGNED, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
-    S.EN_ROUTE: frozenset({S.ON_SITE, S.NEW, S.CANCELLED, S.ESCALATED, S.RESCHEDULED}),
-    S.ON_SITE: frozenset({S.COMPLETED, S.NOT_COMPLETED}),
+    Status.ACCEPTED: frozenset(
+        {
+            Status.EN_ROUTE,
+            Status.ASSIGNED,
+            Status.NEW,
+            Status.CANCELLED,
+            Status.ESCALATED,
+            Status.RESCHEDULED,
+        }
+    ),
+    Status.EN_ROUTE: frozenset(
+        {Status.ON_SITE, Status.NEW, Status.CANCELLED, Status.ESCALATED, Status.RESCHEDULED}
+    ),
+    Status.ON_SITE: frozenset({Status.COMPLETED, Status.NOT_COMPLETED}),
     # A visit that could not complete needs another one: the request is re-planned.
-    S.NOT_COMPLETED: frozenset({S.RESCHEDULED, S.NEW, S.ESCALATED, S.CANCELLED}),
-    S.COMPLETED: frozenset(),
-    S.CANCELLED: frozenset(),
+    Status.NOT_COMPLETED: frozenset(
+        {Status.RESCHEDULED, Status.NEW, Status.ESCALATED, Status.CANCELLED}
+    ),
+    Status.COMPLETED: frozenset(),
+    Status.CANCELLED: frozenset(),
 }
 
 # Requests waiting for the assignment engine.
-UNASSIGNED = frozenset({S.NEW, S.ESCALATED, S.RESCHEDULED})
+UNASSIGNED = frozenset({Status.NEW, Status.ESCALATED, Status.RESCHEDULED})
 # Requests with an active visit.
-IN_PROGRESS = frozenset({S.ASSIGNED, S.ACCEPTED, S.EN_ROUTE, S.ON_SITE})
-CLOSED = frozenset({S.COMPLETED, S.CANCELLED})
+IN_PROGRESS = frozenset({Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE})
+CLOSED = frozenset({Status.COMPLETED, Status.CANCELLED})
 OPEN = frozenset(Status) - CLOSED
 
 

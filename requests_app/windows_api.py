@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import INTAKE_ROLES, HasRole
 from core.api import error_responses
-from dispatch.windows import MAX_DAYS, Job, windows_offered
+from dispatch.windows import MAX_DAYS, JobToBook, windows_offered
 from requests_app.models import Customer
 from technicians.models import Skill
 
@@ -83,7 +83,7 @@ class WindowsView(APIView):
         query = WindowQuerySerializer(data=request.query_params, tenant=tenant)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        job = Job(
+        job = JobToBook(
             point=(data["lat"], data["lon"]),
             minutes=data["minutes"],
             skills=frozenset(skill.code for skill in data.get("skills", [])),

@@ -18,16 +18,32 @@ from requests_app.states import Status as RequestStatus
 from requests_app.states import check_transition
 from technicians.models import Technician, Visit
 
-V = Visit.Status
+VisitStatus = Visit.Status
 
 # What the technician (or a dispatcher) may do to a visit, and what it means for the request.
 VISIT_FLOW: dict[str, tuple[frozenset[str], str, str | None]] = {
     # target: (allowed from, request status, timestamp field)
-    V.ACCEPTED: (frozenset({V.SCHEDULED}), RequestStatus.ACCEPTED, "accepted_at"),
-    V.EN_ROUTE: (frozenset({V.SCHEDULED, V.ACCEPTED}), RequestStatus.EN_ROUTE, "en_route_at"),
-    V.ON_SITE: (frozenset({V.EN_ROUTE}), RequestStatus.ON_SITE, "arrived_at"),
-    V.COMPLETED: (frozenset({V.ON_SITE}), RequestStatus.COMPLETED, "finished_at"),
-    V.NOT_COMPLETED: (frozenset({V.ON_SITE}), RequestStatus.NOT_COMPLETED, "finished_at"),
+    VisitStatus.ACCEPTED: (
+        frozenset({VisitStatus.SCHEDULED}),
+        RequestStatus.ACCEPTED,
+        "accepted_at",
+    ),
+    VisitStatus.EN_ROUTE: (
+        frozenset({VisitStatus.SCHEDULED, VisitStatus.ACCEPTED}),
+        RequestStatus.EN_ROUTE,
+        "en_route_at",
+    ),
+    VisitStatus.ON_SITE: (frozenset({VisitStatus.EN_ROUTE}), RequestStatus.ON_SITE, "arrived_at"),
+    VisitStatus.COMPLETED: (
+        frozenset({VisitStatus.ON_SITE}),
+        RequestStatus.COMPLETED,
+        "finished_at",
+    ),
+    VisitStatus.NOT_COMPLETED: (
+        frozenset({VisitStatus.ON_SITE}),
+        RequestStatus.NOT_COMPLETED,
+        "finished_at",
+    ),
 }
 
 
@@ -87,25 +103,25 @@ def visit_transition(
     if visit.status not in allowed_from:
         raise IllegalTransition(
             _("A visit cannot go from “%(current)s” to “%(target)s”.")
-            % {"current": V(visit.status).label, "target": V(to).label}
+            % {"current": VisitStatus(visit.status).label, "target": VisitStatus(to).label}
         )
-    if to == V.NOT_COMPLETED and reason not in Visit.Reason.values:
+    if to == VisitStatus.NOT_COMPLETED and reason not in Visit.Reason.values:
         raise DomainError(_("Choose why the job could not be completed."), field="reason")
     now = timezone.now()
     visit.status = to
     visit.note = note or visit.note
-    if to == V.NOT_COMPLETED:
+    if to == VisitStatus.NOT_COMPLETED:
         visit.reason = reason
     setattr(visit, stamp, now)
-    if to in (V.ON_SITE, V.COMPLETED, V.NOT_COMPLETED):
+    if to in (VisitStatus.ON_SITE, VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED):
         # Where the technician is, for the planner and the emergency rule (until a phone
         # reports a better position).
         Technician.objects.filter(pk=visit.technician_id).update(
             last_lat=visit.request.lat, last_lon=visit.request.lon, last_seen_at=now
         )
-    if to == V.ON_SITE and visit.planned_start != now:
+    if to == VisitStatus.ON_SITE and visit.planned_start != now:
         _retime_on_arrival(visit, now)
-    elif to in (V.COMPLETED, V.NOT_COMPLETED) and now > visit.planned_start:
+    elif to in (VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED) and now > visit.planned_start:
         visit.planned_end = now  # frees the rest of the day for the next plan
     visit.save()
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
@@ -113,9 +129,9 @@ def visit_transition(
         request=request,
         to=request_status,
         actor=actor,
-        reason=Visit.Reason(reason).label if to == V.NOT_COMPLETED else "",
+        reason=Visit.Reason(reason).label if to == VisitStatus.NOT_COMPLETED else "",
     )
-    if to == V.NOT_COMPLETED:
+    if to == VisitStatus.NOT_COMPLETED:
         request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
     return visit
 
@@ -124,9 +140,9 @@ def visit_transition(
 def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "") -> Visit:
     """Take a job back from a technician before arrival; the request waits for assignment."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
-    if visit.status not in (V.SCHEDULED, V.ACCEPTED, V.EN_ROUTE):
+    if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ACCEPTED, VisitStatus.EN_ROUTE):
         raise IllegalTransition(_("Only a visit not yet on site can be unassigned."))
-    visit.status = V.CANCELLED
+    visit.status = VisitStatus.CANCELLED
     visit.save(update_fields=["status", "updated_at"])
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
     request_transition(request=request, to=RequestStatus.NEW, actor=actor, reason=reason)
@@ -135,21 +151,23 @@ def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "")
 
 @transaction.atomic
 def request_assign_manually(
-    *, request: ServiceRequest, technician: Technician, start: datetime, actor: User
+    *, service_request: ServiceRequest, technician: Technician, start: datetime, actor: User
 ) -> Visit:
     """A dispatcher's override: put the request on this technician at this time, pinned, so
     the engine plans around it. Replaces the current visit if there is one."""
-    if technician.tenant_id != request.tenant_id or not technician.active:
+    if technician.tenant_id != service_request.tenant_id or not technician.active:
         raise DomainError(_("Choose an active technician of this client."), field="technician")
-    end = start + timedelta(minutes=request.estimated_minutes)
+    end = start + timedelta(minutes=service_request.estimated_minutes)
     visit = (
-        Visit.objects.select_for_update().filter(request=request, status__in=Visit.ACTIVE).first()
+        Visit.objects.select_for_update()
+        .filter(request=service_request, status__in=Visit.ACTIVE)
+        .first()
     )
     try:
         with transaction.atomic():
             if visit is None:
                 return visit_create(
-                    request=request,
+                    request=service_request,
                     technician=technician,
                     start=start,
                     end=end,
@@ -157,13 +175,13 @@ def request_assign_manually(
                     actor=actor,
                     reason=_("Assigned by %(name)s") % {"name": actor},
                 )
-            if visit.status not in (V.SCHEDULED, V.ACCEPTED):
+            if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ACCEPTED):
                 raise IllegalTransition(_("The technician is already on the way or on site."))
-            reaccept = visit.status == V.ACCEPTED and visit.technician_id != technician.pk
+            reaccept = visit.status == VisitStatus.ACCEPTED and visit.technician_id != technician.pk
             visit.technician, visit.planned_start, visit.planned_end = technician, start, end
             visit.pinned = True
             if reaccept:
-                visit.status = V.SCHEDULED  # the new technician has not accepted it yet
+                visit.status = VisitStatus.SCHEDULED  # the new technician has not accepted it yet
             visit.save()
     except IntegrityError:
         raise Conflict(
@@ -172,9 +190,11 @@ def request_assign_manually(
         ) from None
     reason = _("Reassigned by %(name)s") % {"name": actor}
     if reaccept:
-        request_transition(request=request, to=RequestStatus.ASSIGNED, actor=actor, reason=reason)
+        request_transition(
+            request=service_request, to=RequestStatus.ASSIGNED, actor=actor, reason=reason
+        )
     else:
-        request_changed(request=request)
+        request_changed(request=service_request)
     return visit
 
 

@@ -14,19 +14,19 @@ from technicians.models import Visit
 from technicians.selectors import get_visit_for_user, technician_for_user, visits_of_day
 from technicians.services import VISIT_FLOW, visit_transition
 
-V = Visit.Status
+VisitStatus = Visit.Status
 ACTION_LABELS = {
-    V.ACCEPTED: _("Accept"),
-    V.EN_ROUTE: _("On my way"),
-    V.ON_SITE: _("Arrived"),
-    V.COMPLETED: _("Done"),
-    V.NOT_COMPLETED: _("Could not complete"),
+    VisitStatus.ACCEPTED: _("Accept"),
+    VisitStatus.EN_ROUTE: _("On my way"),
+    VisitStatus.ON_SITE: _("Arrived"),
+    VisitStatus.COMPLETED: _("Done"),
+    VisitStatus.NOT_COMPLETED: _("Could not complete"),
 }
 NEXT_STEPS = {
-    V.SCHEDULED: [V.ACCEPTED],
-    V.ACCEPTED: [V.EN_ROUTE],
-    V.EN_ROUTE: [V.ON_SITE],
-    V.ON_SITE: [V.COMPLETED, V.NOT_COMPLETED],
+    VisitStatus.SCHEDULED: [VisitStatus.ACCEPTED],
+    VisitStatus.ACCEPTED: [VisitStatus.EN_ROUTE],
+    VisitStatus.EN_ROUTE: [VisitStatus.ON_SITE],
+    VisitStatus.ON_SITE: [VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED],
 }
 
 

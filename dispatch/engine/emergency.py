@@ -28,7 +28,7 @@ from dispatch.routes import (
     IN_HAND,
     Insertion,
     Leg,
-    Route,
+    LiveRoute,
     find_gap,
     free_at,
     insert_first,
@@ -55,7 +55,7 @@ MAX_BATCHES = 3
 
 @dataclass(slots=True)
 class Candidate:
-    route: Route
+    route: LiveRoute
     insertion: Insertion
 
     @property
@@ -413,7 +413,9 @@ class Elsewhere:
     nearest others on shift too (read once). A displaced visit may need other skills than the
     emergency, so anyone on shift may take it."""
 
-    def __init__(self, request, routes: dict, on_shift: list[OnShift], source: Route, legs, now):
+    def __init__(
+        self, request, routes: dict, on_shift: list[OnShift], source: LiveRoute, legs, now
+    ):
         self.source, self.legs, self.now = source, legs, now
         self.routes, self.on_shift = dict(routes), on_shift
         self.travel = travel_for_tenant(request.tenant)

@@ -29,7 +29,7 @@ from core.db import (
 )
 from dispatch.models import Decision
 from dispatch.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
-from dispatch.routing import Job, Problem, Solution, UnassignedReason, Vehicle, get_solver
+from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_flag_window_risk, request_transition
@@ -223,7 +223,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
 
 
-def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False) -> Job:
+def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False) -> SolverJob:
     tw_start = max(request.window_start, now)
     tw_end = max(tw_start, latest_arrival(request.window_end, now))
     priority = 6 - request.priority
@@ -237,7 +237,7 @@ def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False)
         # each run would place it near the end of a fresh horizon and it would never come.
         tw_end = now + OVERDUE_HORIZON
         priority *= 3
-    return Job(
+    return SolverJob(
         id=job_id,
         location=at((request.lat, request.lon)),
         service=request.estimated_minutes * 60,

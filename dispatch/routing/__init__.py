@@ -1,14 +1,14 @@
-"""Route planning for the assignment engine: the problem, the plan, and swappable solvers.
+"""SolverRoute planning for the assignment engine: the problem, the plan, and swappable solvers.
 
 Pure Python and numpy, no Django: services build a `Problem` from the day's technicians and jobs
 and hand it to `get_solver().solve(...)`.
 """
 
 from dispatch.routing.problem import (
-    Job,
     Problem,
-    Route,
     Solution,
+    SolverJob,
+    SolverRoute,
     Stop,
     UnassignedReason,
     Vehicle,
@@ -17,11 +17,11 @@ from dispatch.routing.solver import DEFAULT_SOLVER, Solver, get_solver
 
 __all__ = [
     "DEFAULT_SOLVER",
-    "Job",
     "Problem",
-    "Route",
     "Solution",
     "Solver",
+    "SolverJob",
+    "SolverRoute",
     "Stop",
     "UnassignedReason",
     "Vehicle",

@@ -36,13 +36,13 @@ class Vehicle:
     shift_end: int
     skills: frozenset[str] = frozenset()
     max_duration: int | None = None  # longest time from leaving home to coming back
-    capacity: int | None = None  # None: unlimited; compared with `Job.demand`
+    capacity: int | None = None  # None: unlimited; compared with `SolverJob.demand`
     break_window: tuple[int, int] | None = None
     break_duration: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Job:
+class SolverJob:
     """A visit to make. The window bounds when service may *start* (the promised arrival)."""
 
     id: str
@@ -65,7 +65,7 @@ class Problem:
     """
 
     vehicles: Sequence[Vehicle]
-    jobs: Sequence[Job]
+    jobs: Sequence[SolverJob]
     duration: np.ndarray
     distance: np.ndarray | None = None
 
@@ -96,7 +96,7 @@ class Stop:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Route:
+class SolverRoute:
     """A technician's day: leaves home at `start`, serves `stops` in order, is back at `end`."""
 
     vehicle_id: str
@@ -111,14 +111,14 @@ class Route:
 class Solution:
     """The plan. Routes of idle technicians are left out; `cost` is the total distance."""
 
-    routes: list[Route]
+    routes: list[SolverRoute]
     unassigned: dict[str, UnassignedReason] = field(default_factory=dict)
     cost: int = 0
     feasible: bool = True
     solver: str = ""
     runtime_s: float = 0.0
 
-    def route_of(self, vehicle_id: str) -> Route | None:
+    def route_of(self, vehicle_id: str) -> SolverRoute | None:
         return next((route for route in self.routes if route.vehicle_id == vehicle_id), None)
 
 
@@ -146,7 +146,7 @@ def _check_vehicles(vehicles: Sequence[Vehicle], *, size: int) -> None:
             raise ValueError(f"vehicle {vehicle.id}: shift ends before it starts")
 
 
-def _check_jobs(jobs: Sequence[Job], *, size: int) -> None:
+def _check_jobs(jobs: Sequence[SolverJob], *, size: int) -> None:
     if len({job.id for job in jobs}) != len(jobs):
         raise ValueError("job ids must be unique")
     for job in jobs:

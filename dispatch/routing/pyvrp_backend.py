@@ -35,10 +35,10 @@ from pyvrp.constants import MAX_VALUE
 from pyvrp.stop import MaxRuntime
 
 from dispatch.routing.problem import (
-    Job,
     Problem,
-    Route,
     Solution,
+    SolverJob,
+    SolverRoute,
     Stop,
     UnassignedReason,
     Vehicle,
@@ -158,7 +158,7 @@ def build_model(problem: Problem) -> PyVRPModel:
     return PyVRPModel(data, client_jobs, type_vehicles, allowed, unassigned, may_fit)
 
 
-def _may_fit(vehicles: Sequence[Vehicle], jobs: list[Job]) -> bool:
+def _may_fit(vehicles: Sequence[Vehicle], jobs: list[SolverJob]) -> bool:
     """False when the jobs need more service time or load than the whole fleet has."""
     hours = sum(
         min(v.shift_end - v.shift_start, _UNBOUNDED if v.max_duration is None else v.max_duration)
@@ -175,7 +175,7 @@ def read_solution(
     *, problem: Problem, model: PyVRPModel, best: pyvrp.Solution | None, runtime_s: float
 ) -> Solution:
     unassigned = dict(model.unassigned)
-    routes: list[Route] = []
+    routes: list[SolverRoute] = []
     if best is not None:
         # Vehicles of one type are interchangeable: hand them out in order.
         free = [iter(vehicles) for vehicles in model.type_vehicles]
@@ -229,7 +229,7 @@ def _eligibility(
     return allowed, servable, unassigned
 
 
-def _qualified(jobs: Sequence[Job], vehicles: Sequence[Vehicle]) -> np.ndarray:
+def _qualified(jobs: Sequence[SolverJob], vehicles: Sequence[Vehicle]) -> np.ndarray:
     """jobs x vehicles: the vehicle has every skill the job needs."""
     skills = sorted({skill for job in jobs for skill in job.skills})
     column = {skill: k for k, skill in enumerate(skills)}
@@ -265,13 +265,15 @@ def _reachable(problem: Problem) -> np.ndarray:
     )
 
 
-def _column(items: Sequence[Job] | Sequence[Vehicle], name: str, default: int = 0) -> np.ndarray:
+def _column(
+    items: Sequence[SolverJob] | Sequence[Vehicle], name: str, default: int = 0
+) -> np.ndarray:
     values = (getattr(item, name) for item in items)
     return np.fromiter((default if v is None else v for v in values), np.int64, len(items))
 
 
 def _matrices(
-    problem: Problem, locations: np.ndarray, blocked: list[np.ndarray], *, jobs: list[Job]
+    problem: Problem, locations: np.ndarray, blocked: list[np.ndarray], *, jobs: list[SolverJob]
 ) -> tuple[int, list[np.ndarray], list[np.ndarray]]:
     """The prize of one priority level, and each profile's distance and duration matrix."""
     cells = np.ix_(locations, locations)
@@ -307,7 +309,7 @@ def _unit_prize(distance: np.ndarray) -> int:
     return 2 * int(distance.max(initial=0)) + 1
 
 
-def _clients(jobs: list[Job], *, first_location: int, unit_prize: int) -> list[pyvrp.Client]:
+def _clients(jobs: list[SolverJob], *, first_location: int, unit_prize: int) -> list[pyvrp.Client]:
     with_load = any(job.demand for job in jobs)  # must agree with the vehicles' capacity
     return [
         pyvrp.Client(
@@ -325,7 +327,11 @@ def _clients(jobs: list[Job], *, first_location: int, unit_prize: int) -> list[p
 
 
 def _vehicle_types(
-    vehicles: Sequence[Vehicle], home_of: np.ndarray, profile_of: np.ndarray, *, jobs: list[Job]
+    vehicles: Sequence[Vehicle],
+    home_of: np.ndarray,
+    profile_of: np.ndarray,
+    *,
+    jobs: list[SolverJob],
 ) -> tuple[list[pyvrp.VehicleType], list[list[int]]]:
     """One PyVRP vehicle type per group of interchangeable vehicles, and who is in each."""
     # Loads only exist when some job has a demand. An unlimited van still needs a number:
@@ -370,7 +376,7 @@ def _route(
     pyvrp_route: pyvrp.Route,
     vehicle: int,
     unassigned: dict[str, UnassignedReason],
-) -> Route:
+) -> SolverRoute:
     stops, path = [], [problem.vehicles[vehicle].start]
     for activity in pyvrp_route.schedule():
         if not activity.is_client():
@@ -393,7 +399,7 @@ def _route(
         path.append(job.location)
     path.append(problem.vehicles[vehicle].end)
     frm, to = np.array(path[:-1]), np.array(path[1:])
-    return Route(
+    return SolverRoute(
         vehicle_id=problem.vehicles[vehicle].id,
         stops=stops,
         start=pyvrp_route.start_time(),

@@ -31,18 +31,21 @@ def test_a_follow_up_is_sent_after_commit_and_not_before():
 
 @pytest.mark.django_db(transaction=True)
 def test_no_follow_up_is_sent_for_a_change_that_rolls_back():
-    with mock.patch("dispatch.tasks.assign_request.delay") as delay:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=7)
-            raise RuntimeError
+    with (
+        mock.patch("dispatch.tasks.assign_request.delay") as delay,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=7)
+        raise RuntimeError
     assert not delay.called
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unreachable_broker_does_not_turn_a_committed_change_into_an_error(caplog):
-    with mock.patch("dispatch.tasks.assign_request.delay", side_effect=OperationalError("down")):
-        with transaction.atomic():
-            followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=7)
+    down = OperationalError("the broker is down")
+    with mock.patch("dispatch.tasks.assign_request.delay", side_effect=down), transaction.atomic():
+        followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=7)
     assert "the reconciler will" in caplog.text
 
 

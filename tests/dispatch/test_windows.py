@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict
-from dispatch.windows import Job, windows_offered
+from dispatch.windows import JobToBook, windows_offered
 from requests_app.booking import request_create
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Absence, Shift, Technician, Visit
@@ -43,7 +43,7 @@ def crew(tenant, count=1, *, start=8, end=20, skills=(), lunch=0):
 
 def offered(tenant, *, minutes=60, skills=(), point=ALMATY):
     day = tomorrow(tenant)
-    job = Job(point=point, minutes=minutes, skills=frozenset(skills))
+    job = JobToBook(point=point, minutes=minutes, skills=frozenset(skills))
     return windows_offered(tenant=tenant, job=job, date_from=day, date_to=day)
 
 
@@ -197,7 +197,7 @@ def test_rescheduling_moves_the_booking_and_records_who_and_why(tenant, customer
     first = Visit.objects.get(request=request, status__in=Visit.ACTIVE)
 
     request_reschedule(
-        request=request,
+        service_request=request,
         window=(at(tenant, day, 14), at(tenant, day, 16)),
         actor=dispatcher,
         reason="customer at work",
@@ -224,7 +224,9 @@ def test_a_reschedule_into_a_full_window_keeps_the_old_promise(tenant, customer,
 
     with pytest.raises(Conflict):
         request_reschedule(
-            request=mine, window=(at(tenant, day, 10), at(tenant, day, 12)), actor=dispatcher
+            service_request=mine,
+            window=(at(tenant, day, 10), at(tenant, day, 12)),
+            actor=dispatcher,
         )
 
     mine.refresh_from_db()
@@ -240,7 +242,7 @@ def test_cancelling_frees_the_window_for_someone_else(tenant, customer, dispatch
     window = (at(tenant, day, 8), at(tenant, day, 10))
     first = book(tenant, customer, window, minutes=90)
 
-    request_cancel(request=first, actor=dispatcher, reason="moved away")
+    request_cancel(service_request=first, actor=dispatcher, reason="moved away")
 
     assert offered(tenant, minutes=90)
     assert book(tenant, customer, window, minutes=90).status == "assigned"

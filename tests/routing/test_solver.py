@@ -13,9 +13,9 @@ import pytest
 
 from bench.vrptw_instances import SCALE, read_bks, read_instance, to_problem
 from dispatch.routing import (
-    Job,
     Problem,
     Solution,
+    SolverJob,
     UnassignedReason,
     Vehicle,
     get_solver,
@@ -39,9 +39,9 @@ def technician(vehicle_id: str, *, home: int = 0, **fields) -> Vehicle:
     return Vehicle(id=vehicle_id, start=home, end=home, shift_start=0, shift_end=DAY, **fields)
 
 
-def job(job_id: str, location: int, **fields) -> Job:
+def job(job_id: str, location: int, **fields) -> SolverJob:
     defaults = {"service": 600, "tw_start": 0, "tw_end": DAY}
-    return Job(id=job_id, location=location, **(defaults | fields))
+    return SolverJob(id=job_id, location=location, **(defaults | fields))
 
 
 def solve(problem: Problem) -> Solution:
