@@ -10,15 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from core.events import Change, events_emit
-from requests_app.models import ServiceRequest
+from dispatch.reads import IN_HAND, RouteVisit, live_visits, visits_retime
 from requests_app.payloads import request_payload
 from requests_app.services import requests_flag_window_risk
 from technicians.models import Technician, Visit
@@ -69,55 +66,12 @@ def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends:
     """Routes of the given technicians from `now` on, in one query, as plain values."""
     technicians = {technician.pk: technician for technician in technicians}
     visits = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _LIVE_VISITS_SQL,
-            {
-                "technicians": list(technicians),
-                "active": list(Visit.ACTIVE),
-                "waiting": [Visit.Status.SCHEDULED, Visit.Status.ACCEPTED],
-                "now": now,
-                "overdue_since": now - OVERDUE_HELD,
-            },
-        )
-        for row in cursor.fetchall():
-            visits[row[1]].append(RouteVisit._make(row))
+    for row in live_visits(list(technicians), now=now):
+        visits[row.technician_id].append(row)
     return {
         pk: _route(technician, visits[pk], now, shift_ends[pk])
         for pk, technician in technicians.items()
     }
-
-
-# The emergency rule reads a few dozen routes per request, so this read is written once in SQL
-# rather than compiled by the ORM each time (that cost more than running it). The rule is
-# `live_after`'s; a test holds the two to the same rows.
-_LIVE_VISITS_SQL = f"""
-    SELECT visit.id, visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
-           visit.pinned, request.lat, request.lon, request.window_end, request.kind
-    FROM {Visit._meta.db_table} AS visit
-    JOIN {ServiceRequest._meta.db_table} AS request
-      ON request.id = visit.request_id
-    WHERE visit.technician_id = ANY(%(technicians)s)
-      AND visit.status = ANY(%(active)s)
-      AND (visit.planned_end > %(now)s
-           OR (visit.status = ANY(%(waiting)s) AND visit.planned_start > %(overdue_since)s))
-    ORDER BY visit.planned_start
-"""  # noqa: S608 — table names from the models; values are parameters
-
-
-class RouteVisit(NamedTuple):
-    """What a route needs of a live visit."""
-
-    id: int
-    technician_id: int
-    status: str
-    planned_start: datetime
-    planned_end: datetime
-    pinned: bool
-    request__lat: float
-    request__lon: float
-    request__window_end: datetime | None
-    request__kind: str
 
 
 def legs_attach(legs: Iterable[Leg], *, technician=None) -> None:
@@ -136,46 +90,6 @@ def legs_attach(legs: Iterable[Leg], *, technician=None) -> None:
         visit = leg.visit = found[visit_id]
         if technician is not None and visit.technician_id == technician.pk:
             visit.technician = technician
-
-
-def visits_retime(visits: list[Visit], *, now: datetime) -> None:
-    """Write the visits' planned times (and `now` as their change time) in one statement:
-    arrays of ids and times, joined by position."""
-    for visit in visits:
-        visit.updated_at = now
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Visit._meta.db_table} AS visit"  # noqa: S608 — a model's table name
-            " SET planned_start = moved.starts, planned_end = moved.ends, updated_at = %s"
-            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[])"
-            " AS moved(id, starts, ends)"
-            " WHERE visit.id = moved.id",
-            [
-                now,
-                [visit.pk for visit in visits],
-                [visit.planned_start for visit in visits],
-                [visit.planned_end for visit in visits],
-            ],
-        )
-
-
-IN_HAND = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
-
-
-# A visit overdue by more than this no longer holds its place in a route.
-OVERDUE_HELD = timedelta(days=1)
-
-
-def live_after(now: datetime) -> Q:
-    """Live visits that still hold time after `now`: running or ahead, and those overdue but not
-    started yet (they hold their place in the route until they are done or moved)."""
-    return Q(status__in=Visit.ACTIVE) & (
-        Q(planned_end__gt=now)
-        | Q(
-            status__in=(Visit.Status.SCHEDULED, Visit.Status.ACCEPTED),
-            planned_start__gt=now - OVERDUE_HELD,
-        )
-    )
 
 
 def free_after(visit: Visit, now: datetime) -> datetime:

@@ -23,12 +23,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from core.db import LockScope, advisory_xact_lock
 from core.errors import Conflict
+from dispatch.reads import IN_HAND, RouteVisit
 from dispatch.routes import (
-    IN_HAND,
     Gap,
     Leg,
     LiveRoute,
-    RouteVisit,
     find_gap,
     free_after,
     latest_arrival,

@@ -13,19 +13,18 @@ Every decision is stored with the ranked candidates and the reasons the others w
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
 from core import followups
 from core.db import Constraint, constraints_deferred
 from core.events import events_deferred
 from core.geo import haversine_km
 from dispatch.models import Decision
+from dispatch.reads import IN_HAND, busy_visits, roster
 from dispatch.routes import (
-    IN_HAND,
     Insertion,
     Leg,
     LiveRoute,
@@ -40,7 +39,7 @@ from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_transition
 from requests_app.states import UNASSIGNED, Status
-from technicians.models import Absence, Shift, Technician, Visit
+from technicians.models import Technician, Visit
 from technicians.services import visit_create
 
 POLICY = "soonest_eta_v2"
@@ -78,42 +77,18 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class OnShift:
     """A technician working now (on shift, not absent), as plain values: every emergency reads
-    them all and the routes of dozens, so a model instance is made (`model`) only for the one
-    chosen and those displaced visits move to."""
+    them all and the routes of dozens. The one chosen, and those displaced visits move to, are
+    read as models by the query that locks them."""
 
     pk: int
     tenant_id: int
     position: tuple[float, float]
-    home: tuple[float, float]
-    last: tuple[float | None, float | None]
-    user: tuple[int, str, str, str]  # id, first and last name, username
+    name: str
     skills: frozenset[int]
     shift_end: datetime
 
     def __str__(self) -> str:
-        return _name(*self.user[1:])
-
-    def model(self) -> Technician:
-        user_id, first, last, username = self.user
-        technician = Technician(
-            id=self.pk,
-            tenant_id=self.tenant_id,
-            user_id=user_id,
-            home_lat=self.home[0],
-            home_lon=self.home[1],
-            last_lat=self.last[0],
-            last_lon=self.last[1],
-        )
-        technician.user = User(
-            id=user_id,
-            tenant_id=self.tenant_id,
-            first_name=first,
-            last_name=last,
-            username=username,
-        )
-        for instance in (technician, technician.user):  # as if read from the database
-            instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
-        return technician
+        return self.name
 
 
 def _routes_of(technicians: list[OnShift], now: datetime) -> dict:
@@ -129,137 +104,47 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
     """(eligible, excluded, on shift), in one query: who may take the emergency (skills, shift,
     absence, an earlier failed visit to this request), why the others may not, and everyone
     working now (a visit the emergency displaces may go to any of them)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ROSTER_SQL,
-            {
-                "tenant": request.tenant_id,
-                "request": request.pk,
-                "now": now,
-                "not_completed": Visit.Status.NOT_COMPLETED,
-            },
-        )
-        rows = cursor.fetchall()
     eligible, excluded, on_shift = [], [], []
-    for row in rows:
-        pk, home_lat, home_lon, lat, lon, user_id, first, last, username, *checks = row
-        lacks_skills, tried, absent, shift_end, skills = checks
-        if shift_end is not None and not absent:
-            position = (lat, lon) if lat is not None and lon is not None else (home_lat, home_lon)
+    for row in roster(tenant_id=request.tenant_id, request_id=request.pk, now=now):
+        last = (row.last_lat, row.last_lon)
+        if row.shift_end is not None and not row.absent:
             technician = OnShift(
-                pk,
+                row.id,
                 request.tenant_id,
-                position,
-                (home_lat, home_lon),
-                (lat, lon),
-                (user_id, first, last, username),
-                frozenset(skills),
-                shift_end,
+                last if None not in last else (row.home_lat, row.home_lon),
+                _name(row.first_name, row.last_name, row.username),
+                frozenset(row.skills),
+                row.shift_end,
             )
             on_shift.append(technician)
-        if lacks_skills:
+        if row.lacks_skills:
             reason = "skills"
-        elif tried:  # there and could not finish (parts, skill, ...): someone else goes next
+        elif row.tried:  # there and could not finish (parts, skill, ...): someone else goes next
             reason = "could_not_complete_before"
-        elif shift_end is None:
+        elif row.shift_end is None:
             reason = "off_shift"
-        elif absent:
+        elif row.absent:
             reason = "absent"
         else:
             eligible.append(technician)
             continue
-        excluded.append(
-            {"technician_id": pk, "name": _name(first, last, username), "reason": reason}
-        )
+        name = _name(row.first_name, row.last_name, row.username)
+        excluded.append({"technician_id": row.id, "name": name, "reason": reason})
     return eligible, excluded, on_shift
-
-
-def _table(model) -> str:
-    return model._meta.db_table
-
-
-# Every emergency reads the whole roster: written once in SQL rather than compiled by the ORM
-# each time (that cost more than running it).
-_ROSTER_SQL = f"""
-    SELECT technician.id, technician.home_lat, technician.home_lon,
-           technician.last_lat, technician.last_lon,
-           account.id, account.first_name, account.last_name, account.username,
-           EXISTS (
-               SELECT 1 FROM {_table(ServiceRequest.required_skills.through)} AS needed
-               WHERE needed.servicerequest_id = %(request)s
-                 AND needed.skill_id NOT IN (
-                     SELECT has.skill_id FROM {_table(Technician.skills.through)} AS has
-                     WHERE has.technician_id = technician.id)
-           ) AS lacks_skills,
-           EXISTS (
-               SELECT 1 FROM {_table(Visit)} AS visit
-               WHERE visit.request_id = %(request)s AND visit.technician_id = technician.id
-                 AND visit.status = %(not_completed)s
-           ) AS tried,
-           EXISTS (
-               SELECT 1 FROM {_table(Absence)} AS absence
-               WHERE absence.technician_id = technician.id
-                 AND absence.start <= %(now)s AND absence."end" > %(now)s
-           ) AS absent,
-           (
-               SELECT max(shift."end") FROM {_table(Shift)} AS shift
-               WHERE shift.technician_id = technician.id
-                 AND shift.start <= %(now)s AND shift."end" > %(now)s
-           ) AS shift_end,
-           ARRAY(
-               SELECT has.skill_id FROM {_table(Technician.skills.through)} AS has
-               WHERE has.technician_id = technician.id
-           ) AS skills
-    FROM {_table(Technician)} AS technician
-    JOIN {_table(User)} AS account ON account.id = technician.user_id
-    WHERE technician.tenant_id = %(tenant)s AND technician.active
-"""  # noqa: S608 — table names from the models; values are parameters
 
 
 def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
     """When and where each technician of the tenant is ready for a new emergency: after the job
     in hand and the emergencies already waiting for them (they queue), in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _READY_SQL,
-            {
-                "tenant": tenant_id,
-                "now": now,
-                "in_hand": list(IN_HAND),
-                "emergency": ServiceRequest.Kind.EMERGENCY,
-                # A waiting emergency is assigned (its visit scheduled) or accepted.
-                "waiting_requests": [Status.ASSIGNED, Status.ACCEPTED],
-                "waiting_visits": [Visit.Status.SCHEDULED, Visit.Status.ACCEPTED],
-            },
-        )
-        rows = cursor.fetchall()
     in_hand = {}
-    for technician_id, status, start, end, lat, lon in rows:
-        ready = free_at(status, start, end, now) if status in IN_HAND else end
-        if technician_id not in in_hand or ready > in_hand[technician_id][0]:
-            in_hand[technician_id] = (ready, (lat, lon))
+    for row in busy_visits(tenant_id=tenant_id, now=now):
+        if row.status in IN_HAND:
+            ready = free_at(row.status, row.planned_start, row.planned_end, now)
+        else:
+            ready = row.planned_end
+        if row.technician_id not in in_hand or ready > in_hand[row.technician_id][0]:
+            in_hand[row.technician_id] = (ready, (row.lat, row.lon))
     return in_hand
-
-
-# Two halves, each on its partial index (visit_in_hand, request_emergency_waiting); of the
-# emergencies waiting for a technician only the last counts (a storm queues hundreds).
-_READY_SQL = f"""
-    (SELECT visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
-            request.lat, request.lon
-     FROM {_table(Visit)} AS visit
-     JOIN {_table(ServiceRequest)} AS request ON request.id = visit.request_id
-     WHERE visit.tenant_id = %(tenant)s AND visit.status = ANY(%(in_hand)s))
-    UNION ALL
-    (SELECT DISTINCT ON (visit.technician_id)
-            visit.technician_id, visit.status, visit.planned_start, visit.planned_end,
-            request.lat, request.lon
-     FROM {_table(ServiceRequest)} AS request
-     JOIN {_table(Visit)} AS visit ON visit.request_id = request.id
-     WHERE request.tenant_id = %(tenant)s AND request.kind = %(emergency)s
-       AND request.status = ANY(%(waiting_requests)s)
-       AND visit.status = ANY(%(waiting_visits)s) AND visit.planned_end > %(now)s
-     ORDER BY visit.technician_id, visit.planned_end DESC)
-"""  # noqa: S608 — table names from the models; values are parameters
 
 
 def rank_candidates(
@@ -349,9 +234,9 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
                     reason=_("No qualified technician on shift can take it now."),
                 )
             return "escalated"
-        chosen = _lock_and_recheck(request, candidates[0], routes, now)
+        chosen, technician = _lock_and_recheck(request, candidates[0], routes, now)
         with events_deferred():  # the whole change on screens at once, numbered last
-            _apply(request, chosen, routes, on_shift, now)
+            _apply(request, chosen, technician, routes, on_shift, now)
             _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
         # The emergency pushed other visits around: let the planner tidy the day soon.
         followups.replan_soon(
@@ -360,28 +245,39 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
         return "assigned"
 
 
-def _lock_and_recheck(request, candidate: Candidate, routes, now) -> Candidate:
-    """Lock the technician, then re-read their route: another worker may just have changed it.
-    Locks are taken request → technician, the same order as the planner's."""
-    technician = candidate.route.technician
-    list(Technician.objects.select_for_update().filter(pk=technician.pk).values_list("pk"))
-    fresh = _routes_of([technician], now)[technician.pk]
-    routes[technician.pk] = fresh
+def _lock_and_recheck(request, candidate: Candidate, routes, now) -> tuple[Candidate, Technician]:
+    """Lock the technician (read as the model the visit is written with), then re-read their
+    route: another worker may just have changed it. Locks are taken request → technician, the
+    same order as the planner's."""
+    on_shift = candidate.route.technician
+    technician = _locked(on_shift.pk, skip_locked=False)
+    fresh = _routes_of([on_shift], now)[on_shift.pk]
+    routes[on_shift.pk] = fresh
     insertion = insert_first(
         fresh,
         point=(request.lat, request.lon),
         minutes=request.estimated_minutes,
         travel=travel_for_tenant(request.tenant),
     )
-    return Candidate(fresh, insertion)
+    return Candidate(fresh, insertion), technician
 
 
-def _apply(request, chosen: Candidate, routes, on_shift: list[OnShift], now) -> None:
+def _locked(technician_id: int, *, skip_locked: bool) -> Technician | None:
+    """The technician's row, locked, with the user who names them; None when another worker
+    holds it and `skip_locked`."""
+    return (
+        Technician.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("user")
+        .filter(pk=technician_id)
+        .first()
+    )
+
+
+def _apply(request, chosen: Candidate, technician: Technician, routes, on_shift, now) -> None:
     # The emergency's visit and the pushed ones are written in several statements; overlaps may
     # exist between two of them, so the no-overlap constraint is checked at commit.
     constraints_deferred(Constraint.VISIT_NO_OVERLAP)
     insertion = chosen.insertion
-    technician = chosen.route.technician.model()
     legs_attach((leg for leg, _ in insertion.moved), technician=technician)  # written below
     broken = {leg.visit_id for leg in insertion.broken}
     elsewhere = None
@@ -478,13 +374,10 @@ def _move_elsewhere(visit: Visit, elsewhere: Elsewhere, now) -> bool:
             options.append((gap.start, route))
     for start, route in sorted(options, key=lambda option: option[0]):
         # Never wait for a technician another worker is planning: try the next one.
-        if (
-            not Technician.objects.select_for_update(skip_locked=True)
-            .filter(pk=route.technician.pk)
-            .exists()
-        ):
+        technician = _locked(route.technician.pk, skip_locked=True)
+        if technician is None:
             continue
-        visit.technician = route.technician.model()
+        visit.technician = technician
         visit.planned_start, visit.planned_end = start, start + timedelta(minutes=minutes)
         visit.save(update_fields=["technician", "planned_start", "planned_end", "updated_at"])
         # The next displaced visit must see this one in the route, or both take the same gap.

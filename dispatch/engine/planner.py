@@ -28,7 +28,8 @@ from core.db import (
     constraints_deferred,
 )
 from dispatch.models import Decision
-from dispatch.routes import IN_HAND, free_after, latest_arrival, live_after, working_window
+from dispatch.reads import IN_HAND, live_after
+from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest

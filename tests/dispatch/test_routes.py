@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dispatch.routes import live_after, load_routes
+from dispatch.reads import live_after
+from dispatch.routes import load_routes
 from technicians.models import Visit
 from tests.dispatch.test_emergency_insertion import planned_visit
 from tests.factories import TechnicianFactory
