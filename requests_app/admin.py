@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from requests_app.models import Customer, ServiceRequest, StatusChange
+from core.admin import ReadOnlyAdmin
+from requests_app.models import Customer, IdempotencyKey, Incident, ServiceRequest, StatusChange
 
 
 @admin.register(Customer)
@@ -40,7 +41,25 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusChange)
-class StatusChangeAdmin(admin.ModelAdmin):
+class StatusChangeAdmin(ReadOnlyAdmin):
+    """The audit trail: written by the services with every transition, never by hand."""
+
     list_display = ["request", "from_status", "to_status", "actor", "created_at"]
     list_filter = ["tenant", "to_status"]
-    raw_id_fields = ["request", "actor"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    """Outages as the grouping of emergencies made them."""
+
+    list_display = ["number", "category", "reports", "opened_at", "last_report_at", "tenant"]
+    list_filter = ["tenant", "category"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    """The first answers to API creates made with an Idempotency-Key."""
+
+    list_display = ["key", "status_code", "created_at", "tenant"]
+    list_filter = ["tenant"]
+    search_fields = ["key"]

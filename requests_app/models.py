@@ -231,6 +231,8 @@ class IdempotencyKey(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             # Concurrent retries block on this index until the first one commits.
             models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique")
