@@ -1,4 +1,5 @@
-"""REST API for the technician's status flow (used by the mobile view, also offline replay)."""
+"""REST API for visits: the technician's status flow (the phone view posts here) and the
+dispatcher's pin and unassign."""
 
 from collections.abc import Callable
 
