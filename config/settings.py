@@ -243,6 +243,9 @@ EMAIL_WEBHOOK_SECRET = env_str("EMAIL_WEBHOOK_SECRET", "dev-email-secret" if DEB
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 PORTAL_RATE = env_str("PORTAL_RATE", "30/m")
 WEBHOOK_RATE = env_str("WEBHOOK_RATE", "120/m")
+# Requests refused for a bad or missing signature, per address: counted apart from signed ones,
+# so a flood of forgeries never crowds out a provider's genuine messages.
+WEBHOOK_REFUSED_RATE = env_str("WEBHOOK_REFUSED_RATE", "30/m")
 RATELIMIT_VIEW = "intake.limits.ratelimited"
 # Behind the reverse proxy the client address is in X-Forwarded-For (nginx sets it).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
@@ -254,8 +257,17 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "dispatch",
-    }
+    },
+    # Rate-limit counters: with Redis down they are not counted and the limit fails open.
+    "ratelimit": {
+        "BACKEND": "core.cache.FailSoftRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "dispatch-rl",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    },
 }
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = True
 
 # Dispatching rules.
 ASSIGN_OVERDUE_SECONDS = env_int("ASSIGN_OVERDUE_SECONDS", 60, minimum=1)

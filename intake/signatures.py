@@ -12,6 +12,9 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django_ratelimit.core import is_ratelimited
+
+from intake.limits import ratelimited
 
 HEADER = "X-Signature"
 PREFIX = "sha256="
@@ -31,7 +34,9 @@ def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
 
 def signed(secret_setting: str) -> Callable:
     """Refuse a request (403, nothing read or written) unless signed with that setting's secret.
-    The secret is read on every request, so a rotated setting applies at once."""
+    The secret is read on every request, so a rotated setting applies at once. Refusals are
+    counted per address and, past `WEBHOOK_REFUSED_RATE`, answered 429: the signature is checked
+    first, so forgeries never use up the limit of a provider's signed messages."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -40,6 +45,8 @@ def signed(secret_setting: str) -> Callable:
             if not signature_valid(
                 secret=secret, body=request.body, header=request.headers.get(HEADER)
             ):
+                if _refusals_over_limit(request):
+                    return ratelimited(request, None)
                 return HttpResponse(
                     _("Invalid or missing signature."),
                     status=403,
@@ -50,3 +57,13 @@ def signed(secret_setting: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def _refusals_over_limit(request: HttpRequest) -> bool:
+    return is_ratelimited(
+        request,
+        group="webhook-refused",
+        key="ip",
+        rate=settings.WEBHOOK_REFUSED_RATE,
+        increment=True,
+    )

@@ -1,7 +1,8 @@
 """Provider webhooks: SMS and IVR (Twilio-style form posts) and inbound e-mail (raw RFC 822).
 
-Thin: rate limit, verify the signature over the raw body, hand the fields to the inbound
-service, render its answer. Bad input gets a 4xx and leaves nothing behind.
+Thin: verify the signature over the raw body, then rate limit (signed and refused requests
+are counted apart), hand the fields to the inbound service, render its answer. Bad input gets a
+4xx and leaves nothing behind.
 """
 
 from django.core.exceptions import BadRequest
@@ -25,8 +26,8 @@ rate_limited = ratelimit(key="ip", rate=webhook_rate, method="POST", block=True)
 
 @csrf_exempt
 @require_POST
-@rate_limited
 @signed("SMS_WEBHOOK_SECRET")
+@rate_limited
 def sms(request: HttpRequest) -> HttpResponse:
     try:
         form = _form(request)
@@ -43,8 +44,8 @@ def sms(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-@rate_limited
 @signed("IVR_WEBHOOK_SECRET")
+@rate_limited
 def ivr(request: HttpRequest) -> HttpResponse:
     try:
         form = _form(request)
@@ -62,8 +63,8 @@ def ivr(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-@rate_limited
 @signed("EMAIL_WEBHOOK_SECRET")
+@rate_limited
 def email(request: HttpRequest) -> HttpResponse:
     try:
         received = inbound.email_receive(raw=request.body)

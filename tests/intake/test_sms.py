@@ -1,7 +1,7 @@
 """The SMS webhook: signed Twilio-style posts that report faults or answer a reminder."""
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from core.models import Event
 from intake.models import InboundMessage
@@ -21,6 +21,7 @@ from tests.intake.helpers import (
 pytestmark = pytest.mark.django_db
 
 URL = "/hooks/sms/"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(autouse=True)
@@ -209,9 +210,41 @@ def test_only_post_is_allowed(client):
 def test_too_many_posts_from_one_address_get_429(client, customer, settings):
     settings.RATELIMIT_ENABLE = True
     settings.WEBHOOK_RATE = "2/m"
-    cache.clear()
+    caches["ratelimit"].clear()
 
     statuses = [sms(client, customer.phone, "hello", sid=f"SM{n}").status_code for n in range(3)]
 
     assert statuses == [200, 200, 429]
     assert InboundMessage.objects.count() == 2
+
+
+def test_a_flood_of_unsigned_posts_does_not_stop_a_signed_report(client, customer, settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.WEBHOOK_RATE, settings.WEBHOOK_REFUSED_RATE = "5/m", "3/m"
+    caches["ratelimit"].clear()
+    body = f"MessageSid=SMX&From={customer.phone}&To={SMS_NUMBER}&Body=hello"
+
+    forged = [
+        signed_post(client, URL, body.encode(), "not-the-secret", content_type=FORM).status_code
+        for _ in range(6)
+    ]
+    genuine = sms(client, customer.phone, "No internet since morning", sid="SM-real")
+
+    assert forged == [403, 403, 403, 429, 429, 429]
+    assert genuine.status_code == 200
+    assert InboundMessage.objects.filter(message_id="SM-real").exists()
+
+
+def test_with_the_rate_limit_counters_down_a_signed_report_is_still_taken(
+    client, customer, settings
+):
+    settings.RATELIMIT_ENABLE = True
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {**settings.CACHES["ratelimit"], "LOCATION": "redis://127.0.0.1:9/0"},
+    }
+
+    response = sms(client, customer.phone, "No internet since morning", sid="SM-down")
+
+    assert response.status_code == 200
+    assert InboundMessage.objects.filter(message_id="SM-down").exists()
