@@ -202,7 +202,7 @@ class ProductDay:
         with (
             mock.patch("django.utils.timezone.now", self.clock.now),
             mock.patch("dispatch.tasks.assign_request.delay"),
-            mock.patch("dispatch.tasks.replan_soon"),
+            mock.patch("core.followups.replan_soon"),
             mock.patch("core.events.broadcast"),
             mock.patch("notifications.tasks.deliver_notifications.delay"),
         ):

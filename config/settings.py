@@ -234,6 +234,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dispatch@localhost")
 
 # Links sent to customers (tracking, window picking) start with this address.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# A customer's tracking link works this long after it was sent (each message sends a fresh one).
+TRACKING_LINK_DAYS = env_int("TRACKING_LINK_DAYS", 45, minimum=1)
 # Inbound channels: shared secrets the SMS / IVR / e-mail providers sign their webhooks with
 # (HMAC-SHA256 over the raw body). Empty refuses every webhook of that channel.
 SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "dev-sms-secret" if DEBUG else "")

@@ -73,3 +73,23 @@ def _set_constraints(names: tuple[str, ...], mode: str) -> None:
         raise ValueError(f"unknown constraint in {names!r}")
     with connection.cursor() as cursor:  # names from Constraint, never from input
         cursor.execute(f"SET CONSTRAINTS {', '.join(names)} {mode}")
+
+
+def sequence_create(name: str, *, start: int = 1) -> None:
+    """A PostgreSQL sequence (kept if it exists): numbers without a lock, never repeated."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE SEQUENCE IF NOT EXISTS {_identifier(name)} START WITH %s", [max(1, start)]
+        )
+
+
+def sequence_next(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [_identifier(name)])
+        return cursor.fetchone()[0]
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum() or not name.isascii() or not name[0].isalpha():
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name

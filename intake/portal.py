@@ -23,7 +23,7 @@ from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
 from requests_app.services import customer_for_contact
 from requests_app.states import Status
-from requests_app.tracking import request_for_token, tracking_token
+from requests_app.tracking import LinkExpired, request_for_token, tracking_token
 from technicians.models import Visit
 
 
@@ -113,10 +113,14 @@ def _create(tenant, data, point, window, form) -> ServiceRequest | None:
         return None
 
 
-@ratelimit(key="ip", rate=portal_rate, method="POST", block=True)
+# Reading is limited too: a link is a key, and keys must not be tried by the thousand.
+@ratelimit(key="ip", rate=portal_rate, block=True)
 def track(request: HttpRequest, token: str) -> HttpResponse:
     try:
         service_request = request_for_token(token)
+    except LinkExpired as expired:
+        context = {"sr": expired.service_request}
+        return render(request, "intake/link_expired.html", context, status=410)
     except NotFound:
         raise Http404 from None
     tenant = service_request.tenant

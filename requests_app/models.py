@@ -1,15 +1,23 @@
 """Customers, their service requests and the audit trail of every status change."""
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import TenantOwned
+from requests_app.numbering import next_request_number
 from requests_app.states import Status
 
 LAT = [MinValueValidator(-90), MaxValueValidator(90)]
 LON = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+def new_tracking_key() -> str:
+    """128 random bits: what a customer's tracking link names (and all it names)."""
+    return secrets.token_urlsafe(16)
 
 
 class Customer(TenantOwned):
@@ -134,6 +142,12 @@ class ServiceRequest(TenantOwned):
         blank=True,
         related_name="requests",
     )
+    # Numbered per tenant (SR-000123): a client sees its own count, never the platform's volume.
+    number_in_tenant = models.PositiveIntegerField(_("number"), null=True, editable=False)
+    # What a tracking link names: random, so a link tells nothing about the request or volume.
+    tracking_key = models.CharField(
+        max_length=32, unique=True, default=new_tracking_key, editable=False
+    )
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
@@ -179,6 +193,9 @@ class ServiceRequest(TenantOwned):
                 ),
                 name="request_window_well_formed",
             ),
+            models.UniqueConstraint(
+                fields=["tenant", "number_in_tenant"], name="request_number_unique_per_tenant"
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=Status.values), name="request_status_valid"
             ),
@@ -187,9 +204,14 @@ class ServiceRequest(TenantOwned):
     def __str__(self) -> str:
         return self.number
 
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and self.number_in_tenant is None:
+            self.number_in_tenant = next_request_number(self.tenant_id)
+        super().save(*args, **kwargs)
+
     @property
     def number(self) -> str:
-        return f"SR-{self.pk:06d}" if self.pk else "SR-new"
+        return f"SR-{self.number_in_tenant:06d}" if self.number_in_tenant else "SR-new"
 
 
 class StatusChange(TenantOwned):

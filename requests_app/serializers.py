@@ -9,7 +9,6 @@ from core.api import ReadOnlyFieldsCached
 from dispatch.models import Decision
 from requests_app.models import Customer, ServiceRequest
 from requests_app.payloads import active_visit
-from requests_app.tracking import tracking_url
 from technicians.models import Skill, Technician, Visit
 
 # How far from now a dispatcher may put a visit by hand.
@@ -29,9 +28,6 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     required_skills = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     visit = serializers.SerializerMethodField()
-    tracking_url = serializers.SerializerMethodField(
-        help_text=_("The customer's signed tracking link, to pass on to them.")
-    )
 
     class Meta:
         model = ServiceRequest
@@ -59,13 +55,9 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
             "window_at_risk",
             "customer_confirmed_at",
             "incident",
-            "tracking_url",
             "visit",
         ]
         read_only_fields = fields
-
-    def get_tracking_url(self, obj: ServiceRequest) -> str:
-        return tracking_url(obj)
 
     @extend_schema_field(VisitSummarySerializer(allow_null=True))
     def get_visit(self, obj: ServiceRequest) -> dict | None:

@@ -1,7 +1,9 @@
-"""Customer links: a tracking page per request, reached with an unguessable signed token.
+"""Customer links: a tracking page per request, reached with an unguessable, expiring token.
 
-The token is the request id signed with the secret key (HMAC, salted for this purpose); it
-cannot be guessed or forged, and it carries no personal data.
+The token signs the request's random `tracking_key` (128 bits) and the time it was made, with
+the secret key (HMAC, salted for this purpose): it cannot be guessed or forged, it names no id
+(so it tells nothing about the request or the client's volume), and it expires after
+`TRACKING_LINK_DAYS`.
 """
 
 from django.conf import settings
@@ -11,29 +13,45 @@ from django.urls import reverse
 from core.errors import NotFound
 from requests_app.models import ServiceRequest
 
-SALT = "requests.tracking"
+SALT = "requests.tracking.v2"
 
 
-def tracking_token(request: ServiceRequest) -> str:
-    return signing.dumps({"r": request.pk, "t": request.tenant_id}, salt=SALT, compress=True)
+class LinkExpired(NotFound):
+    code = "link_expired"
+
+    def __init__(self, service_request: ServiceRequest | None):
+        self.service_request = service_request
+        super().__init__()
+
+
+def tracking_token(service_request: ServiceRequest) -> str:
+    return signing.dumps(service_request.tracking_key, salt=SALT)
 
 
 def request_for_token(token: str) -> ServiceRequest:
-    """The request a tracking link points to; a bad or altered token reads as not found."""
+    """The request a tracking link points to; a bad or altered token reads as not found, an
+    expired one as `LinkExpired` (naming the request, so the page can say whom to call)."""
+    max_age = settings.TRACKING_LINK_DAYS * 24 * 3600
     try:
-        data = signing.loads(token, salt=SALT)
+        key = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkExpired(_find(signing.loads(token, salt=SALT))) from None
     except signing.BadSignature:
         raise NotFound() from None
-    request = (
-        ServiceRequest.objects.select_related("tenant", "customer")
-        .filter(pk=data.get("r"), tenant_id=data.get("t"))
-        .first()
-    )
-    if request is None:
+    service_request = _find(key)
+    if service_request is None:
         raise NotFound()
-    return request
+    return service_request
 
 
-def tracking_url(request: ServiceRequest) -> str:
-    path = reverse("portal-track", kwargs={"token": tracking_token(request)})
+def _find(key) -> ServiceRequest | None:
+    if not isinstance(key, str):
+        return None
+    return (
+        ServiceRequest.objects.select_related("tenant", "customer").filter(tracking_key=key).first()
+    )
+
+
+def tracking_url(service_request: ServiceRequest) -> str:
+    path = reverse("portal-track", kwargs={"token": tracking_token(service_request)})
     return settings.PUBLIC_BASE_URL.rstrip("/") + path

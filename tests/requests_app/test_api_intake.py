@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications.models import Notification
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Visit
 from tests.dispatch.test_windows import at, crew, tomorrow
@@ -75,7 +76,28 @@ def test_booking_through_the_api_holds_a_visit_in_the_window(api, operator, cust
     body = response.json()
     assert body["status"] == "assigned"
     assert start.isoformat()[:16] <= body["visit"]["planned_start"][:16] <= end.isoformat()[:16]
-    assert "/t/" in body["tracking_url"]
+    # The customer's own link goes to the customer, never into a staff answer.
+    assert "tracking_url" not in body
+    sent = Notification.objects.get(request_id=body["id"], kind="window_booked")
+    assert (sent.recipient, "/t/" in sent.body) == (customer.phone, True)
+
+
+def test_no_staff_answer_carries_the_customers_tracking_link(api, technician, manager):
+    request = RequestFactory(tenant=technician.tenant)
+    Visit.objects.create(
+        tenant=technician.tenant,
+        request=request,
+        technician=technician,
+        planned_start=timezone.now(),
+        planned_end=timezone.now() + timedelta(hours=1),
+    )
+
+    for user in (technician.user, manager):
+        listed = api(user).get("/api/v1/requests/").json()["results"]
+        one = api(user).get(f"/api/v1/requests/{request.pk}/").json()
+
+        assert [row["id"] for row in listed] == [request.pk]
+        assert "/t/" not in str(listed) + str(one)
 
 
 def test_a_full_window_is_refused_with_409_and_nothing_is_created(api, operator, customer):
