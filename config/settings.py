@@ -4,6 +4,7 @@ Development defaults are safe and need nothing set. With DJANGO_DEBUG=false the 
 mandatory and the security settings that `manage.py check --deploy` looks for are switched on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_ratelimit",
+    "axes",
     "accounts",
     "core",
     "requests_app",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a rate-limited request into RATELIMIT_VIEW's 429 (instead of a 403).
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # Last: it refuses a sign-in that is locked out after too many wrong passwords.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -254,6 +258,21 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 # django-ratelimit lists Django's own RedisCache as "not officially supported" only because its
 # list predates it (jsocol/django-ratelimit#283); it is shared and increments atomically.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one user from
+# one address, signing in there is paused for LOGIN_LOCKOUT_MINUTES, and the page says so. Per
+# user and address, so one guesser behind a shared office address locks out no colleague.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_ip"
+AXES_VERBOSE = False
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
