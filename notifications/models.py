@@ -1,6 +1,7 @@
 """The notification outbox: every message to a customer is a row first, sent after commit."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scoping import TenantOwned
@@ -32,7 +33,9 @@ class Notification(TenantOwned):
     dedupe_key = models.CharField(max_length=120, unique=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Due from its creation: when the delivery task rung after commit is lost, the retry beat
+    # still finds the message (the row lock keeps the two from sending it twice).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

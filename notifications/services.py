@@ -1,5 +1,6 @@
 """Writes on the outbox. Callers enqueue inside their transaction; delivery runs after commit."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.utils import timezone
 from core import followups
 from notifications import backends
 from notifications.models import Notification
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 
@@ -92,8 +95,10 @@ def notification_deliver(*, notification_id: int) -> str:
         notification.attempts += 1
         try:
             _send(notification)
-        except backends.DeliveryError as error:
-            notification.last_error = str(error)[:2000]
+        except Exception as error:  # any failure is an attempt: counted, backed off, given up
+            if not isinstance(error, backends.DeliveryError):
+                log.exception("delivery of notification %s failed", notification.pk)
+            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
             if notification.attempts >= MAX_ATTEMPTS:
                 notification.status = Notification.Status.FAILED
             else:
