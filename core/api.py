@@ -47,9 +47,10 @@ _ERRORS = {
             "a rule of the domain is broken)."
         ),
     ),
-    403: OpenApiResponse(
-        ErrorSerializer, description=_("Not signed in, or the role may not do this.")
+    401: OpenApiResponse(
+        ErrorSerializer, description=_("Not signed in, or the token is not valid.")
     ),
+    403: OpenApiResponse(ErrorSerializer, description=_("The role may not do this.")),
     404: OpenApiResponse(ErrorSerializer, description=_("Not found in the caller's tenant.")),
     409: OpenApiResponse(
         ErrorSerializer,
@@ -63,9 +64,9 @@ _ERRORS = {
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The error answers of an operation, for `@extend_schema(responses=...)`; 403 always:
-    every API operation needs a signed-in user with a role."""
-    return {code: _ERRORS[code] for code in (403, *codes)}
+    """The error answers of an operation, for `@extend_schema(responses=...)`; 401 and 403
+    always: every API operation needs a signed-in user with a role."""
+    return {code: _ERRORS[code] for code in (401, 403, *codes)}
 
 
 class ReadOnlyFieldsCached:

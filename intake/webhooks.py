@@ -5,6 +5,9 @@ are counted apart), hand the fields to the inbound service, render its answer. B
 4xx and leaves nothing behind.
 """
 
+import codecs
+from urllib.parse import parse_qsl
+
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -75,10 +78,17 @@ def email(request: HttpRequest) -> HttpResponse:
 
 
 def _form(request: HttpRequest):
+    """The posted fields, read strictly: Django would replace what it cannot decode and let a
+    garbled report through; an unknown charset or a broken byte sequence is refused instead."""
+    charset = request.content_params.get("charset", "utf-8")
     try:
+        codecs.lookup(charset)
+        if request.content_type == "application/x-www-form-urlencoded":
+            body = request.body.decode("ascii")  # percent-encoded: nothing else belongs here
+            parse_qsl(body, keep_blank_values=True, encoding=charset, errors="strict")
         return request.POST
     # A broken multipart body, or a form declared in another charset than UTF-8.
-    except (MultiPartParserError, BadRequest):
+    except (LookupError, UnicodeDecodeError, MultiPartParserError, BadRequest):
         raise Malformed(_("The form data cannot be read.")) from None
 
 

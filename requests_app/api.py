@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasRole
 from core.api import error_responses
+from core.drf import IsoDateTimeFilter
 from dispatch.models import Decision
 from requests_app.booking import request_cancel, request_create, request_reschedule, request_update
 from requests_app.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -32,7 +33,7 @@ CHANGED = {200: RequestSerializer, **error_responses(400, 404, 409)}
 
 
 class RequestFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = ServiceRequest

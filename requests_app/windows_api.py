@@ -16,6 +16,9 @@ from dispatch.windows import MAX_DAYS, JobToBook, windows_offered
 from requests_app.models import Customer
 from technicians.models import Skill
 
+# Windows are offered for dates from yesterday (a time zone behind) to a year ahead.
+HORIZON = timedelta(days=366)
+
 
 class WindowQuerySerializer(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(
@@ -48,6 +51,10 @@ class WindowQuerySerializer(serializers.Serializer):
                 )
             attrs["lat"], attrs["lon"] = customer.lat, customer.lon
         today = timezone.localdate(timezone=self.tenant.zone)
+        for name in ("date_from", "date_to"):
+            day = attrs.get(name)
+            if day is not None and not today - timedelta(days=1) <= day <= today + HORIZON:
+                raise serializers.ValidationError({name: [_("Must be within a year from today.")]})
         attrs.setdefault("date_from", today)
         attrs.setdefault(
             "date_to", attrs["date_from"] + timedelta(days=self.tenant.booking_days_ahead)

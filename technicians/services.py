@@ -107,6 +107,8 @@ def visit_transition(
         )
     if to == VisitStatus.NOT_COMPLETED and reason not in Visit.Reason.values:
         raise DomainError(_("Choose why the job could not be completed."), field="reason")
+    if "\x00" in note:  # PostgreSQL text cannot hold it: refused, not a server error
+        raise DomainError(_("The note contains a character that is not text."), field="note")
     now = timezone.now()
     visit.status = to
     visit.note = note or visit.note

@@ -39,7 +39,7 @@ PAGES = {
 
 API = {
     ("get", "/api/v1/requests/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -47,7 +47,7 @@ API = {
         "other_dispatcher": 200,
     },
     ("post", "/api/v1/requests/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 400,
         "manager": 403,
         "operator": 400,
@@ -55,7 +55,7 @@ API = {
         "other_dispatcher": 400,
     },
     ("get", "/api/v1/events/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -63,7 +63,7 @@ API = {
         "other_dispatcher": 200,
     },
     ("get", "/api/v1/requests/{request}/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -71,7 +71,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("get", "/api/v1/requests/{request}/decisions/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -79,7 +79,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("get", "/api/v1/customers/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -87,7 +87,7 @@ API = {
         "other_dispatcher": 200,
     },
     ("get", "/api/v1/customers/{customer}/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 200,
         "operator": 200,
@@ -95,7 +95,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("post", "/api/v1/customers/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 400,
         "manager": 403,
         "operator": 400,
@@ -103,7 +103,7 @@ API = {
         "other_dispatcher": 400,
     },
     ("get", "/api/v1/windows/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 400,
         "manager": 403,
         "operator": 400,
@@ -111,7 +111,7 @@ API = {
         "other_dispatcher": 400,
     },
     ("patch", "/api/v1/requests/{request}/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 403,
         "operator": 200,
@@ -119,7 +119,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("post", "/api/v1/requests/{request}/cancel/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 403,
         "operator": 200,
@@ -127,7 +127,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("post", "/api/v1/requests/{request}/reschedule/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 400,
         "manager": 403,
         "operator": 400,
@@ -135,7 +135,7 @@ API = {
         "other_dispatcher": 404,
     },
     ("post", "/api/v1/visits/{visit}/transition/"): {
-        "anonymous": 403,
+        "anonymous": 401,
         "dispatcher": 200,
         "manager": 403,
         "operator": 403,
