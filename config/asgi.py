@@ -9,21 +9,28 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
-from dispatch.consumers import DispatcherConsumer, TechnicianConsumer  # noqa: E402
+from dispatch.consumers import (  # noqa: E402
+    DispatcherConsumer,
+    NoSuchSocket,
+    TechnicianConsumer,
+)
 
 websocket_urlpatterns = [
     path("ws/dispatch/", DispatcherConsumer.as_asgi()),
     path("ws/technician/", TechnicianConsumer.as_asgi()),
+    re_path(r"", NoSuchSocket.as_asgi()),
 ]
 
+
+def websockets(allowed_origins: list[str]):
+    """The socket side: only pages from `allowed_origins` (scheme, host and port) may open one."""
+    return OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), allowed_origins)
+
+
 application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+    {"http": django_asgi_app, "websocket": websockets(settings.WS_ALLOWED_ORIGINS)}
 )

@@ -6,6 +6,7 @@ mandatory and the security settings that `manage.py check --deploy` looks for ar
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -161,7 +162,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its docs are for signed-in users, unless API_SCHEMA_PUBLIC (development).
+    "SERVE_PERMISSIONS": ["core.drf.SchemaVisible"],
 }
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
 
 CHANNEL_LAYERS = {
     "default": {
@@ -247,6 +251,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "dispatch@localhost")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # A customer's tracking link works this long after it was sent (each message sends a fresh one).
 TRACKING_LINK_DAYS = env_int("TRACKING_LINK_DAYS", 45, minimum=1)
+# Pages that may open the live sockets: scheme, host and port must match one of these. By
+# default the public address and the CSRF-trusted origins; in development any local page too.
+_public_origin = "{0.scheme}://{0.netloc}".format(urlparse(PUBLIC_BASE_URL))
+WS_ALLOWED_ORIGINS = env_list(
+    "WS_ALLOWED_ORIGINS",
+    [_public_origin, *CSRF_TRUSTED_ORIGINS]
+    + (["localhost", "127.0.0.1", "[::1]"] if DEBUG else []),
+)
 # Inbound channels: shared secrets the SMS / IVR / e-mail providers sign their webhooks with
 # (HMAC-SHA256 over the raw body). Empty refuses every webhook of that channel.
 SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "dev-sms-secret" if DEBUG else "")

@@ -4,6 +4,7 @@ imports DRF's views: settings-named classes must not (DRF reads them while its v
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import fields as filter_fields
@@ -11,6 +12,7 @@ from django_filters import filters
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
 
 
 class Pagination(LimitOffsetPagination):
@@ -63,3 +65,11 @@ class IsoDateTimeFilter(filters.IsoDateTimeFilter):
     """django-filter's ISO 8601 filter, whose out-of-range values are a 400 too."""
 
     field_class = _IsoDateTimeField
+
+
+class SchemaVisible(BasePermission):
+    """The OpenAPI schema and its docs: public in development (API_SCHEMA_PUBLIC), for
+    signed-in users in production, where it would map the API for anyone."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_SCHEMA_PUBLIC or bool(request.user and request.user.is_authenticated)

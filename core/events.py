@@ -5,19 +5,15 @@ the tenant row lock (so numbers follow commit order without gaps), stores it, an
 push for after commit. Nothing is pushed for a transaction that rolls back.
 """
 
-import asyncio
 import contextlib
 import logging
-import os
-import threading
 from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-from core import groups
+from core import groups, pusher
 from core.models import Event
 
 log = logging.getLogger(__name__)
@@ -104,50 +100,6 @@ def broadcast(pushes: dict[str, list[dict]]) -> None:
     """Ring the doorbell without waiting for it: a background loop sends pushes in order, one
     channel-layer message per audience for all the events of a transaction. A lost push is
     fine: clients see the gap in sequence numbers and resync from the event table."""
-    _pusher().submit(pushes)
-
-
-class _Pusher:
-    """One event loop thread per process, draining an ordered queue of pushes."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.queue: asyncio.Queue | None = None
-        ready = threading.Event()
-        threading.Thread(target=self._run, args=(ready,), daemon=True, name="pusher").start()
-        ready.wait()
-
-    def _run(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.queue = asyncio.Queue()
-        self.loop.create_task(self._drain())
-        ready.set()
-        self.loop.run_forever()
-
-    def submit(self, pushes: dict[str, list[dict]]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, pushes)
-
-    async def _drain(self) -> None:
-        while True:
-            pushes = await self.queue.get()
-            layer = get_channel_layer()
-            if layer is None:
-                continue
-            for group, messages in pushes.items():
-                try:
-                    await layer.group_send(group, {"type": "events.push", "events": messages})
-                except Exception:  # the change is committed; pushing is best effort
-                    log.exception("push of events %s failed", [m.get("seq") for m in messages])
-
-
-_pushers: dict[int, _Pusher] = {}
-_lock = threading.Lock()
-
-
-def _pusher() -> _Pusher:
-    # Per process id: a Celery prefork child must not reuse its parent's thread.
-    pid = os.getpid()
-    with _lock:
-        if pid not in _pushers:
-            _pushers[pid] = _Pusher()
-        return _pushers[pid]
+    pusher.send(
+        [(group, {"type": "events.push", "events": messages}) for group, messages in pushes.items()]
+    )

@@ -7,3 +7,8 @@ def dispatchers(tenant_id: int) -> str:
 
 def technician(technician_id: int) -> str:
     return f"technician.{technician_id}"
+
+
+def session(session_key: str) -> str:
+    """Every socket one browser session opened: closed together when it signs out."""
+    return f"session.{session_key}"

@@ -1,38 +1,62 @@
 """WebSocket consumers: authenticate, authorize the group, forward events. No database writes."""
 
+import json
+
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES
 from core import groups
 from technicians.models import Technician
 
+# Close codes the pages know: not allowed, signed out, no such socket.
+FORBIDDEN, SIGNED_OUT, NOT_FOUND = 4403, 4401, 4404
+
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
+    session_group: str | None = None
 
     async def connect(self):
         self.group = await self.authorized_group(self.scope.get("user"))
         if self.group is None:
-            await self.close(code=4403)
+            await self.close(code=FORBIDDEN)
             return
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # Signing out of the session closes this socket (see core.pusher.on_logout).
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            self.session_group = groups.session(session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in (self.group, self.session_group):
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None  # a frame that is not JSON is ignored, not a crash
 
     async def receive_json(self, content, **kwargs):
         # Commands go through the HTTP API; the socket only answers pings.
-        if content.get("type") == "ping":
+        if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
     async def events_push(self, message):
         """The events of one transaction, in sequence order: one frame each."""
         for event in message["events"]:
             await self.send_json({"type": "event", **event})
+
+    async def session_ended(self, message):
+        await self.disconnect(SIGNED_OUT)  # out of the groups at once: not one more event
+        self.group = self.session_group = None
+        await self.close(code=SIGNED_OUT)
 
     async def authorized_group(self, user) -> str | None:
         raise NotImplementedError
@@ -61,3 +85,10 @@ class TechnicianConsumer(EventConsumer):
             )
         )()
         return groups.technician(technician_id) if technician_id else None
+
+
+class NoSuchSocket(AsyncWebsocketConsumer):
+    """Any other path under /ws/: refused with a close code, not a server error."""
+
+    async def connect(self):
+        await self.close(code=NOT_FOUND)

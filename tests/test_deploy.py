@@ -103,3 +103,27 @@ def test_the_proxy_routes_websockets_to_the_asgi_server(compose):
     assert "server ws:8001" in conf and "server web:8000" in conf
     assert "8001" in compose["services"]["ws"]["command"]
     assert "0.0.0.0:8000" in compose["services"]["web"]["command"]
+
+
+@pytest.mark.django_db
+def test_the_api_schema_is_for_signed_in_users_unless_made_public(client, dispatcher, settings):
+    settings.API_SCHEMA_PUBLIC = False
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/docs/").status_code == 401
+
+    client.force_login(dispatcher)
+    assert client.get("/api/schema/").status_code == 200
+
+    client.logout()
+    settings.API_SCHEMA_PUBLIC = True
+    assert client.get("/api/schema/").status_code == 200
+
+
+def test_production_settings_keep_the_schema_private():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.API_SCHEMA_PUBLIC)",
+        env=PRODUCTION,
+    )
+    assert result.stdout.strip().endswith("False"), result.stderr

@@ -4,8 +4,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
+from django.test import Client
 
-from config.asgi import application
+from config.asgi import application, websockets
 from core.events import event_emit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -89,4 +90,61 @@ async def test_a_quiet_socket_stays_open_and_still_receives(dispatcher):
     await asyncio.sleep(6.5)
     seq = await emit(dispatcher.tenant_id)
     assert (await communicator.receive_json_from(timeout=5))["seq"] == seq
+    await communicator.disconnect()
+
+
+async def test_logging_out_closes_the_sockets_the_session_opened(dispatcher):
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(dispatcher)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/dispatch/",
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)],
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+
+    await database_sync_to_async(browser.post)("/accounts/logout/")
+
+    assert (await communicator.receive_output(timeout=5))["code"] == 4401
+    await emit(dispatcher.tenant_id)
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_a_path_with_no_socket_is_refused_with_a_code_not_a_crash(dispatcher):
+    communicator, connected = await connect("/ws/dispatch/1/", dispatcher)
+
+    assert not connected
+    await communicator.wait()
+
+
+async def test_a_frame_that_is_not_json_is_ignored(dispatcher):
+    communicator, _ = await connect("/ws/dispatch/", dispatcher)
+
+    await communicator.send_to(text_data="this is not json {")
+    await communicator.send_json_to({"type": "ping"})
+
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "opens"),
+    [
+        (b"https://dispatch.example.com", True),
+        (b"http://dispatch.example.com", False),  # another scheme
+        (b"https://dispatch.example.com:8443", False),  # another port
+        (b"https://evil.example.net", False),
+    ],
+)
+async def test_only_pages_of_the_allowed_origins_open_a_socket(dispatcher, origin, opens):
+    communicator = WebsocketCommunicator(
+        websockets(["https://dispatch.example.com"]), "/ws/dispatch/", headers=[(b"origin", origin)]
+    )
+    communicator.scope["user"] = dispatcher
+    connected, _ = await communicator.connect()
+
+    assert connected is opens
     await communicator.disconnect()
