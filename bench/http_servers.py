@@ -125,7 +125,7 @@ def main() -> int:
     }
     token = seed(env)
     endpoints = {
-        "/health/": "plain Django view, 1 query",
+        "/health/live/": "plain Django view, no query",
         "/api/v1/requests/?limit=10": "DRF list, token auth, serializer",
     }
     kinds = ["gunicorn (WSGI, sync)", "uvicorn (ASGI)"]

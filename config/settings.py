@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A view failing because PostgreSQL or Redis is down answers 503 with Retry-After.
+    "core.dependencies.DependencyDownMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -202,6 +204,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
+# Beat rings this often to say it runs (readiness reads it).
+HEARTBEAT_EVERY_SECONDS = env_int("HEARTBEAT_EVERY_SECONDS", 30, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-unassigned": {
         "task": "dispatch.tasks.reconcile_unassigned",
@@ -219,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.retry_due_notifications",
         "schedule": 60,
     },
+    "heartbeat": {"task": "core.tasks.beat_heartbeat", "schedule": HEARTBEAT_EVERY_SECONDS},
 }
 
 # Travel times: "great_circle" (distance × detour ÷ speed, per tenant) or "osrm" (OSRM_URL).
@@ -329,6 +334,8 @@ LOGGING = {
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Health checks come from inside the stack over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -29,7 +29,9 @@ api_v1 = [
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("board/", views.board, name="board"),
-    path("health/", core_views.health, name="health"),
+    path("health/", core_views.ready, name="health"),
+    path("health/live/", core_views.live, name="health-live"),
+    path("health/ready/", core_views.ready, name="health-ready"),
     path("tech/", technician_views.day, name="technician-day"),
     path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -43,3 +45,4 @@ urlpatterns = [
 ]
 
 handler404 = "core.api.not_found"
+handler500 = "core.views.server_error"

@@ -156,11 +156,17 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
     }
 
 
+# A process that dies is started again, unless it died this often within a minute (then the
+# stack stops: something is wrong that a restart does not fix).
+MAX_RESTARTS_PER_MINUTE = 5
+
+
 def supervise(commands: dict[str, list[str]], env: dict) -> int:
-    children = {
-        name: subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-        for name, command in commands.items()
-    }
+    def start(name: str) -> subprocess.Popen:
+        return subprocess.Popen(commands[name], cwd=ROOT, env=env, start_new_session=True)
+
+    children = {name: start(name) for name in commands}
+    restarts: dict[str, list[float]] = {name: [] for name in commands}
     stopping = False
 
     def stop(*_):
@@ -171,10 +177,20 @@ def supervise(commands: dict[str, list[str]], env: dict) -> int:
     signal.signal(signal.SIGTERM, stop)
     code = 0
     while not stopping:
-        for name, child in children.items():
-            if child.poll() is not None:
-                print(f"✗ {name} exited with {child.returncode}; stopping the stack", flush=True)
+        for name, child in list(children.items()):
+            if child.poll() is None or stopping:
+                continue
+            recent = [at for at in restarts[name] if at > time.monotonic() - 60]
+            if len(recent) >= MAX_RESTARTS_PER_MINUTE:
+                print(
+                    f"✗ {name} keeps exiting ({child.returncode}); stopping the stack", flush=True
+                )
                 code, stopping = child.returncode or 1, True
+                continue
+            print(f"! {name} exited with {child.returncode}; starting it again", flush=True)
+            restarts[name] = [*recent, time.monotonic()]
+            time.sleep(min(2 ** len(recent) * 0.5, 8))  # backoff: 0.5, 1, 2, 4, 8 s
+            children[name] = start(name)
         time.sleep(0.5)
     print("· stopping…", flush=True)
     for child in children.values():

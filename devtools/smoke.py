@@ -75,7 +75,7 @@ def wait_healthy(base: str, stack: subprocess.Popen) -> None:
         if stack.poll() is not None:
             raise SystemExit(f"make up exited early with {stack.returncode}")
         try:
-            with urllib.request.urlopen(base + "/health/", timeout=2):
+            with urllib.request.urlopen(base + "/health/live/", timeout=2):
                 return
         except OSError:
             time.sleep(1)

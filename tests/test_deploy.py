@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from config.celery import QUEUES
+from devtools.devstack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
@@ -127,3 +128,40 @@ def test_production_settings_keep_the_schema_private():
         env=PRODUCTION,
     )
     assert result.stdout.strip().endswith("False"), result.stderr
+
+
+def test_the_web_health_check_passes_under_production_settings(compose, tmp_path):
+    """The compose health check, run against a real gunicorn with the example's production
+    settings (an allowed host name, HTTPS redirects on)."""
+    port = free_port()
+    env = {**os.environ, **PRODUCTION, "DJANGO_ALLOWED_HOSTS": "dispatch.example.com"}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=server)
+        test = compose["services"]["web"]["healthcheck"]["test"]
+        assert test[:2] == ["CMD", "python"]
+        command = [sys.executable, *[part.replace(":8000/", f":{port}/") for part in test[2:]]]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_proxy_keeps_the_scheme_an_outer_proxy_reports():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "map $http_x_forwarded_proto $forwarded_proto" in conf
+    assert "X-Forwarded-Proto $scheme" not in conf
