@@ -249,7 +249,7 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.db import transaction
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from dispatch.management.commands.seed_demo import FIRST, LAST, STREETS, near
     from requests_app.models import Customer, ServiceRequest, StatusChange
@@ -359,7 +359,7 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
         Visit.objects.bulk_create(visits)
         StatusChange.objects.bulk_create(changes)
 
-        token = Token.objects.create(user=dispatcher).key
+        token = AuthToken.objects.create(dispatcher)[1]
         session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(dispatcher.pk)
         session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]

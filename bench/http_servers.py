@@ -31,14 +31,14 @@ DB_NAME = "dispatch_bench_http"
 
 def seed(env: dict) -> str:
     script = """
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from accounts.models import Role, Tenant, User
 from tests.factories import CustomerFactory, RequestFactory
 tenant = Tenant.objects.create(name="Bench", slug="bench")
 user = User.objects.create(username="bench", tenant=tenant, role=Role.DISPATCHER)
 customer = CustomerFactory(tenant=tenant)
 RequestFactory.create_batch(50, tenant=tenant, customer=customer)
-print(Token.objects.create(user=user).key)
+print(AuthToken.objects.create(user)[1])
 """
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(

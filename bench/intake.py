@@ -107,7 +107,7 @@ def seed(*, technicians: int, days: int, booked: int, customers: int) -> Seeded:
     """Bulk rows, not the per-row services: what matters is the state, not how it was made."""
     from django.db import transaction
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from dispatch.management.commands.seed_demo import FIRST, LAST, STREETS, near
     from requests_app.models import Customer, ServiceRequest
@@ -186,7 +186,7 @@ def seed(*, technicians: int, days: int, booked: int, customers: int) -> Seeded:
                 for request, (technician, start, minutes) in zip(requests, visits, strict=True)
             ]
         )
-        token = Token.objects.create(user=dispatcher).key
+        token = AuthToken.objects.create(dispatcher)[1]
     return Seeded(
         token=token,
         zone=tenant.time_zone,

@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -140,7 +140,7 @@ REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate makes "not signed in" and a bad token a 401 (403 is
     # for a role that may not do it).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PARSER_CLASSES": [
@@ -168,6 +168,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["core.drf.SchemaVisible"],
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
+# API tokens (django-rest-knox): stored as a SHA-512 digest, shown once when made
+# (`manage.py api_token_create <user>`), expiring after API_TOKEN_DAYS.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_DAYS", 90, minimum=1)),
+    "AUTO_REFRESH": False,
+}
 
 CHANNEL_LAYERS = {
     "default": {

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import TenantScopedAdmin
 from intake.models import InboundMessage
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(TenantScopedAdmin):
     list_display = ["received_at", "channel", "sender", "outcome", "request", "tenant"]
     list_filter = ["channel", "outcome", "tenant"]
     search_fields = ["message_id", "sender"]

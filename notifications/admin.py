@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import TenantScopedAdmin
 from notifications.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(TenantScopedAdmin):
     list_display = ["kind", "channel", "recipient", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["tenant", "status", "channel", "kind"]
     raw_id_fields = ["request"]

@@ -1,17 +1,17 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, TenantScopedAdmin, TenantScopedInline
 from requests_app.models import Customer, IdempotencyKey, Incident, ServiceRequest, StatusChange
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(TenantScopedAdmin):
     list_display = ["name", "phone", "email", "account_number", "tenant"]
     list_filter = ["tenant"]
     search_fields = ["name", "phone", "email", "account_number"]
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(TenantScopedInline):
     model = StatusChange
     extra = 0
     can_delete = False
@@ -20,7 +20,7 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
+class ServiceRequestAdmin(TenantScopedAdmin):
     list_display = [
         "number",
         "kind",

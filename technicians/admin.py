@@ -1,22 +1,23 @@
 from django.contrib import admin
 
+from core.admin import TenantScopedAdmin, TenantScopedInline
 from technicians.models import Absence, Shift, Skill, Technician, Visit
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SkillAdmin(TenantScopedAdmin):
     list_display = ["code", "name", "tenant"]
     list_filter = ["tenant"]
 
 
-class ShiftInline(admin.TabularInline):
+class ShiftInline(TenantScopedInline):
     model = Shift
     extra = 0
-    fields = ["date", "start", "end", "lunch_minutes", "tenant"]
+    fields = ["date", "start", "end", "lunch_minutes"]
 
 
 @admin.register(Technician)
-class TechnicianAdmin(admin.ModelAdmin):
+class TechnicianAdmin(TenantScopedAdmin):
     list_display = ["__str__", "tenant", "territory", "active"]
     list_filter = ["tenant", "active", "territory"]
     filter_horizontal = ["skills"]
@@ -25,21 +26,21 @@ class TechnicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(Shift)
-class ShiftAdmin(admin.ModelAdmin):
+class ShiftAdmin(TenantScopedAdmin):
     list_display = ["technician", "date", "start", "end", "tenant"]
     list_filter = ["tenant", "date"]
     raw_id_fields = ["technician"]
 
 
 @admin.register(Absence)
-class AbsenceAdmin(admin.ModelAdmin):
+class AbsenceAdmin(TenantScopedAdmin):
     list_display = ["technician", "start", "end", "reason", "tenant"]
     list_filter = ["tenant"]
     raw_id_fields = ["technician"]
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(TenantScopedAdmin):
     list_display = ["request", "technician", "planned_start", "planned_end", "status", "pinned"]
     list_filter = ["tenant", "status", "pinned"]
     raw_id_fields = ["request", "technician"]

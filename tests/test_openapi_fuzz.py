@@ -18,7 +18,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
@@ -111,7 +111,7 @@ def world(in_process, dispatcher, customer) -> World:
     )
     visit = planned.visits.get()
     return World(
-        token=Token.objects.create(user=dispatcher).key,
+        token=AuthToken.objects.create(dispatcher)[1],
         ids={"requests": planned.pk, "visits": visit.pk, "customers": customer.pk},
         references={
             "customer": customer.pk,

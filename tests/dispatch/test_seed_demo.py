@@ -30,7 +30,8 @@ def test_the_demo_has_two_tenants_forty_technicians_and_three_hundred_requests()
     assert ServiceRequest.objects.filter(kind="emergency").exists()
     assert not ServiceRequest.objects.filter(kind="planned", window_start__isnull=True).exists()
     assert Visit.objects.exists()
-    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    roles = set(User.objects.exclude(tenant=None).values_list("role", flat=True))
+    assert roles == set(Role.values)  # and platform staff, of no client and no role
     assert Shift.objects.values("technician").distinct().count() == 40
 
 
@@ -68,3 +69,12 @@ def test_the_demo_offers_windows_a_week_ahead():
     offers = offers_for(tenant, point=ALMATY, minutes=60)
     last_day = timezone.localdate(max(o.start for o in offers), tenant.zone)
     assert last_day >= timezone.localdate(timezone=tenant.zone) + timedelta(days=6)
+
+
+def test_the_demo_admin_of_a_client_is_no_superuser_and_platform_staff_have_no_client():
+    call_command("seed_demo")
+
+    admin = User.objects.get(username="admin")
+    assert admin.is_staff and not admin.is_superuser and admin.tenant is not None
+    platform = User.objects.get(username="platform")
+    assert platform.is_superuser and platform.tenant is None

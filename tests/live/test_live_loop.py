@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 import websockets
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from devtools.devstack import free_port
 from tests.live import stack
@@ -63,7 +63,7 @@ def test_an_emergency_posted_over_http_is_assigned_and_pushed_to_the_dispatcher(
     live_server_processes, dispatcher, technician, customer
 ):
     port = live_server_processes
-    token = Token.objects.create(user=dispatcher).key
+    token = AuthToken.objects.create(dispatcher)[1]
     cookie = session_cookie(dispatcher)
 
     def create():

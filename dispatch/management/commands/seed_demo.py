@@ -116,13 +116,23 @@ class Command(BaseCommand):
         # The contact center's operator answers for both clients; the console shows which one
         # each call is for from the number dialled.
         User.objects.get(username="operator").clients.add(Tenant.objects.get(slug="beta-networks"))
+        # Platform staff: the whole installation's admin, of no client.
+        User.objects.create(
+            username="platform",
+            password=self.password_hash,
+            is_staff=True,
+            is_superuser=True,
+            first_name="Platform",
+            last_name="Staff",
+        )
         self.stdout.write(self.style.SUCCESS("Demo data created."))
 
     @transaction.atomic
     def seed_tenant(self, rng, slug, name, prefix, n_technicians, n_requests, colour, zone):
         tenant = Tenant.objects.create(name=name, slug=slug, brand_color=colour, time_zone=zone)
         for role in (Role.DISPATCHER, Role.MANAGER, Role.OPERATOR, Role.ADMIN):
-            is_admin = role == Role.ADMIN and not prefix
+            # A tenant's administrator uses the admin for their own client only.
+            is_admin = role == Role.ADMIN
             User.objects.create(
                 username=f"{prefix}{role}",
                 password=self.password_hash,
@@ -131,7 +141,6 @@ class Command(BaseCommand):
                 first_name=rng.choice(FIRST),
                 last_name=rng.choice(LAST),
                 is_staff=is_admin,
-                is_superuser=is_admin,
             )
         number = TENANTS.index(next(t for t in TENANTS if t[0] == slug)) + 1
         for kind, address in (
