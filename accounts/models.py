@@ -30,6 +30,8 @@ class Tenant(models.Model):
         _("restoration SLA (minutes)"), default=240
     )
     window_hours = models.PositiveSmallIntegerField(_("arrival window (hours)"), default=2)
+    # How this client's customers write phone numbers without a country code (ISO 3166).
+    phone_region = models.CharField(_("phone region"), max_length=2, default="KZ")
     # Planned visits are offered within these local hours; night crews take emergencies only.
     visit_hours_start = models.PositiveSmallIntegerField(
         _("planned visits from (hour)"), default=8, validators=[MaxValueValidator(23)]

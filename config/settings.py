@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.beat_heartbeat", "schedule": HEARTBEAT_EVERY_SECONDS},
 }
 
+# Phone numbers without a country code are read as numbers of this region (ISO 3166 code)
+# where no tenant says otherwise.
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "KZ")
+
 # Travel times: "great_circle" (distance × detour ÷ speed, per tenant) or "osrm" (OSRM_URL).
 TRAVEL_BACKEND = env_str("TRAVEL_BACKEND", "great_circle")
 if TRAVEL_BACKEND not in ("great_circle", "osrm"):

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.models import ContactPoint, Tenant
 from accounts.permissions import INTAKE_ROLES, role_required, tenants_served
 from core.errors import DomainError
+from core.phones import phone_checked
 from intake.contacts import (
     customer_by_phone,
     normalize_phone,
-    phone_checked,
     recent_requests,
     tenant_for_contact,
 )
@@ -48,10 +48,10 @@ def console(request: HttpRequest) -> HttpResponse:
     phone, phone_error = "", ""
     if typed:
         try:
-            phone = phone_checked(typed)
+            phone = phone_checked(typed, region=tenant.phone_region if tenant else None)
         except ValidationError as error:
             phone_error = error.messages[0]
-    call = _call_started(params, phone)
+    call = _call_started(params, phone, tenant.phone_region if tenant else None)
     context = {
         "served": served,
         "tenant": tenant,
@@ -172,12 +172,12 @@ def _emergency_category(value) -> str:
     return value if value in allowed else ServiceRequest.Category.OUTAGE
 
 
-def _call_started(params, phone: str) -> datetime:
+def _call_started(params, phone: str, region: str | None) -> datetime:
     """When the call began: carried through the console's forms and redirects (epoch seconds),
     so the requests taken during this call do not make it a repeat contact. Looking up another
     number begins another call."""
     now = timezone.now()
-    if params.get("call_phone") and normalize_phone(params["call_phone"]) != phone:
+    if params.get("call_phone") and normalize_phone(params["call_phone"], region=region) != phone:
         return now
     try:
         started = datetime.fromtimestamp(int(params.get("call", "")), tz=UTC)

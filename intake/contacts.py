@@ -4,36 +4,18 @@ and the customer behind a phone number or e-mail address."""
 import re
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.models import ContactPoint, Tenant
+from core.phones import phone_e164
 from requests_app.models import Customer, ServiceRequest
 
 REPEAT_DAYS = 30
 
 
-def normalize_phone(value: str) -> str:
-    """Digits with a leading +; a Kazakh local number (8 7xx…) becomes +7 7xx…."""
-    digits = re.sub(r"\D", "", value or "")
-    if len(digits) == 11 and digits.startswith("8"):
-        digits = "7" + digits[1:]
-    return f"+{digits}" if digits else ""
-
-
-# E.164: at most 15 digits; fewer than 7 is no number a technician could call back.
-PHONE_DIGITS = (7, 15)
-
-
-def phone_checked(value: str) -> str:
-    """The caller's number, normalised; ValidationError with a message when it is no number.
-    The one rule for the console, the portal and the API."""
-    phone = normalize_phone(value)
-    digits = len(phone) - 1
-    if re.search(r"[^\d\s()+\-.]", value or "") or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
-        raise ValidationError(_("Enter a phone number, e.g. +7 701 123 45 67."))
-    return phone
+def normalize_phone(value: str, *, region: str | None = None) -> str:
+    """The number in E.164 ("" when it is none): the one rule, `core.phones`."""
+    return phone_e164(value, region=region)
 
 
 def normalize(kind: str, address: str) -> str:
@@ -55,7 +37,7 @@ def tenant_for_contact(kind: str, address: str) -> Tenant | None:
 
 
 def customer_by_phone(tenant: Tenant, phone: str) -> Customer | None:
-    phone = normalize_phone(phone)
+    phone = normalize_phone(phone, region=tenant.phone_region)
     if not phone:
         return None
     return Customer.objects.for_tenant(tenant).filter(phone=phone).order_by("pk").first()

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from intake.contacts import phone_checked
+from core.phones import phone_checked
 from requests_app.models import ServiceRequest
 
 Category = ServiceRequest.Category
@@ -48,8 +48,12 @@ class PortalRequestForm(PlannedRequestForm):
     lon = forms.FloatField(min_value=-180, max_value=180, required=False, widget=forms.HiddenInput)
     field_order = ["name", "phone", "email", "account_number", "address", "category", "description"]
 
+    def __init__(self, *args, region: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region  # the tenant's: how its customers write their numbers
+
     def clean_phone(self):
-        return phone_checked(self.cleaned_data["phone"])
+        return phone_checked(self.cleaned_data["phone"], region=self.region)
 
 
 class NewCustomerForm(forms.Form):

@@ -93,12 +93,12 @@ def sms_receive(
 ) -> Received:
     """An SMS to a tenant's number: "1"/"2" answer a reminder, anything else reports a fault."""
     message_id = _field(message_id, name="MessageSid", max_length=64)
-    phone = _phone(sender, name="From")
     to = _field(to, name="To", max_length=32)
+    tenant = _tenant(ContactPoint.Kind.SMS, to)
+    phone = _phone(sender, name="From", tenant=tenant)
     if body is None:
         raise Malformed(_("The field %(name)s is required.") % {"name": "Body"})
     text = _field(body, name="Body", max_length=1600, required=False)
-    tenant = _tenant(ContactPoint.Kind.SMS, to)
     message = _record(InboundMessage.Channel.SMS, message_id, tenant=tenant, sender=phone)
     with _speaking(tenant):
         return _finish(message, _sms_answer(tenant, phone, text))
@@ -186,10 +186,10 @@ def ivr_receive(
     """A keypad choice in a call to a tenant's number: 1 reports an outage at the caller's
     registered address, 2 confirms the next visit, 3 cancels it."""
     call_id = _field(call_id, name="CallSid", max_length=64)
-    phone = _phone(caller, name="From")
     to = _field(to, name="To", max_length=32)
-    digits = _field(digits, name="Digits", max_length=16, required=False)
     tenant = _tenant(ContactPoint.Kind.PHONE, to)
+    phone = _phone(caller, name="From", tenant=tenant)
+    digits = _field(digits, name="Digits", max_length=16, required=False)
     with _speaking(tenant):
         if digits not in IVR_CHOICES:
             # Still choosing (a call's first request carries no digits): nothing is recorded,
@@ -392,8 +392,8 @@ def _field(value: str | None, *, name: str, max_length: int, required: bool = Tr
     return value
 
 
-def _phone(value: str | None, *, name: str) -> str:
-    phone = normalize_phone(_field(value, name=name, max_length=32))
+def _phone(value: str | None, *, name: str, tenant: Tenant) -> str:
+    phone = normalize_phone(_field(value, name=name, max_length=32), region=tenant.phone_region)
     # E.164: at most 15 digits; fewer than 7 is no subscriber number.
     if not 7 <= len(phone) - 1 <= 15:
         raise Malformed(_("The field %(name)s is not a phone number.") % {"name": name}, field=name)

@@ -31,7 +31,7 @@ from technicians.models import Visit
 def new_request(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, slug=slug)
     timezone.activate(tenant.zone)
-    form = PortalRequestForm(request.POST or None)
+    form = PortalRequestForm(request.POST or None, region=tenant.phone_region)
     offers, chosen = [], None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

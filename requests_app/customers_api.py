@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from accounts.permissions import INTAKE_ROLES, STAFF_ROLES, HasRole
 from core.api import error_responses
-from intake.contacts import normalize_phone, phone_checked
+from core.phones import phone_checked, phone_e164
 from requests_app.models import Customer
 
 REPEAT_DAYS = 30
@@ -48,7 +48,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         return getattr(obj, "recent_count", 0)
 
     def validate_phone(self, value: str) -> str:
-        return phone_checked(value) if value else ""
+        return phone_checked(value, region=self.context["tenant"].phone_region) if value else ""
 
     def validate(self, attrs: dict) -> dict:
         tenant = self.context["tenant"]
@@ -73,7 +73,9 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["account_number"]
 
     def filter_phone(self, queryset, name, value):
-        return queryset.filter(phone=normalize_phone(value))
+        return queryset.filter(
+            phone=phone_e164(value, region=self.request.user.tenant.phone_region)
+        )
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(
