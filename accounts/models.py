@@ -123,8 +123,16 @@ class ContactPoint(models.Model):
         EMAIL = "email", _("E-mail address")
         SMS = "sms", _("SMS number or short code")
 
+    class Signature(models.TextChoices):
+        HMAC = "hmac", _("HMAC-SHA256 of the body (X-Signature), for custom gateways")
+        TWILIO = "twilio", _("Twilio (X-Twilio-Signature)")
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="contact_points")
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # How the provider that delivers this address's messages signs its webhooks.
+    signature = models.CharField(
+        _("webhook signature"), max_length=8, choices=Signature.choices, default=Signature.HMAC
+    )
     # Stored normalised (digits with a leading + for numbers, lower case for e-mail).
     address = models.CharField(_("address"), max_length=254)
 

@@ -280,6 +280,9 @@ WS_ALLOWED_ORIGINS = env_list(
 SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "dev-sms-secret" if DEBUG else "")
 IVR_WEBHOOK_SECRET = env_str("IVR_WEBHOOK_SECRET", "dev-ivr-secret" if DEBUG else "")
 EMAIL_WEBHOOK_SECRET = env_str("EMAIL_WEBHOOK_SECRET", "dev-email-secret" if DEBUG else "")
+# Contact points whose provider is Twilio are verified with Twilio's own validator and this
+# account's auth token (empty refuses them), over the public URL Twilio called.
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 # Public endpoints (portal, webhooks) are rate limited per client address.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 PORTAL_RATE = env_str("PORTAL_RATE", "30/m")

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
+from accounts.models import ContactPoint
 from core.errors import DomainError
 from intake import inbound
 from intake.limits import webhook_rate
@@ -29,7 +30,7 @@ rate_limited = ratelimit(key="ip", rate=webhook_rate, method="POST", block=True)
 
 @csrf_exempt
 @require_POST
-@signed("SMS_WEBHOOK_SECRET")
+@signed("SMS_WEBHOOK_SECRET", kind=ContactPoint.Kind.SMS)
 @rate_limited
 def sms(request: HttpRequest) -> HttpResponse:
     try:
@@ -47,7 +48,7 @@ def sms(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-@signed("IVR_WEBHOOK_SECRET")
+@signed("IVR_WEBHOOK_SECRET", kind=ContactPoint.Kind.PHONE)
 @rate_limited
 def ivr(request: HttpRequest) -> HttpResponse:
     try:

@@ -2,7 +2,9 @@
 
 import pytest
 from django.core.cache import caches
+from twilio.request_validator import RequestValidator
 
+from accounts.models import ContactPoint
 from core.models import Event
 from intake.models import InboundMessage
 from intake.signatures import signature_for
@@ -248,3 +250,52 @@ def test_with_the_rate_limit_counters_down_a_signed_report_is_still_taken(
 
     assert response.status_code == 200
     assert InboundMessage.objects.filter(message_id="SM-down").exists()
+
+
+@pytest.fixture
+def twilio_number(settings, tenant):
+    settings.TWILIO_AUTH_TOKEN = "twilio-test-token"
+    ContactPoint.objects.filter(kind=ContactPoint.Kind.SMS, address=SMS_NUMBER).update(
+        signature=ContactPoint.Signature.TWILIO
+    )
+
+
+def twilio_post(client, fields: dict, token: str = "twilio-test-token"):
+    url = "https://dispatch.example" + URL  # PUBLIC_BASE_URL: the address Twilio called
+    signature = RequestValidator(token).compute_signature(url, fields)
+    return client.post(URL, fields, headers={"X-Twilio-Signature": signature})
+
+
+def test_a_number_served_by_twilio_takes_twilio_signed_messages(client, customer, twilio_number):
+    fields = {
+        "MessageSid": "SMtw1",
+        "From": customer.phone,
+        "To": SMS_NUMBER,
+        "Body": "No internet",
+    }
+
+    response = twilio_post(client, fields)
+
+    assert response.status_code == 200, response.content
+    assert InboundMessage.objects.filter(message_id="SMtw1").exists()
+
+
+def test_a_twilio_signature_made_with_another_token_is_refused(client, customer, twilio_number):
+    fields = {"MessageSid": "SMtw2", "From": customer.phone, "To": SMS_NUMBER, "Body": "hi"}
+
+    assert twilio_post(client, fields, token="someone-elses").status_code == 403
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_twilio_number_refuses_the_generic_signature_and_vice_versa(
+    client, customer, twilio_number
+):
+    hmac_signed = sms(client, customer.phone, "No internet", sid="SMtw3")
+    ContactPoint.objects.filter(kind=ContactPoint.Kind.SMS).update(
+        signature=ContactPoint.Signature.HMAC
+    )
+    fields = {"MessageSid": "SMtw4", "From": customer.phone, "To": SMS_NUMBER, "Body": "hi"}
+    twilio_signed = twilio_post(client, fields)
+
+    assert (hmac_signed.status_code, twilio_signed.status_code) == (403, 403)
+    assert not InboundMessage.objects.exists()
