@@ -231,6 +231,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
     },
     "heartbeat": {"task": "core.tasks.beat_heartbeat", "schedule": HEARTBEAT_EVERY_SECONDS},
+    "purge-expired": {"task": "core.tasks.purge_expired", "schedule": 24 * 3600},
+}
+# How long rows the platform writes for its own workings are kept (core/retention.py).
+RETENTION_DAYS = {
+    "events": env_int("RETENTION_EVENTS_DAYS", 30, minimum=1),
+    "decisions": env_int("RETENTION_DECISIONS_DAYS", 400, minimum=1),
+    "notifications": env_int("RETENTION_NOTIFICATIONS_DAYS", 90, minimum=1),
+    "idempotency_keys": env_int("RETENTION_IDEMPOTENCY_KEYS_DAYS", 2, minimum=1),
+    "inbound_messages": env_int("RETENTION_INBOUND_MESSAGES_DAYS", 90, minimum=1),
 }
 
 # Phone numbers without a country code are read as numbers of this region (ISO 3166 code)
