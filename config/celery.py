@@ -12,6 +12,8 @@ from collections.abc import Callable
 from celery import Celery, signals
 from django.db import close_old_connections
 
+from core.observability import task_started
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # DjangoTask adds delay_on_commit: enqueue only once the change that needs the task is committed.
@@ -22,12 +24,13 @@ app.autodiscover_tasks()
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _connections_as_for_a_request(sender=None, **_) -> None:
+def _connections_as_for_a_request(sender=None, task_id=None, **_) -> None:
     """Around each task, drop a connection that is too old or broken, as Django does around a
     request (the fix-up no longer closes every one: see CELERY_DB_REUSE_MAX). Not for a task
     run eagerly inside the caller's transaction."""
     if sender is None or not getattr(sender.request, "is_eager", False):
         close_old_connections()
+        task_started(task_id)  # every log line of the task says which one
 
 
 QUEUES = ("assign", "plan", "notify", "default")

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every log line of a request says which one (X-Request-ID, answered back).
+    "core.observability.RequestIdMiddleware",
     # A view failing because PostgreSQL or Redis is down answers 503 with Retry-After.
     "core.dependencies.DependencyDownMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -143,11 +145,8 @@ REST_FRAMEWORK = {
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PARSER_CLASSES": [
-        "core.drf.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API speaks JSON (pages post forms to their own views).
+    "DEFAULT_PARSER_CLASSES": ["core.drf.BoundedJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.drf.Pagination",
@@ -346,13 +345,45 @@ PLAN_DEBOUNCE_SECONDS = env_int("PLAN_DEBOUNCE_SECONDS", 20, minimum=1)
 # Planned arrivals aim this much before the end of the agreed window (slack for delays).
 PLAN_WINDOW_BUFFER_MINUTES = env_int("PLAN_WINDOW_BUFFER_MINUTES", 30, minimum=0)
 
+# Logs: one line per record, with the request and task ids (core/observability.py); JSON
+# objects in production (LOG_FORMAT=json), readable lines in development.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "core.observability.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["asctime", "levelname", "name", "message", "request_id", "task_id"],
+            "json_ensure_ascii": False,
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# /metrics for Prometheus (core/metrics.py), with this bearer token; empty turns it off.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Errors to Sentry when a DSN is given (nothing is sent otherwise).
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from core.observability import sentry_start
+
+    sentry_start(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

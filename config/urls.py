@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from core import views as core_views
 from core.feed import EventFeedView
+from core.metrics import metrics
 from dispatch import views
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
@@ -31,6 +32,7 @@ urlpatterns = [
     path("board/", views.board, name="board"),
     path("health/", core_views.ready, name="health"),
     path("health/live/", core_views.live, name="health-live"),
+    path("metrics", metrics, name="metrics"),
     path("health/ready/", core_views.ready, name="health-ready"),
     path("tech/", technician_views.day, name="technician-day"),
     path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),

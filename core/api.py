@@ -51,6 +51,7 @@ _ERRORS = {
         ErrorSerializer, description=_("Not signed in, or the token is not valid.")
     ),
     403: OpenApiResponse(ErrorSerializer, description=_("The role may not do this.")),
+    415: OpenApiResponse(ErrorSerializer, description=_("The body is not JSON.")),
     404: OpenApiResponse(ErrorSerializer, description=_("Not found in the caller's tenant.")),
     409: OpenApiResponse(
         ErrorSerializer,
@@ -65,7 +66,8 @@ _ERRORS = {
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The error answers of an operation, for `@extend_schema(responses=...)`; 401 and 403
-    always: every API operation needs a signed-in user with a role."""
+    always (every API operation needs a signed-in user with a role); operations that take a
+    body pass 415 too."""
     return {code: _ERRORS[code] for code in (401, 403, *codes)}
 
 

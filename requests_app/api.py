@@ -29,7 +29,7 @@ from requests_app.serializers import (
 from technicians.services import request_assign_manually
 
 # A change to one request answers with the request as it is after the change.
-CHANGED = {200: RequestSerializer, **error_responses(400, 404, 409)}
+CHANGED = {200: RequestSerializer, **error_responses(400, 404, 409, 415)}
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -79,7 +79,7 @@ class RequestViewSet(
 
     @extend_schema(
         request=RequestCreateSerializer,
-        responses={201: RequestSerializer, **error_responses(400, 409, 422)},
+        responses={201: RequestSerializer, **error_responses(400, 409, 415, 422)},
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,

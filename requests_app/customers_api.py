@@ -86,8 +86,10 @@ class CustomerFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(responses={200: CustomerSerializer, **error_responses(400)}),
     retrieve=extend_schema(responses={200: CustomerSerializer, **error_responses(404)}),
-    create=extend_schema(responses={201: CustomerSerializer, **error_responses(400)}),
-    partial_update=extend_schema(responses={200: CustomerSerializer, **error_responses(400, 404)}),
+    create=extend_schema(responses={201: CustomerSerializer, **error_responses(400, 415)}),
+    partial_update=extend_schema(
+        responses={200: CustomerSerializer, **error_responses(400, 404, 415)}
+    ),
 )
 class CustomerViewSet(
     mixins.ListModelMixin,

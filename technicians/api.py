@@ -27,7 +27,7 @@ def _documented(serializer):
     return extend_schema_view(
         post=extend_schema(
             request=serializer,
-            responses={200: VisitSummarySerializer, **error_responses(400, 404, 409)},
+            responses={200: VisitSummarySerializer, **error_responses(400, 404, 409, 415)},
         )
     )
 

@@ -114,3 +114,43 @@ def test_an_emergency_saved_while_the_broker_is_down_is_still_a_201(
 
     assert response.status_code == 201
     assert ServiceRequest.objects.filter(pk=response.json()["id"], status="new").exists()
+
+
+def test_metrics_are_off_without_a_token_and_refused_with_a_wrong_one(client, settings):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics").status_code == 404
+    settings.METRICS_TOKEN = "scrape-me"
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+
+
+def test_metrics_say_what_waits_and_for_how_long(client, tenant, settings):
+    settings.METRICS_TOKEN = "scrape-me"
+    RequestFactory(tenant=tenant, kind=ServiceRequest.Kind.EMERGENCY)
+
+    response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    waiting = 'dispatch_requests_waiting{kind="emergency",status="new",tenant="almaty-telecom"} 1.0'
+    assert waiting in text
+    assert "dispatch_emergency_oldest_wait_seconds" in text
+    assert 'dispatch_queue_length{queue="assign"}' in text
+
+
+def test_every_answer_carries_a_request_id_and_keeps_a_sane_one_given(client):
+    made = client.get("/health/live/")
+    kept = client.get("/health/live/", headers={"X-Request-ID": "lb-1234"})
+    refused = client.get("/health/live/", headers={"X-Request-ID": "<script>"})
+
+    assert len(made["X-Request-ID"]) == 32
+    assert kept["X-Request-ID"] == "lb-1234"
+    assert refused["X-Request-ID"] != "<script>"
+
+
+def test_a_log_line_says_which_request_wrote_it(client, caplog):
+    from core.observability import ContextFilter
+
+    caplog.handler.addFilter(ContextFilter())
+    client.get("/no-such-page/", headers={"X-Request-ID": "req-77"})
+
+    assert any(getattr(r, "request_id", "") == "req-77" for r in caplog.records)
