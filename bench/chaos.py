@@ -198,12 +198,17 @@ class Chaos:
 
     def settle(self, timeout: float) -> bool:
         """Until every emergency created is assigned or escalated (the reconciler's work)."""
+        from django.db import OperationalError, connection
+
         from requests_app.models import ServiceRequest
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.waiting(ServiceRequest):
-                return True
+            try:
+                if not self.waiting(ServiceRequest):
+                    return True
+            except OperationalError:  # the database restarted under this connection
+                connection.close()
             if not self.worker_alive():  # as make up's supervisor does: start it again
                 self.worker_start()
             time.sleep(0.5)
@@ -442,11 +447,202 @@ def nobody_available(chaos: Chaos, seeded) -> Outcome:
     return outcome
 
 
+def postgres_restart(chaos: Chaos, seeded) -> Outcome:
+    """PostgreSQL restarted (fast shutdown) under emergencies at 3/s: what comes in meanwhile
+    is a 503 the client may retry, never a 500; everything answered 201 is kept and placed."""
+    pg_ctl = _pg_ctl()
+    if pg_ctl is None:
+        return Outcome(passed=True, figure={"skipped": "not the embedded PostgreSQL of make chaos"})
+    state = {"restarted_at": None, "restart_s": None}
+
+    def during(t: float) -> None:
+        if t > 8 and state["restarted_at"] is None:
+            began = time.monotonic()
+            subprocess.run(
+                [*pg_ctl, "restart", "-m", "fast", "-w"],
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
+            state["restarted_at"], state["restart_s"] = (
+                round(t, 1),
+                round(time.monotonic() - began, 1),
+            )
+
+    bodies = [emergency(customer) for customer in seeded.customer_ids[:90]]
+    chaos.fire(bodies, seeded.token, rate=3, during=during)
+    settled = chaos.settle(timeout=90)
+    retry_later = sum(1 for status in chaos.statuses if status == 503)
+    chaos.statuses = [status for status in chaos.statuses if status != 503]
+    return chaos.measure(Outcome(figure={"settled": settled, "answered_503": retry_later, **state}))
+
+
+def _pg_ctl() -> list[str] | None:
+    """pg_ctl of the embedded server `make chaos` started (none for a given DATABASE_URL)."""
+    import pgserver
+
+    from devtools import devstack
+
+    pgdata = devstack.DATA / "chaos" / "pg"
+    binary = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    if not (pgdata / "postmaster.pid").exists() or not binary.exists():
+        return None
+    return [str(binary), "-D", str(pgdata)]
+
+
+def double_booking(chaos: Chaos, seeded) -> Outcome:
+    """200 connections at once insert visits of one technician at overlapping times in raw SQL,
+    past every service: the database lets one in."""
+    import threading
+
+    import psycopg2
+    from django.conf import settings as django_settings
+    from django.utils import timezone
+
+    from requests_app.models import ServiceRequest
+    from technicians.models import Technician
+
+    technician = Technician.objects.filter(tenant_id=seeded.tenant_id).first()
+    requests = ServiceRequest.objects.bulk_create(
+        ServiceRequest(
+            tenant_id=seeded.tenant_id,
+            customer_id=customer,
+            kind="planned",
+            category="repair",
+            channel="api",
+            lat=43.24,
+            lon=76.89,
+            status="assigned",
+        )
+        for customer in seeded.customer_ids[:200]
+    )
+    start = timezone.now() + timedelta(days=5)
+    database = django_settings.DATABASES["default"]
+    barrier, results = threading.Barrier(200), []
+
+    def insert(number: int) -> None:
+        connection = psycopg2.connect(
+            dbname=database["NAME"],
+            host=database["HOST"] or None,
+            port=database["PORT"] or None,
+            user=database["USER"],
+        )
+        try:
+            with connection, connection.cursor() as cursor:
+                barrier.wait(timeout=60)
+                cursor.execute(
+                    "INSERT INTO technicians_visit (tenant_id, request_id, technician_id,"
+                    " planned_start, planned_end, sequence, travel_minutes, status, pinned,"
+                    " reason, note, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, 0, 0,"
+                    " 'scheduled', false, '', '', now(), now())",
+                    [
+                        seeded.tenant_id,
+                        requests[number].pk,
+                        technician.pk,
+                        start + timedelta(minutes=number % 7),
+                        start + timedelta(minutes=60),
+                    ],
+                )
+            results.append("inserted")
+        except psycopg2.Error as error:
+            results.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=insert, args=(n,)) for n in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    outcome = chaos.measure(Outcome(figure={"attempts": _count_words(results)}))
+    outcome.passed = outcome.passed and results.count("inserted") == 1
+    return outcome
+
+
+def _count_words(words: list[str]) -> dict:
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def signature_mutations(chaos: Chaos, seeded) -> Outcome:
+    """10,000 webhook posts whose body or signature is altered from a genuine one: every one
+    refused (403, or 429 past the refusals' limit), nothing written."""
+    import random
+
+    from accounts.models import ContactPoint, Tenant
+    from intake.models import InboundMessage
+    from intake.signatures import signature_for
+    from requests_app.models import Customer, ServiceRequest
+
+    tenant = Tenant.objects.get(pk=seeded.tenant_id)
+    ContactPoint.objects.get_or_create(kind="sms", address="7998", defaults={"tenant": tenant})
+    phone = Customer.objects.get(pk=seeded.customer_ids[0]).phone
+    body = urllib.parse.urlencode(
+        {"MessageSid": "SMmut", "From": phone, "To": "7998", "Body": "No internet at all"}
+    ).encode()
+    genuine = signature_for(SMS_SECRET, body)
+    before = (InboundMessage.objects.count(), ServiceRequest.objects.count())
+    rng = random.Random(7)
+
+    def mutate(number: int) -> tuple[bytes, str | None]:
+        kind = number % 5
+        if kind == 0:  # one byte of the body changed
+            at = rng.randrange(len(body))
+            return body[:at] + bytes([body[at] ^ (1 + rng.randrange(255))]) + body[
+                at + 1 :
+            ], genuine
+        if kind == 1:  # one character of the signature changed
+            at = rng.randrange(len("sha256="), len(genuine))
+            swapped = "0" if genuine[at] != "0" else "1"
+            return body, genuine[:at] + swapped + genuine[at + 1 :]
+        if kind == 2:  # truncated
+            return body, genuine[: rng.randrange(len(genuine))]
+        if kind == 3:  # signed with another secret
+            return body, signature_for("not-" + SMS_SECRET, body)
+        return body, None  # no signature at all
+
+    def deliver(number: int) -> int:
+        data, signature = mutate(number)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature is not None:
+            headers["X-Signature"] = signature
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{chaos.stack.http_port}/hooks/sms/", data=data, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return 0
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(deliver, range(10_000)))
+    after = (InboundMessage.objects.count(), ServiceRequest.objects.count())
+    chaos.statuses += [status for status in answers if status >= 500 or status == 0]
+    outcome = chaos.measure(
+        Outcome(
+            figure={
+                "answers": _count(answers),
+                "side_effects": after[0] - before[0] + after[1] - before[1],
+            }
+        )
+    )
+    outcome.passed = outcome.passed and after == before and set(answers) <= {403, 429}
+    return outcome
+
+
 SCENARIOS = {
     "worker_kill": worker_kill,
     "redis_restart": redis_restart,
     "duplicate_delivery": duplicate_delivery,
     "nobody_available": nobody_available,
+    "postgres_restart": postgres_restart,
+    "double_booking": double_booking,
+    "signature_mutations": signature_mutations,
 }
 
 

@@ -147,6 +147,7 @@ REST_FRAMEWORK = {
     ],
     # The API speaks JSON (pages post forms to their own views).
     "DEFAULT_PARSER_CLASSES": ["core.drf.BoundedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.drf.Pagination",
