@@ -130,6 +130,7 @@ class Chaos:
         self.beat: subprocess.Popen | None = None
         self.statuses: list[int] = []
         self.created: list[int] = []
+        self.worker_restarts = 0  # a worker that died by itself, started again
 
     def start(self) -> None:
         self.stack.start()
@@ -210,6 +211,7 @@ class Chaos:
             except OperationalError:  # the database restarted under this connection
                 connection.close()
             if not self.worker_alive():  # as make up's supervisor does: start it again
+                self.worker_restarts += 1
                 self.worker_start()
             time.sleep(0.5)
         return False
@@ -231,6 +233,8 @@ class Chaos:
             cursor.execute(OVERLAPS_SQL)
             outcome.double_booked = cursor.fetchone()[0]
         outcome.figure.setdefault("answers", _count(self.statuses))
+        if self.worker_restarts:
+            outcome.figure["worker_died_and_restarted"] = self.worker_restarts
         outcome.passed = outcome.passed or (
             outcome.lost == 0 and outcome.double_booked == 0 and outcome.http_5xx == 0
         )

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "channels",
     "django_ratelimit",
     "axes",
+    "anymail",
     "accounts",
     "core",
     "requests_app",
@@ -289,6 +290,16 @@ WS_ALLOWED_ORIGINS = env_list(
 SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "dev-sms-secret" if DEBUG else "")
 IVR_WEBHOOK_SECRET = env_str("IVR_WEBHOOK_SECRET", "dev-ivr-secret" if DEBUG else "")
 EMAIL_WEBHOOK_SECRET = env_str("EMAIL_WEBHOOK_SECRET", "dev-email-secret" if DEBUG else "")
+# Inbound e-mail from providers through django-anymail (/hooks/anymail/<esp>/inbound/): each
+# provider's own signature (e.g. MAILGUN_WEBHOOK_SIGNING_KEY) and a shared basic-auth secret
+# ("user:password"); without the secret the endpoints do not exist.
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET", "dev:anymail-secret" if DEBUG else ""),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str(
+        "MAILGUN_WEBHOOK_SIGNING_KEY", "dev-mailgun-key" if DEBUG else ""
+    ),
+    "POSTMARK_SERVER_TOKEN": env_str("POSTMARK_SERVER_TOKEN", ""),
+}
 # Contact points whose provider is Twilio are verified with Twilio's own validator and this
 # account's auth token (empty refuses them), over the public URL Twilio called.
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")

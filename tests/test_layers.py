@@ -67,6 +67,8 @@ def imports_of(module: str) -> list[tuple[str, int, bool]]:
         id(node)
         for function in ast.walk(tree)
         if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef)
+        # AppConfig.ready is Django's place to import what needs the app registry.
+        and not (path.name == "apps.py" and function.name == "ready")
         for node in ast.walk(function)
     }
     found = []

@@ -1,5 +1,9 @@
 """The inbound e-mail webhook: a raw RFC 822 message becomes an outage or a visit to plan."""
 
+import base64
+import hashlib
+import hmac
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -193,3 +197,39 @@ def test_mail_from_our_own_address_or_a_mailer_daemon_is_not_answered(client, se
 
     assert response.json() == {"request": None, "outcome": "ignored"}
     assert not Notification.objects.exists()
+
+
+def mailgun_post(client, raw: bytes, *, key="dev-mailgun-key", auth="dev:anymail-secret"):
+    """Mailgun forwarding a message to its inbound route, signed as Mailgun signs."""
+    timestamp, token = str(int(time.time())), "a" * 50
+    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    fields = {
+        "body-mime": raw.decode(),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": signature,
+        "recipient": EMAIL_ADDRESS,
+    }
+    credentials = base64.b64encode(auth.encode()).decode()
+    return client.post(
+        "/hooks/anymail/mailgun/inbound/", fields, headers={"Authorization": f"Basic {credentials}"}
+    )
+
+
+def test_mail_forwarded_by_a_provider_takes_the_same_path_as_a_raw_one(client, writer):
+    response = mailgun_post(client, mail("No internet", "Our internet is down since morning"))
+
+    assert response.status_code == 200, response.content
+    request = ServiceRequest.objects.get()
+    assert (request.kind, request.channel) == ("emergency", "email")
+    assert InboundMessage.objects.get().request == request
+
+
+def test_a_provider_post_with_a_wrong_signature_or_no_secret_writes_nothing(client, writer):
+    raw = mail("No internet", "down")
+
+    forged = mailgun_post(client, raw, key="not-the-signing-key")
+    no_auth = mailgun_post(client, raw, auth="dev:wrong")
+
+    assert forged.status_code >= 400 and no_auth.status_code >= 400
+    assert not ServiceRequest.objects.exists() and not InboundMessage.objects.exists()
