@@ -638,6 +638,40 @@ def signature_mutations(chaos: Chaos, seeded) -> Outcome:
     return outcome
 
 
+def commit_without_publish(chaos: Chaos, seeded) -> Outcome:
+    """Emergencies committed whose doorbell never rang (as when a process dies between the
+    commit and the publish): written straight to the database, no task sent. The reconciler
+    finds and drives them all."""
+    from requests_app.models import ServiceRequest, StatusChange
+
+    rows = ServiceRequest.objects.bulk_create(
+        ServiceRequest(
+            tenant_id=seeded.tenant_id,
+            customer_id=customer,
+            kind="emergency",
+            category="outage",
+            channel="api",
+            lat=43.24,
+            lon=76.89,
+            priority=1,
+            estimated_minutes=30,
+        )
+        for customer in seeded.customer_ids[:30]
+    )
+    StatusChange.objects.bulk_create(
+        StatusChange(tenant_id=seeded.tenant_id, request=row, from_status="", to_status="new")
+        for row in rows
+    )
+    chaos.created += [row.pk for row in rows]
+    began = time.monotonic()
+    settled = chaos.settle(timeout=90)
+    return chaos.measure(
+        Outcome(
+            figure={"settled": settled, "all_placed_after_s": round(time.monotonic() - began, 1)}
+        )
+    )
+
+
 SCENARIOS = {
     "worker_kill": worker_kill,
     "redis_restart": redis_restart,
@@ -646,6 +680,7 @@ SCENARIOS = {
     "postgres_restart": postgres_restart,
     "double_booking": double_booking,
     "signature_mutations": signature_mutations,
+    "commit_without_publish": commit_without_publish,
 }
 
 
