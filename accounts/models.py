@@ -107,6 +107,11 @@ class User(AbstractUser):
                 condition=models.Q(role="") | models.Q(tenant__isnull=False),
                 name="user_with_role_has_tenant",
             ),
+            # Platform staff belong to no client: a client's administrator is never a superuser.
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=False) | models.Q(tenant__isnull=True),
+                name="superuser_has_no_tenant",
+            ),
         ]
 
     def has_role(self, *roles: str) -> bool:

@@ -389,18 +389,8 @@ def duplicate_delivery(chaos: Chaos, seeded) -> Outcome:
         "Content-Type": "application/x-www-form-urlencoded",
     }
 
-    def deliver(_):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{chaos.stack.http_port}/hooks/sms/", data=body, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
     with ThreadPoolExecutor(max_workers=20) as pool:
-        webhook = list(pool.map(deliver, range(20)))
+        webhook = list(pool.map(lambda _: _post_webhook(chaos, body, headers), range(20)))
     chaos.statuses += [status for status in webhook if status >= 500]
     reports = InboundMessage.objects.filter(message_id="SMchaos1").count()
     outcome = Outcome(
@@ -500,23 +490,10 @@ def double_booking(chaos: Chaos, seeded) -> Outcome:
     from django.conf import settings as django_settings
     from django.utils import timezone
 
-    from requests_app.models import ServiceRequest
     from technicians.models import Technician
 
     technician = Technician.objects.filter(tenant_id=seeded.tenant_id).first()
-    requests = ServiceRequest.objects.bulk_create(
-        ServiceRequest(
-            tenant_id=seeded.tenant_id,
-            customer_id=customer,
-            kind="planned",
-            category="repair",
-            channel="api",
-            lat=43.24,
-            lon=76.89,
-            status="assigned",
-        )
-        for customer in seeded.customer_ids[:200]
-    )
+    requests = _bulk_requests(seeded, 200, kind="planned", category="repair", status="assigned")
     start = timezone.now() + timedelta(days=5)
     database = django_settings.DATABASES["default"]
     at_once = 50
@@ -560,6 +537,37 @@ def double_booking(chaos: Chaos, seeded) -> Outcome:
     outcome = chaos.measure(Outcome(figure={"attempts": _count_words(results)}))
     outcome.passed = outcome.passed and results.count("inserted") == 1
     return outcome
+
+
+def _bulk_requests(seeded, count: int, **fields) -> list:
+    """Requests written straight to the database, past every service (what a fault leaves)."""
+    from requests_app.models import ServiceRequest
+
+    return ServiceRequest.objects.bulk_create(
+        ServiceRequest(
+            tenant_id=seeded.tenant_id,
+            customer_id=customer,
+            channel="api",
+            lat=43.24,
+            lon=76.89,
+            **fields,
+        )
+        for customer in seeded.customer_ids[:count]
+    )
+
+
+def _post_webhook(chaos: Chaos, data: bytes, headers: dict) -> int:
+    """POST to the SMS webhook; the status (0 when nothing answered)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{chaos.stack.http_port}/hooks/sms/", data=data, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
 
 
 def _count_words(words: list[str]) -> dict:
@@ -611,16 +619,7 @@ def signature_mutations(chaos: Chaos, seeded) -> Outcome:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if signature is not None:
             headers["X-Signature"] = signature
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{chaos.stack.http_port}/hooks/sms/", data=data, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return 0
+        return _post_webhook(chaos, data, headers)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(deliver, range(10_000)))
@@ -642,21 +641,10 @@ def commit_without_publish(chaos: Chaos, seeded) -> Outcome:
     """Emergencies committed whose doorbell never rang (as when a process dies between the
     commit and the publish): written straight to the database, no task sent. The reconciler
     finds and drives them all."""
-    from requests_app.models import ServiceRequest, StatusChange
+    from requests_app.models import StatusChange
 
-    rows = ServiceRequest.objects.bulk_create(
-        ServiceRequest(
-            tenant_id=seeded.tenant_id,
-            customer_id=customer,
-            kind="emergency",
-            category="outage",
-            channel="api",
-            lat=43.24,
-            lon=76.89,
-            priority=1,
-            estimated_minutes=30,
-        )
-        for customer in seeded.customer_ids[:30]
+    rows = _bulk_requests(
+        seeded, 30, kind="emergency", category="outage", priority=1, estimated_minutes=30
     )
     StatusChange.objects.bulk_create(
         StatusChange(tenant_id=seeded.tenant_id, request=row, from_status="", to_status="new")

@@ -5,9 +5,10 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from knox.models import AuthToken
 
-from accounts.models import Role
+from accounts.models import Role, User
 from requests_app.models import Customer
 from tests.factories import CustomerFactory, RequestFactory, SkillFactory, UserFactory
 
@@ -140,3 +141,8 @@ def test_a_token_authenticates_and_a_wrong_one_is_a_401(api, dispatcher):
     assert client.get("/api/v1/requests/").status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Token {token[:-4]}abcd")
     assert client.get("/api/v1/requests/").status_code == 401
+
+
+def test_the_database_refuses_a_superuser_of_a_client(tenant):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="boss", tenant=tenant, role=Role.ADMIN, is_superuser=True)
