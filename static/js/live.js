@@ -11,6 +11,7 @@ class LiveFeed {
     this.onStatus = onStatus || (() => {});
     this.backoff = 500;
     this.catchingUp = null;
+    this.behind = false; // an event came while catching up: fetch once more after this round
     this.connect();
   }
 
@@ -47,6 +48,8 @@ class LiveFeed {
     if (event.seq === this.lastSeq + 1 && !this.catchingUp) {
       this.apply(event);
     } else {
+      // A catch-up already under way may have read the table before this event's commit.
+      this.behind = true;
       this.catchUp();
     }
   }
@@ -61,13 +64,14 @@ class LiveFeed {
     this.catchingUp = (async () => {
       try {
         for (;;) {
+          this.behind = false;
           const response = await fetch(`/api/v1/events/?after=${this.lastSeq}`, {
             credentials: "same-origin", headers: { Accept: "application/json" },
           });
           if (!response.ok) break;
           const page = await response.json();
           for (const event of page.events) if (event.seq > this.lastSeq) this.apply(event);
-          if (page.complete) break;
+          if (page.complete && !this.behind) break;
         }
       } finally {
         this.catchingUp = null;
