@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
+.PHONY: up test smoke chaos screenshots lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-intake: $(STAMP)
 # Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
 chaos: $(STAMP)
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m devtools.devstack run --profile chaos -- $(PY) -m bench.chaos $(CHAOS_ARGS)
+
+# Each user's screen for the README (docs/screenshots/), from the demo data.
+screenshots: $(STAMP)
+	$(PY) -m devtools.devstack run --profile screenshots -- $(PY) -m devtools.screenshots
 
 clean:
 	rm -rf .data $(VENV)
