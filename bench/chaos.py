@@ -359,7 +359,6 @@ def redis_restart(chaos: Chaos, seeded) -> Outcome:
 
 
 def duplicate_delivery(chaos: Chaos, seeded) -> Outcome:
-    from accounts.models import ContactPoint, Tenant
     from dispatch.tasks import assign_request
     from intake.models import InboundMessage
     from intake.signatures import signature_for
@@ -376,14 +375,7 @@ def duplicate_delivery(chaos: Chaos, seeded) -> Outcome:
     live = Visit.objects.filter(request_id__in=chaos.created, status__in=Visit.ACTIVE)
     visits_per_request = max([live.filter(request_id=pk).count() for pk in chaos.created] or [0])
 
-    tenant = Tenant.objects.get(pk=seeded.tenant_id)
-    ContactPoint.objects.get_or_create(kind="sms", address="7999", defaults={"tenant": tenant})
-    from requests_app.models import Customer
-
-    phone = Customer.objects.get(pk=seeded.customer_ids[0]).phone
-    body = urllib.parse.urlencode(
-        {"MessageSid": "SMchaos1", "From": phone, "To": "7999", "Body": "No internet at all"}
-    ).encode()
+    body = _sms_report(seeded, to="7999", message_id="SMchaos1")
     headers = {
         "X-Signature": signature_for(SMS_SECRET, body),
         "Content-Type": "application/x-www-form-urlencoded",
@@ -556,6 +548,21 @@ def _bulk_requests(seeded, count: int, **fields) -> list:
     )
 
 
+def _sms_report(seeded, *, to: str, message_id: str) -> bytes:
+    """The form body of an SMS fault report from a seeded customer to the tenant's number
+    `to` (made a contact point of the tenant here)."""
+    from accounts.models import ContactPoint
+    from requests_app.models import Customer
+
+    ContactPoint.objects.get_or_create(
+        kind="sms", address=to, defaults={"tenant_id": seeded.tenant_id}
+    )
+    phone = Customer.objects.get(pk=seeded.customer_ids[0]).phone
+    return urllib.parse.urlencode(
+        {"MessageSid": message_id, "From": phone, "To": to, "Body": "No internet at all"}
+    ).encode()
+
+
 def _post_webhook(chaos: Chaos, data: bytes, headers: dict) -> int:
     """POST to the SMS webhook; the status (0 when nothing answered)."""
     request = urllib.request.Request(
@@ -582,17 +589,11 @@ def signature_mutations(chaos: Chaos, seeded) -> Outcome:
     refused (403, or 429 past the refusals' limit), nothing written."""
     import random
 
-    from accounts.models import ContactPoint, Tenant
     from intake.models import InboundMessage
     from intake.signatures import signature_for
-    from requests_app.models import Customer, ServiceRequest
+    from requests_app.models import ServiceRequest
 
-    tenant = Tenant.objects.get(pk=seeded.tenant_id)
-    ContactPoint.objects.get_or_create(kind="sms", address="7998", defaults={"tenant": tenant})
-    phone = Customer.objects.get(pk=seeded.customer_ids[0]).phone
-    body = urllib.parse.urlencode(
-        {"MessageSid": "SMmut", "From": phone, "To": "7998", "Body": "No internet at all"}
-    ).encode()
+    body = _sms_report(seeded, to="7998", message_id="SMmut")
     genuine = signature_for(SMS_SECRET, body)
     before = (InboundMessage.objects.count(), ServiceRequest.objects.count())
     rng = random.Random(7)

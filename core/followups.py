@@ -11,15 +11,14 @@ the periodic re-plan finds the work (a committed request is never turned into an
 
 import logging
 from datetime import date
-from functools import cache
 
-import redis
 from celery import Task
 from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from config.celery import app
+from core.redis_client import UNREACHABLE, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ ASSIGN_REQUEST = "dispatch.tasks.assign_request"
 PLAN_DAY = "dispatch.tasks.plan_tenant_day"
 DELIVER_NOTIFICATIONS = "notifications.tasks.deliver_notifications"
 
-_UNREACHABLE = (BrokerError, redis.RedisError, OSError)
+_UNREACHABLE = (BrokerError, *UNREACHABLE)
 
 
 def enqueue_on_commit(task_name: str, **kwargs) -> None:
@@ -70,12 +69,7 @@ def _send(task_name: str, kwargs: dict) -> None:
 
 def _send_debounced(task_name: str, key: str, delay: int, kwargs: dict) -> None:
     try:
-        if _redis().set(key, 1, nx=True, ex=delay):
+        if redis_client().set(key, 1, nx=True, ex=delay):
             _task(task_name).apply_async(kwargs=kwargs, countdown=delay)
     except _UNREACHABLE:
         log.warning("could not schedule %s(%s); beat will", task_name, kwargs)
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)

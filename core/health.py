@@ -9,24 +9,19 @@ longer than a worker would ever let it.
 import time
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from requests_app.models import ServiceRequest
-from requests_app.states import Status
+from core.redis_client import UNREACHABLE, redis_client
+from requests_app.selectors import oldest_waiting_emergency_at
 
 HEARTBEAT_KEY = "dispatch:beat:heartbeat"
 
 
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-
-
 def beat_heartbeat_record() -> None:
     """Called by beat's heartbeat task: the time it last rang."""
-    _redis().set(HEARTBEAT_KEY, time.time(), ex=settings.HEARTBEAT_EVERY_SECONDS * 10)
+    redis_client().set(HEARTBEAT_KEY, time.time(), ex=settings.HEARTBEAT_EVERY_SECONDS * 10)
 
 
 def check_database() -> tuple[bool, str]:
@@ -40,16 +35,16 @@ def check_database() -> tuple[bool, str]:
 
 def check_redis() -> tuple[bool, str]:
     try:
-        _redis().ping()
-    except (redis.RedisError, OSError) as error:
+        redis_client().ping()
+    except UNREACHABLE as error:
         return False, type(error).__name__
     return True, "ok"
 
 
 def check_beat() -> tuple[bool, str]:
     try:
-        rang = _redis().get(HEARTBEAT_KEY)
-    except (redis.RedisError, OSError) as error:
+        rang = redis_client().get(HEARTBEAT_KEY)
+    except UNREACHABLE as error:
         return False, type(error).__name__
     if rang is None:
         return False, "no heartbeat yet"
@@ -59,13 +54,7 @@ def check_beat() -> tuple[bool, str]:
 
 def check_oldest_emergency() -> tuple[bool, str]:
     try:
-        oldest = (
-            # New ones wait for the engine (escalated ones wait for a dispatcher, by design).
-            ServiceRequest.objects.filter(kind=ServiceRequest.Kind.EMERGENCY, status=Status.NEW)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
+        oldest = oldest_waiting_emergency_at()
     except DatabaseError as error:
         return False, type(error).__name__
     if oldest is None:

@@ -10,7 +10,6 @@ unless METRICS_TOKEN is set; Prometheus sends it as a bearer token.
 import hmac
 from datetime import timedelta
 
-import redis
 from django.conf import settings
 from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,9 +18,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 
 from config.celery import QUEUES
+from core.redis_client import UNREACHABLE, redis_client
 from dispatch.models import Decision
 from notifications.models import Notification
 from requests_app.models import ServiceRequest
+from requests_app.selectors import oldest_waiting_emergency_at
 
 WAITING = ("new", "rescheduled", "escalated")
 
@@ -43,9 +44,7 @@ class DispatchCollector:
             waiting.add_metric([row["tenant__slug"], row["kind"], row["status"]], row["n"])
         yield waiting
 
-        oldest = ServiceRequest.objects.filter(kind="emergency", status="new").aggregate(
-            at=Min("created_at")
-        )["at"]
+        oldest = oldest_waiting_emergency_at()
         yield GaugeMetricFamily(
             "dispatch_emergency_oldest_wait_seconds",
             "How long the oldest emergency waiting for the engine has waited.",
@@ -84,12 +83,12 @@ def _redis_metrics():
         "dispatch_websocket_groups_members", "Live socket memberships (dispatchers, technicians)."
     )
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+        client = redis_client()
         for queue in QUEUES:
             queues.add_metric([queue], client.llen(queue))
         members = sum(client.zcard(key) for key in client.scan_iter("dispatch:ws:group:*"))
         sockets.add_metric([], members)
-    except (redis.RedisError, OSError):
+    except UNREACHABLE:
         return  # Redis down: readiness says so; the metrics it holds are simply absent
     yield queues
     yield sockets

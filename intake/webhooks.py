@@ -8,9 +8,7 @@ are counted apart), hand the fields to the inbound service, render its answer. B
 import codecs
 from urllib.parse import parse_qsl
 
-from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.http.multipartparser import MultiPartParserError
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -22,7 +20,7 @@ from core.errors import DomainError
 from intake import inbound
 from intake.limits import webhook_rate
 from intake.mail import Malformed
-from intake.signatures import signed
+from intake.signatures import UNREADABLE, signed
 
 # Over the limit, RatelimitMiddleware answers with RATELIMIT_VIEW's 429.
 rate_limited = ratelimit(key="ip", rate=webhook_rate, method="POST", block=True)
@@ -89,7 +87,7 @@ def _form(request: HttpRequest):
             parse_qsl(body, keep_blank_values=True, encoding=charset, errors="strict")
         return request.POST
     # A broken multipart body, or a form declared in another charset than UTF-8.
-    except (LookupError, UnicodeDecodeError, MultiPartParserError, BadRequest):
+    except UNREADABLE:
         raise Malformed(_("The form data cannot be read.")) from None
 
 

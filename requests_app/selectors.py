@@ -1,12 +1,12 @@
 """Reads of service requests, scoped to the user's tenant and role in one place."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 
 from accounts.models import Role, User
 from accounts.permissions import STAFF_ROLES
 from core.errors import NotFound
 from requests_app.models import ServiceRequest
-from requests_app.states import OPEN
+from requests_app.states import OPEN, Status
 from technicians.models import Visit
 
 
@@ -45,3 +45,11 @@ def get_request_for_user(user: User, pk: int) -> ServiceRequest:
 def open_requests(*, tenant_id: int, limit: int = 500) -> list[ServiceRequest]:
     queryset = ServiceRequest.objects.for_tenant(tenant_id).filter(status__in=OPEN)
     return list(with_active_visit(queryset).order_by("priority", "created_at")[:limit])
+
+
+def oldest_waiting_emergency_at():
+    """When the oldest emergency still waiting for the engine came in (None: none waits).
+    Escalated ones wait for a dispatcher, by design, and do not count."""
+    return ServiceRequest.objects.filter(
+        kind=ServiceRequest.Kind.EMERGENCY, status=Status.NEW
+    ).aggregate(at=Min("created_at"))["at"]

@@ -33,20 +33,26 @@ from requests_app.booking import request_create
 from technicians.models import Shift
 from tests.factories import CustomerFactory, SkillFactory, TechnicianFactory
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": 20240601,
-        "suppress-health-check": ["too_slow", "filter_too_much"],
-        "generation": {
-            "mode": "all",
-            "max-examples": 15,
-            "deterministic": True,
-            "no-shrink": True,
-            "database": "none",
-        },
-        "phases": {"stateful": {"enabled": False}},
-    }
-)
+
+def fuzz_config(*, seed: int, examples: int) -> schemathesis.Config:
+    """Bounded and repeatable: a fixed seed, no shrinking, no example database."""
+    return schemathesis.Config.from_dict(
+        {
+            "seed": seed,
+            "suppress-health-check": ["too_slow", "filter_too_much"],
+            "generation": {
+                "mode": "all",
+                "max-examples": examples,
+                "deterministic": True,
+                "no-shrink": True,
+                "database": "none",
+            },
+            "phases": {"stateful": {"enabled": False}},
+        }
+    )
+
+
+CONFIG = fuzz_config(seed=20240601, examples=15)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -12,21 +12,9 @@ from tests import test_openapi_fuzz as fuzz
 # The fixtures of the dispatcher's fuzzing: the same tenant with data, served in process.
 in_process, world = fuzz.in_process, fuzz.world
 
-ROLE_CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": 20261204,
-        "suppress-health-check": ["too_slow", "filter_too_much"],
-        "generation": {
-            "mode": "all",
-            "max-examples": 50,
-            "deterministic": True,
-            "no-shrink": True,
-            "database": "none",
-        },
-        "phases": {"stateful": {"enabled": False}},
-    }
+schema = schemathesis.openapi.from_wsgi(
+    "/api/schema/", application, config=fuzz.fuzz_config(seed=20261204, examples=50)
 )
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=ROLE_CONFIG)
 
 
 @pytest.fixture(params=["manager", "operator", "technician"])

@@ -9,6 +9,7 @@ from kombu.exceptions import OperationalError
 
 from config.celery import app
 from core import followups
+from core.redis_client import redis_client
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_an_unreachable_broker_does_not_turn_a_committed_change_into_an_error(ca
 
 @pytest.mark.django_db(transaction=True)
 def test_many_asks_for_a_re_plan_of_one_day_make_one(settings):
-    followups._redis().delete("dispatch:replan:99:2026-12-05")
+    redis_client().delete("dispatch:replan:99:2026-12-05")
     with mock.patch("dispatch.tasks.plan_tenant_day.apply_async") as plan:
         for _ in range(3):
             with transaction.atomic():
