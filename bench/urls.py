@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import INTAKE_ROLES, HasRole
 from config.urls import urlpatterns as product_urlpatterns
+from core.api import TenantScoped
 from core.events import event_emit
 from requests_app.models import Customer
 
@@ -32,7 +33,7 @@ class BareInput(serializers.Serializer):
     marker = serializers.CharField(max_length=64)
 
 
-class BareEventView(APIView):
+class BareEventView(TenantScoped, APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
@@ -56,7 +57,7 @@ class BareCustomerInput(serializers.Serializer):
     lon = serializers.FloatField(min_value=-180, max_value=180)
 
 
-class BareCustomerCreateView(APIView):
+class BareCustomerCreateView(TenantScoped, APIView):
     # The product create's authentication (the default classes) and permission.
     permission_classes = [IsAuthenticated, HasRole.of(*INTAKE_ROLES)]
 

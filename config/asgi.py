@@ -13,11 +13,14 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
+from core.tenancy import app_role_enable  # noqa: E402
 from dispatch.consumers import (  # noqa: E402
     DispatcherConsumer,
     NoSuchSocket,
     TechnicianConsumer,
 )
+
+app_role_enable()
 
 websocket_urlpatterns = [
     path("ws/dispatch/", DispatcherConsumer.as_asgi()),

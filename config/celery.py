@@ -8,11 +8,13 @@ the work is already done.
 
 import os
 from collections.abc import Callable
+from functools import wraps
 
 from celery import Celery, signals
 from django.db import close_old_connections
 
 from core.observability import task_started
+from core.tenancy import app_role_enable, every_tenant
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -33,6 +35,12 @@ def _connections_as_for_a_request(sender=None, task_id=None, **_) -> None:
         task_started(task_id)  # every log line of the task says which one
 
 
+@signals.worker_init.connect
+def _work_as_the_application_role(**_) -> None:
+    """Worker processes (forked after this) connect as the role row-level security binds."""
+    app_role_enable()
+
+
 QUEUES = ("assign", "plan", "notify", "default")
 _ROUTES: dict[str, dict] = {}
 
@@ -45,13 +53,20 @@ app.conf.task_routes = (_route,)
 
 
 def task(*, queue: str = "default", time_limit: int = 60, **options) -> Callable:
-    """Declare a project task with safe delivery semantics."""
+    """Declare a project task with safe delivery semantics. A task works for every tenant: it
+    acts on the ids a committed transaction gave it, and the beat tasks sweep all tenants."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
     def decorator(func: Callable) -> Callable:
         name = f"{func.__module__}.{func.__name__}"
         _ROUTES[name] = {"queue": queue}
+
+        @wraps(func)
+        def in_every_tenant(*args, **kwargs):
+            with every_tenant():
+                return func(*args, **kwargs)
+
         return app.task(
             name=name,
             acks_late=True,
@@ -59,6 +74,6 @@ def task(*, queue: str = "default", time_limit: int = 60, **options) -> Callable
             time_limit=time_limit,
             soft_time_limit=max(1, time_limit - 5),
             **options,
-        )(func)
+        )(in_every_tenant)
 
     return decorator

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The page's queries see the signed-in user's tenants only (row-level security).
+    "core.tenancy.TenantScopeMiddleware",
     "accounts.middleware.TenantTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -104,6 +106,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The role the web, socket and worker processes work as once connected (SET ROLE): it cannot
+# bypass row-level security, so each query sees only the tenants of its scope (core.tenancy).
+# Migrations and management commands work as the connecting user, the tables' owner.
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "dispatch_app")
+if not DATABASE_APP_ROLE.replace("_", "").isalnum() or not DATABASE_APP_ROLE.isascii():
+    raise ImproperlyConfigured("DATABASE_APP_ROLE must be a plain role name (letters, digits, _).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+from core.tenancy import scope_set_for_user
 
 
 def exception_handler(exc, context):
@@ -30,6 +31,16 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(_("Not found."))}, status=404)
     return page_not_found(request, exception)
+
+
+class TenantScoped:
+    """Every API view's first base: once DRF has authenticated the request (a session or a
+    token) and checked its permissions, the view's queries run in the user's tenant scope
+    (`core.tenancy`; the page middleware cannot, as it runs before a token is read)."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        scope_set_for_user(request.user)
 
 
 class ErrorSerializer(serializers.Serializer):

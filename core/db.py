@@ -76,11 +76,10 @@ def _set_constraints(names: tuple[str, ...], mode: str) -> None:
 
 
 def sequence_create(name: str, *, start: int = 1) -> None:
-    """A PostgreSQL sequence (kept if it exists): numbers without a lock, never repeated."""
+    """A PostgreSQL sequence (kept if it exists): numbers without a lock, never repeated. Made
+    by the owner's `app_sequence_create`, as the application role may create nothing."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE SEQUENCE IF NOT EXISTS {_identifier(name)} START WITH %s", [max(1, start)]
-        )
+        cursor.execute("SELECT app_sequence_create(%s, %s)", [_identifier(name), max(1, start)])
 
 
 def sequence_next(name: str) -> int:
@@ -93,3 +92,25 @@ def _identifier(name: str) -> str:
     if not name.replace("_", "").isalnum() or not name.isascii() or not name[0].isalpha():
         raise ValueError(f"not a plain identifier: {name!r}")
     return name
+
+
+# A row is visible and writable when its tenant is in the session's scope (core.tenancy). Each
+# reading of the setting is a sub-select, so PostgreSQL computes it once per query (an InitPlan),
+# not once per row (the cast after it keeps ANY from reading the sub-select as a set of rows).
+_TENANT_VISIBLE = (
+    "(SELECT current_setting('app.tenants', true) = '*') OR tenant_id = ANY ("
+    "(SELECT string_to_array(current_setting('app.tenants', true), ','))::bigint[])"
+)
+
+
+def row_level_security_sql(table: str) -> list[str]:
+    """The statements that put a table with a tenant column under row-level security, binding
+    its owner too (FORCE); for the migration that adds such a table."""
+    table = _identifier(table)
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} "
+        f"USING ({_TENANT_VISIBLE}) WITH CHECK ({_TENANT_VISIBLE})",
+    ]

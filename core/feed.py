@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Tenant
 from accounts.permissions import STAFF_ROLES, HasRole
-from core.api import error_responses
+from core.api import TenantScoped, error_responses
 from core.models import Event
 
 PAGE = 500
@@ -33,7 +33,7 @@ class FeedSerializer(serializers.Serializer):
     complete = serializers.BooleanField(help_text="False: ask again after the last event.")
 
 
-class EventFeedView(APIView):
+class EventFeedView(TenantScoped, APIView):
     permission_classes = [IsAuthenticated, HasRole.of(*STAFF_ROLES)]
 
     @extend_schema(

@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES
 from core import groups
+from core.tenancy import tenant_scope
 from technicians.models import Technician
 
 # Close codes the pages know: not allowed, signed out, no such socket.
@@ -77,14 +78,17 @@ class TechnicianConsumer(EventConsumer):
     async def authorized_group(self, user) -> str | None:
         if user is None or not user.is_authenticated or not user.has_role(Role.TECHNICIAN):
             return None
-        technician_id = await database_sync_to_async(
-            lambda: (
-                Technician.objects.filter(user=user, tenant_id=user.tenant_id)
-                .values_list("pk", flat=True)
-                .first()
-            )
-        )()
+        technician_id = await database_sync_to_async(_technician_id)(user)
         return groups.technician(technician_id) if technician_id else None
+
+
+def _technician_id(user) -> int | None:
+    with tenant_scope([user.tenant_id]):  # a socket's reads are in its user's scope too
+        return (
+            Technician.objects.filter(user=user, tenant_id=user.tenant_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
 
 
 class NoSuchSocket(AsyncWebsocketConsumer):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import ContactPoint, Tenant
 from core.phones import phone_e164
+from core.tenancy import every_tenant
 from requests_app.models import Customer, ServiceRequest
 
 REPEAT_DAYS = 30
@@ -27,12 +28,19 @@ def normalize(kind: str, address: str) -> str:
     return normalize_phone(address)
 
 
+def contact_point(kind: str, address: str) -> ContactPoint | None:
+    """The contact point at this address, whichever tenant's: the directory a contact is routed
+    by before anyone knows which client it is for (so read across tenants)."""
+    with every_tenant():
+        return (
+            ContactPoint.objects.select_related("tenant")
+            .filter(kind=kind, address=normalize(kind, address))
+            .first()
+        )
+
+
 def tenant_for_contact(kind: str, address: str) -> Tenant | None:
-    point = (
-        ContactPoint.objects.select_related("tenant")
-        .filter(kind=kind, address=normalize(kind, address))
-        .first()
-    )
+    point = contact_point(kind, address)
     return point.tenant if point else None
 
 

@@ -20,7 +20,9 @@ from django.utils.translation import override
 
 from accounts.models import ContactPoint, Tenant
 from core.errors import Conflict, DomainError, NotFound
+from core.tenancy import scope_for_transaction
 from intake.contacts import (
+    contact_point,
     customer_by_email,
     customer_by_phone,
     normalize_phone,
@@ -312,6 +314,7 @@ def _tenant_for_mail(recipients: list[str]) -> Tenant:
     for address in recipients:
         tenant = tenant_for_contact(ContactPoint.Kind.EMAIL, address)
         if tenant is not None:
+            scope_for_transaction(tenant.pk)
             return tenant
     raise UnknownAddress()
 
@@ -320,7 +323,7 @@ def _our_own(sender: str) -> bool:
     """Mail from the platform or a tenant's intake address: answering it would loop."""
     return (
         sender == parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
-        or ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, address=sender).exists()
+        or contact_point(ContactPoint.Kind.EMAIL, sender) is not None
     )
 
 
@@ -401,9 +404,11 @@ def _phone(value: str | None, *, name: str, tenant: Tenant) -> str:
 
 
 def _tenant(kind: str, address: str) -> Tenant:
+    """The tenant the message was sent to; the rest of the transaction works for it alone."""
     tenant = tenant_for_contact(kind, address)
     if tenant is None:
         raise UnknownAddress()
+    scope_for_transaction(tenant.pk)
     return tenant
 
 

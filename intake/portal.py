@@ -10,6 +10,7 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.models import Tenant
 from core.errors import DomainError, NotFound
+from core.tenancy import tenant_enter
 from intake.forms import CATEGORY_MINUTES, PortalRequestForm
 from intake.limits import portal_rate
 from intake.windows import by_day, offers_for, parse_window
@@ -30,6 +31,7 @@ from technicians.models import Visit
 @ratelimit(key="ip", rate=portal_rate, method="POST", block=True)
 def new_request(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = get_object_or_404(Tenant, slug=slug)
+    tenant_enter(tenant.pk)
     timezone.activate(tenant.zone)
     form = PortalRequestForm(request.POST or None, region=tenant.phone_region)
     offers, chosen = [], None
@@ -124,6 +126,7 @@ def track(request: HttpRequest, token: str) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     tenant = service_request.tenant
+    tenant_enter(tenant.pk)
     timezone.activate(tenant.zone)
     may_change = customer_may_change(service_request)
     if request.method == "POST" and may_change:

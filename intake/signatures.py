@@ -25,7 +25,7 @@ from django_ratelimit.core import is_ratelimited
 from twilio.request_validator import RequestValidator
 
 from accounts.models import ContactPoint
-from intake.contacts import normalize
+from intake.contacts import contact_point
 from intake.limits import ratelimited
 
 HEADER = "X-Signature"
@@ -68,7 +68,7 @@ def _scheme_for(request: HttpRequest, kind: str | None) -> str:
         to = request.POST.get("To", "")
     except UNREADABLE:
         return ContactPoint.Signature.HMAC  # the view refuses the form with a 400
-    point = ContactPoint.objects.filter(kind=kind, address=normalize(kind, to)).first()
+    point = contact_point(kind, to)
     return point.signature if point else ContactPoint.Signature.HMAC
 
 

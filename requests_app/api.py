@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasRole
-from core.api import error_responses
+from core.api import TenantScoped, error_responses
 from core.drf import IsoDateTimeFilter
 from dispatch.models import Decision
 from requests_app.booking import request_cancel, request_create, request_reschedule, request_update
@@ -45,6 +45,7 @@ class RequestFilter(django_filters.FilterSet):
     retrieve=extend_schema(responses={200: RequestSerializer, **error_responses(404)}),
 )
 class RequestViewSet(
+    TenantScoped,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from accounts.permissions import INTAKE_ROLES, STAFF_ROLES, HasRole
-from core.api import error_responses
+from core.api import TenantScoped, error_responses
 from core.phones import phone_checked, phone_e164
 from requests_app.models import Customer
 
@@ -92,6 +92,7 @@ class CustomerFilter(django_filters.FilterSet):
     ),
 )
 class CustomerViewSet(
+    TenantScoped,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

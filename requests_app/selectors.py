@@ -5,6 +5,7 @@ from django.db.models import Min, Prefetch, QuerySet
 from accounts.models import Role, User
 from accounts.permissions import STAFF_ROLES
 from core.errors import NotFound
+from core.tenancy import every_tenant
 from requests_app.models import ServiceRequest
 from requests_app.states import OPEN, Status
 from technicians.models import Visit
@@ -49,7 +50,9 @@ def open_requests(*, tenant_id: int, limit: int = 500) -> list[ServiceRequest]:
 
 def oldest_waiting_emergency_at():
     """When the oldest emergency still waiting for the engine came in (None: none waits).
-    Escalated ones wait for a dispatcher, by design, and do not count."""
-    return ServiceRequest.objects.filter(
-        kind=ServiceRequest.Kind.EMERGENCY, status=Status.NEW
-    ).aggregate(at=Min("created_at"))["at"]
+    Escalated ones wait for a dispatcher, by design, and do not count. Platform-wide (readiness
+    and metrics), so read across tenants."""
+    with every_tenant():
+        return ServiceRequest.objects.filter(
+            kind=ServiceRequest.Kind.EMERGENCY, status=Status.NEW
+        ).aggregate(at=Min("created_at"))["at"]

@@ -11,6 +11,7 @@ from django.core import signing
 from django.urls import reverse
 
 from core.errors import NotFound
+from core.tenancy import every_tenant
 from requests_app.models import ServiceRequest
 
 SALT = "requests.tracking.v2"
@@ -45,11 +46,15 @@ def request_for_token(token: str) -> ServiceRequest:
 
 
 def _find(key) -> ServiceRequest | None:
+    """The request a key names, whichever tenant's: the link is all a customer has."""
     if not isinstance(key, str):
         return None
-    return (
-        ServiceRequest.objects.select_related("tenant", "customer").filter(tracking_key=key).first()
-    )
+    with every_tenant():
+        return (
+            ServiceRequest.objects.select_related("tenant", "customer")
+            .filter(tracking_key=key)
+            .first()
+        )
 
 
 def tracking_url(service_request: ServiceRequest) -> str:

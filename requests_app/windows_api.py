@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import INTAKE_ROLES, HasRole
-from core.api import error_responses
+from core.api import TenantScoped, error_responses
 from dispatch.windows import MAX_DAYS, JobToBook, windows_offered
 from requests_app.models import Customer
 from technicians.models import Skill
@@ -78,7 +78,7 @@ class OfferSerializer(serializers.Serializer):
     recommended = serializers.BooleanField()
 
 
-class WindowsView(APIView):
+class WindowsView(TenantScoped, APIView):
     permission_classes = [IsAuthenticated, HasRole.of(*INTAKE_ROLES)]
 
     @extend_schema(

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from accounts.permissions import DISPATCH_ROLES, HasRole
-from core.api import error_responses
+from core.api import TenantScoped, error_responses
 from requests_app.serializers import (
     PinSerializer,
     UnassignSerializer,
@@ -32,7 +32,7 @@ def _documented(serializer):
     )
 
 
-class VisitActionView(APIView):
+class VisitActionView(TenantScoped, APIView):
     """One action on one visit: look it up for the user, validate, call the service, answer."""
 
     input_serializer: type[Serializer]

@@ -2,9 +2,12 @@
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.db.backends.signals import connection_created
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from core import tenancy
 from tests.factories import CustomerFactory, SkillFactory, TenantFactory, UserFactory
 
 
@@ -92,3 +95,33 @@ def default_language():
     from django.utils import translation
 
     translation.deactivate()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """The test database is made and migrated as its owner: until it is, no connection takes
+    the application role (importing config.asgi, as socket tests do, asks for it)."""
+    connection_created.disconnect(dispatch_uid=tenancy.RECEIVER_UID)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The suite works as the application role, under row-level security, like the web,
+    socket and worker processes. Its fixtures write every tenant's rows, so its connections
+    rest in every tenant's scope; a request still runs in its user's scope. TransactionTestCase
+    empties the tables between tests, which the application role may not do elsewhere."""
+    role = settings.DATABASE_APP_ROLE
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{role}"')
+        connection.close()
+    tenancy.app_role_enable()
+    tenancy.connect_receiver()
+    tenancy.resting_scope_set(tenancy.EVERY_TENANT)
+    connection_created.connect(_rest_in_every_tenant, dispatch_uid="tests-every-tenant")
+
+
+def _rest_in_every_tenant(sender, connection, **kwargs) -> None:
+    if connection.alias == "default":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, false)", [tenancy.SETTING, "*"])

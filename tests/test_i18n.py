@@ -51,7 +51,7 @@ def test_every_string_is_translated_and_the_compiled_catalog_matches(language):
 
 
 @pytest.mark.parametrize(("language", "text"), [("ru", "Войти"), ("kk", "Кіру"), ("en", "Sign in")])
-def test_pages_speak_the_chosen_language(language, text):
+def test_pages_speak_the_chosen_language(language, text, db):
     client = Client()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
 

@@ -25,11 +25,18 @@ from tests.factories import CustomerFactory, RequestFactory, TechnicianFactory
 pytestmark = pytest.mark.django_db
 
 # Statements per read, and what they are.
-BOARD = 8  # session, user, tenant; open requests, their skills and live visits; the form's lists
-EVENT_FEED = 5  # session, user, tenant; the events; the tenant's last number
-WINDOWS = 7  # session, user, tenant; the customer; the day's shifts, absences and visits
-CONSOLE = 10  # session, user, tenants served; contact point; caller; their requests and visits
-TECHNICIAN_DAY = 5  # session, user, tenant; the technician; the day's visits with their requests
+# Every page and API read also sets its user's tenant scope and puts the connection back in its
+# resting scope after (row-level security, core.tenancy): "scope" below, two statements.
+# session, user, scope, tenant; open requests, their skills and live visits; the form's lists
+BOARD = 10
+EVENT_FEED = 7  # session, user, scope, tenant; the events; the tenant's last number
+WINDOWS = 9  # session, user, scope, tenant; the customer; the day's shifts, absences and visits
+# session, user, scope, tenants served; contact point (read across tenants: 2 more); caller;
+# their requests and visits
+CONSOLE = 14
+TECHNICIAN_DAY = (
+    7  # session, user, scope, tenant; the technician; the day's visits with their requests
+)
 # Claim, lock the request, roster, who is busy, routes, lock the chosen one and read the route
 # again, the pushed visits, the visit and its status change, the live event, the decision.
 EMERGENCY_ASSIGNMENT = 25

@@ -10,7 +10,7 @@ from django.test import RequestFactory as HttpRequests
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from core import health
+from core import health, tenancy
 from core.observability import ContextFilter
 from core.redis_client import redis_client
 from core.views import server_error
@@ -27,7 +27,10 @@ def beat_rang():
     redis_client().delete(health.HEARTBEAT_KEY)
 
 
-def test_liveness_asks_nothing_of_the_database(client):
+def test_liveness_asks_nothing_of_the_database(client, monkeypatch):
+    # As in a web process, whose connections rest in no tenant's scope (the suite's rest in
+    # every tenant's, so a signed-out request there sets its own).
+    monkeypatch.setattr(tenancy, "_resting_scope", tenancy.NO_TENANT)
     with mock.patch("django.db.backends.utils.CursorWrapper.execute", side_effect=OperationalError):
         response = client.get("/health/live/")
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 from devtools.devstack import wait_for_port
@@ -92,10 +93,15 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 def close_other_sessions() -> None:
-    """Processes just stopped may leave a backend closing; the test database is dropped next."""
+    """Processes just stopped may leave a backend closing; the test database is dropped next.
+    Done as the owner (the suite works as the application role, which may end no session)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = %s",
-            [APP_NAME],
-        )
+        cursor.execute("RESET ROLE")
+        try:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s",
+                [APP_NAME],
+            )
+        finally:
+            cursor.execute(f'SET ROLE "{settings.DATABASE_APP_ROLE}"')
