@@ -10,16 +10,15 @@ from types import SimpleNamespace
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from prometheus_client import REGISTRY
 
 from config import gunicorn
-from config.asgi import application
 from config.celery import app
 from core.redis_client import redis_client
 from dispatch.engine.emergency import request_assign
 from dispatch.engine.reconcile import request_escalate_stuck
 from requests_app.models import ServiceRequest
+from tests.dispatch.test_consumers import connect
 from tests.factories import RequestFactory, TechnicianFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,11 +136,7 @@ def test_the_reconciler_counts_an_escalation_after_too_many_attempts(
 @pytest.mark.asyncio
 async def test_a_socket_moves_the_open_sockets_gauge_while_it_is_open(dispatcher):
     before = sample("dispatch_websocket_clients", kind="dispatcher")
-    communicator = WebsocketCommunicator(
-        application, "/ws/dispatch/", headers=[(b"origin", b"http://localhost")]
-    )
-    communicator.scope["user"] = dispatcher
-    connected, _ = await communicator.connect()
+    communicator, connected = await connect("/ws/dispatch/", dispatcher)
     assert connected
 
     assert sample("dispatch_websocket_clients", kind="dispatcher") == before + 1
@@ -153,13 +148,9 @@ async def test_a_socket_moves_the_open_sockets_gauge_while_it_is_open(dispatcher
 @pytest.mark.asyncio
 async def test_a_refused_socket_is_not_counted(technician):
     before = sample("dispatch_websocket_clients", kind="dispatcher")
-    communicator = WebsocketCommunicator(
-        application, "/ws/dispatch/", headers=[(b"origin", b"http://localhost")]
-    )
-    communicator.scope["user"] = await database_sync_to_async(lambda: technician.user)()
-    connected, _ = await communicator.connect()
+    user = await database_sync_to_async(lambda: technician.user)()
+    _communicator, connected = await connect("/ws/dispatch/", user)
     assert not connected
-    await communicator.wait(timeout=5)
 
     assert sample("dispatch_websocket_clients", kind="dispatcher") == before
 
