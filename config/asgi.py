@@ -4,7 +4,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from core.observability import metrics_dir_reset
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# uvicorn runs this one process per service (no --workers): its sockets' gauge starts from zero.
+metrics_dir_reset()
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry)

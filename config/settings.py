@@ -4,6 +4,7 @@ Development defaults are safe and need nothing set. With DJANGO_DEBUG=false the 
 mandatory and the security settings that `manage.py check --deploy` looks for are switched on.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer is measured, the redirects and refusals of the others included.
+    "core.observability.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Every log line of a request says which one (X-Request-ID, answered back).
     "core.observability.RequestIdMiddleware",
@@ -394,6 +397,14 @@ LOGGING = {
 }
 # /metrics for Prometheus (core/metrics.py), with this bearer token; empty turns it off.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Where this service's processes keep their metrics (prometheus_client's multiprocess mode, read
+# by the library itself from the environment): one directory per service — web, ws, worker —
+# side by side, because process ids repeat across containers. /metrics adds up the directories
+# beside it too. Unset: each process keeps its own (tests, manage.py).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# prometheus_client turns the mode on when the variable is present at all, even empty.
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ and not Path(PROMETHEUS_MULTIPROC_DIR).is_absolute():
+    raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must be an absolute path, or unset.")
 # Errors to Sentry when a DSN is given (nothing is sent otherwise).
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 if SENTRY_DSN:

@@ -115,6 +115,8 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
         "web": [
             str(bin_dir / "gunicorn"),
             "config.wsgi:application",
+            "-c",
+            "python:config.gunicorn",
             "-b",
             f"{host}:{port}",
             "-w",
@@ -156,14 +158,33 @@ def processes(env: dict, *, host: str, port: int, ws_port: int) -> dict[str, lis
     }
 
 
+# The services that measure themselves: each keeps its processes' metrics in its own directory,
+# and /metrics (served by web) adds up all of them.
+MEASURED = ("web", "ws", "worker")
+
+
+def metrics_environments(env: dict) -> dict[str, dict]:
+    """Each measured service's environment, its metrics directory emptied now (the process
+    manager's start, as prometheus_client asks; each service empties its own again when it
+    restarts)."""
+    root = (DATA / "metrics").resolve()  # an absolute path, as the setting requires
+    shutil.rmtree(root, ignore_errors=True)
+    return {name: {**env, "PROMETHEUS_MULTIPROC_DIR": str(root / name)} for name in MEASURED}
+
+
 # A process that dies is started again, unless it died this often within a minute (then the
 # stack stops: something is wrong that a restart does not fix).
 MAX_RESTARTS_PER_MINUTE = 5
 
 
-def supervise(commands: dict[str, list[str]], env: dict) -> int:
+def supervise(
+    commands: dict[str, list[str]], env: dict, environments: dict[str, dict] | None = None
+) -> int:
+    """Run the commands (a process's own environment from `environments`, else `env`)."""
+
     def start(name: str) -> subprocess.Popen:
-        return subprocess.Popen(commands[name], cwd=ROOT, env=env, start_new_session=True)
+        own = (environments or {}).get(name, env)
+        return subprocess.Popen(commands[name], cwd=ROOT, env=own, start_new_session=True)
 
     children = {name: start(name) for name in commands}
     restarts: dict[str, list[float]] = {name: [] for name in commands}
@@ -224,7 +245,8 @@ def up(args) -> int:
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
-        return supervise(processes(env, host=args.host, port=args.port, ws_port=args.ws_port), env)
+        commands = processes(env, host=args.host, port=args.port, ws_port=args.ws_port)
+        return supervise(commands, env, metrics_environments(env))
 
 
 def run(args) -> int:

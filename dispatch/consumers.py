@@ -8,6 +8,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES
 from core import groups
+from core.observability import socket_closed, socket_opened
 from core.tenancy import tenant_scope
 from technicians.models import Technician
 
@@ -16,6 +17,7 @@ FORBIDDEN, SIGNED_OUT, NOT_FOUND = 4403, 4401, 4404
 
 
 class EventConsumer(AsyncJsonWebsocketConsumer):
+    kind: str  # who holds the socket, for the open sockets' gauge
     group: str | None = None
     session_group: str | None = None
 
@@ -31,8 +33,11 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             self.session_group = groups.session(session_key)
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
+        socket_opened(self.kind)
 
     async def disconnect(self, code):
+        if self.group is not None:  # accepted, and not closed yet (session_ended closes first)
+            socket_closed(self.kind)
         for group in (self.group, self.session_group):
             if group is not None:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -66,6 +71,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 class DispatcherConsumer(EventConsumer):
     """Every change of the user's tenant, for dispatchers, managers and operators."""
 
+    kind = "dispatcher"
+
     async def authorized_group(self, user) -> str | None:
         if user is None or not user.is_authenticated or not user.has_role(*STAFF_ROLES):
             return None
@@ -74,6 +81,8 @@ class DispatcherConsumer(EventConsumer):
 
 class TechnicianConsumer(EventConsumer):
     """Changes to the signed-in technician's own jobs."""
+
+    kind = "technician"
 
     async def authorized_group(self, user) -> str | None:
         if user is None or not user.is_authenticated or not user.has_role(Role.TECHNICIAN):

@@ -22,6 +22,7 @@ from core import followups
 from core.db import Constraint, constraints_deferred
 from core.events import events_deferred
 from core.geo import haversine_km
+from core.observability import assignment_counted, escalation_counted
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, busy_visits, roster
 from dispatch.routes import (
@@ -233,11 +234,13 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
                     to=Status.ESCALATED,
                     reason=_("No qualified technician on shift can take it now."),
                 )
+                escalation_counted(reason="no_technician")
             return "escalated"
         chosen, technician = _lock_and_recheck(request, candidates[0], routes, now)
         with events_deferred():  # the whole change on screens at once, numbered last
             _apply(request, chosen, technician, routes, on_shift, now)
             _record(request, chosen.route.technician.pk, "assigned", candidates, excluded, now)
+            assignment_counted(policy=POLICY)
         # The emergency pushed other visits around: let the planner tidy the day soon.
         followups.replan_soon(
             tenant_id=request.tenant_id, day=timezone.localdate(now, request.tenant.zone)

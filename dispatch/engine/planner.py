@@ -27,6 +27,7 @@ from core.db import (
     constraints_checked,
     constraints_deferred,
 )
+from core.observability import assignment_counted
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
@@ -379,6 +380,7 @@ def _place(model: DayModel, stop, technician: Technician, sequence: int, now, re
     elif changed:
         request_changed(request=request)
     if moved:
+        assignment_counted(policy=POLICY)
         Decision.objects.create(
             tenant_id=request.tenant_id,
             request=request,

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.observability import escalation_counted
 from requests_app.models import ServiceRequest
 from requests_app.services import request_transition
 from requests_app.states import UNASSIGNED, Status
@@ -47,4 +48,5 @@ def request_escalate_stuck(*, request_id: int) -> bool:
             reason=_("Automatic assignment failed %(n)s times.")
             % {"n": request.assignment_attempts},
         )
+        escalation_counted(reason="attempts_exhausted")
         return True
