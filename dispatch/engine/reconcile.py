@@ -31,8 +31,9 @@ def overdue_request_ids(*, now: datetime, limit: int = 200) -> tuple[list[int], 
     return retry, escalate
 
 
-def request_escalate_stuck(*, request_id: int) -> bool:
-    """Give up automatic assignment after too many failed attempts: dispatchers take over."""
+def request_escalate_stuck(*, request_id: int) -> str:
+    """Give up automatic assignment after too many failed attempts: dispatchers take over.
+    "skipped" when the request is no longer waiting (or another worker holds it)."""
     with transaction.atomic():
         request = (
             ServiceRequest.objects.select_for_update(skip_locked=True)
@@ -40,11 +41,11 @@ def request_escalate_stuck(*, request_id: int) -> bool:
             .first()
         )
         if request is None:
-            return False
+            return "skipped"
         request_transition(
             request=request,
             to=Status.ESCALATED,
             reason=_("Automatic assignment failed %(n)s times.")
             % {"n": request.assignment_attempts},
         )
-        return True
+        return "escalated"
