@@ -74,6 +74,7 @@ DB_NAME = "dispatch_chaos"
 SMS_SECRET = "chaos-sms-secret"  # noqa: S105 — a throwaway secret of a loopback test stack
 SCENARIO_LIMIT_S = 180
 SOCKET_CUT_S = 30
+BOARD_ORIGIN = "http://localhost"  # the page the scenario's socket says it is opened from
 SOCKET_CUT_CAPACITY = 2  # messages waiting per socket (channels-redis `capacity`, default 100)
 
 
@@ -798,7 +799,7 @@ class Board:
             open_timeout=20,
             additional_headers={
                 "Cookie": f"sessionid={self.seeded.session_key}",
-                "Origin": "http://localhost",
+                "Origin": BOARD_ORIGIN,
             },
         )
         self.connections += 1
@@ -970,7 +971,9 @@ SCENARIOS = {
     "rate_limits": rate_limits,
 }
 # What a scenario's servers are started with besides the suite's environment.
-SCENARIO_ENV = {"socket_cut": {"CHANNEL_CAPACITY": str(SOCKET_CUT_CAPACITY)}}
+SCENARIO_ENV = {
+    "socket_cut": {"CHANNEL_CAPACITY": str(SOCKET_CUT_CAPACITY), "WS_ALLOWED_ORIGINS": BOARD_ORIGIN}
+}
 
 
 def run(name: str, database_url: str) -> Outcome:
