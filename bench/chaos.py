@@ -749,26 +749,37 @@ def workers_down(chaos: Chaos, seeded) -> Outcome:
     """Every Celery worker stopped for CHAOS_WORKERS_DOWN_S seconds (90; `--workers-down 180`
     for the issue's three minutes) while emergencies and planned bookings keep coming at 2/s:
     every POST is answered 201, never a 5xx (taking a request in needs no worker), and once a
-    worker is back everything is placed. The figure: how long that took after the restart."""
+    worker is back everything is placed. The figure: how long the backlog of emergencies took
+    to drain after the restart."""
+    from requests_app.models import ServiceRequest
+
     down = float(os.environ.get("CHAOS_WORKERS_DOWN_S", "90"))
-    bodies = mixed_burst(seeded, int((down + 10) * 2))
-    state = {"stopped": None, "restarted": None}
-    restarted_at = []
+    bodies = mixed_burst(seeded, int((5 + down) * 2))
+    state = {"stopped": None}
 
     def during(t: float) -> None:
         if t > 5 and state["stopped"] is None:
             chaos.worker_kill()
             state["stopped"] = round(t, 1)
-        elif state["stopped"] is not None and t > 5 + down and state["restarted"] is None:
-            chaos.worker_start()
-            state["restarted"] = round(t, 1)
-            restarted_at.append(time.monotonic())
 
+    began = time.monotonic()
     chaos.fire(bodies, seeded.token, rate=2, during=during)
+    while time.monotonic() - began < 5 + down:  # the last POST comes half a second early
+        time.sleep(0.1)
+    chaos.worker_start()
+    restarted = time.monotonic()
+    backlog = chaos.waiting(ServiceRequest)
     settled = chaos.settle(timeout=120)
-    drained = round(time.monotonic() - restarted_at[0], 1) if restarted_at else None
     return chaos.measure(
-        Outcome(figure={"settled": settled, "down_s": down, "drained_after_s": drained, **state})
+        Outcome(
+            figure={
+                "settled": settled,
+                "down_s": down,
+                "backlog_at_restart": backlog,
+                "drained_after_s": round(time.monotonic() - restarted, 1),
+                **state,
+            }
+        )
     )
 
 
