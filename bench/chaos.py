@@ -41,6 +41,7 @@ the results file (the others are kept).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -801,8 +802,6 @@ class Board:
     async def listen(self, *, until) -> None:
         """Connect, catch up, apply pushes until `until()` is true; then cut the connection
         without a closing handshake, as a network does."""
-        import asyncio
-
         import websockets
 
         socket = await websockets.connect(
@@ -837,8 +836,6 @@ class Board:
             await self.catch_up()
 
     async def catch_up(self) -> None:
-        import asyncio
-
         while True:
             page = await asyncio.to_thread(self.feed, after=self.last_seq)
             for event in page["events"]:
@@ -870,36 +867,26 @@ def socket_cut(chaos: Chaos, seeded) -> Outcome:
     emergencies come in at 2/s, with the channel layer's capacity forced down to
     SOCKET_CUT_CAPACITY messages a socket: the board's way of following (class Board) must
     end with exactly the request statuses the REST API lists."""
-    import asyncio
     import threading
 
     board = Board(chaos, seeded)
     bodies = [emergency(customer) for customer in seeded.customer_ids[:100]]
-    settled = []
+    over = {}  # once every emergency is placed: whether in time, and when
 
     def load() -> None:
         chaos.fire(bodies, seeded.token, rate=2)
-        settled.append(chaos.settle(timeout=90))
+        over["settled"] = chaos.settle(timeout=90)
+        over["at"] = time.monotonic()
 
     loading = threading.Thread(target=load)
     began = time.monotonic()
     loading.start()
 
-    def load_over_for(seconds: float):
-        over = []
-
-        def until() -> bool:
-            if loading.is_alive():
-                return False
-            over.append(time.monotonic())
-            return over[-1] - over[0] > seconds
-
-        return until
-
     async def follow() -> None:
         await board.listen(until=lambda: time.monotonic() - began > 10)
         await asyncio.sleep(SOCKET_CUT_S)  # the pushes of these seconds never reach it
-        await board.listen(until=load_over_for(3))  # the last pushes too
+        # Until the last pushes are in: no catch-up of its own at the end, as on the board.
+        await board.listen(until=lambda: "at" in over and time.monotonic() - over["at"] > 3)
 
     asyncio.run(follow())
     loading.join()
@@ -910,7 +897,7 @@ def socket_cut(chaos: Chaos, seeded) -> Outcome:
     outcome = chaos.measure(
         Outcome(
             figure={
-                "settled": settled[0],
+                "settled": over["settled"],
                 "cut_s": SOCKET_CUT_S,
                 "capacity": SOCKET_CUT_CAPACITY,
                 "connections": board.connections,
