@@ -7,6 +7,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from core.models import Event
+from dispatch.engine import emergency as emergency_rule
 from dispatch.engine.emergency import ready_for_emergency, request_assign
 from dispatch.models import Decision
 from dispatch.tasks import assign_request, reconcile_unassigned
@@ -238,12 +239,21 @@ def test_a_request_that_fails_every_time_is_escalated_after_the_attempt_limit(te
     assert broken.assignment_attempts == 5
 
 
-def test_a_request_that_breaks_the_engine_does_not_hold_back_the_others(tenant, settings):
+def test_a_request_that_breaks_the_engine_does_not_hold_back_the_others(
+    tenant, settings, monkeypatch
+):
     settings.ASSIGN_OVERDUE_SECONDS = 30
     TechnicianFactory(tenant=tenant)
-    # The oldest, so first in the reconciler's round; its event cannot even be written.
-    overdue(written_straight(emergency(tenant), lat=float("nan")))
+    broken = overdue(emergency(tenant))  # the oldest: first in the reconciler's round
     other = overdue(emergency(tenant))
+    assign = emergency_rule.request_assign
+
+    def fails_for_the_broken_one(*, request_id, **options):
+        if request_id == broken.pk:
+            raise ValueError("a bug its data triggers")
+        return assign(request_id=request_id, **options)
+
+    monkeypatch.setattr(emergency_rule, "request_assign", fails_for_the_broken_one)
 
     assert reconcile_unassigned() == {"failed": 1, "assigned": 1}
 
