@@ -362,7 +362,9 @@ def seed(*, technicians: int, jobs: int, now: datetime) -> Seeded:
         token = AuthToken.objects.create(dispatcher)[1]
         session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(dispatcher.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        # The backend a password sign-in records (the first, django-axes, only counts failures
+        # and cannot load a user: a session naming it is refused by the socket's auth).
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = dispatcher.get_session_auth_hash()
         session.create()
     return Seeded(

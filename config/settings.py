@@ -197,6 +197,9 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
             "prefix": "dispatch:ws",
+            # Messages a socket may have waiting; past it pushes are dropped (the screen sees
+            # the gap and catches up from the event table). The chaos suite forces it low.
+            "capacity": env_int("CHANNEL_CAPACITY", 100, minimum=1),
         },
     }
 }

@@ -35,15 +35,25 @@ def reconcile_unassigned() -> dict:
     retry, escalate = reconcile.overdue_request_ids(now=timezone.now())
     outcomes: dict[str, int] = {}
     for request_id in escalate:
-        if reconcile.request_escalate_stuck(request_id=request_id):
-            outcomes["escalated"] = outcomes.get("escalated", 0) + 1
+        outcome = _one_request(reconcile.request_escalate_stuck, request_id=request_id)
+        if outcome != "skipped":
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
     for request_id in retry:
-        try:
-            outcome = emergency.request_assign(request_id=request_id, skip_locked=True)
-        except (IntegrityError, OperationalError):
-            outcome = "failed"  # counted in the row; retried next round, escalated after N
+        outcome = _one_request(emergency.request_assign, request_id=request_id, skip_locked=True)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def _one_request(step, *, request_id: int, **options) -> str:
+    """One request's step of a reconciler round. A request that breaks it must not hold back
+    the rest of the round: its attempt is counted in the row, so it is escalated after N."""
+    try:
+        return step(request_id=request_id, **options)
+    except (IntegrityError, OperationalError):
+        return "failed"  # a lost race or a database restart: retried next round
+    except Exception:
+        log.exception("reconciling request %s failed", request_id)  # bad data: a bug to see
+        return "failed"
 
 
 @task(queue="plan", time_limit=600)

@@ -199,6 +199,13 @@ class ServiceRequest(TenantOwned):
             models.CheckConstraint(
                 condition=models.Q(status__in=Status.values), name="request_status_valid"
             ),
+            # A place on Earth: the engine ranks technicians by the distance to it, and every
+            # event carries it (NaN is greater than any number in PostgreSQL, so it is refused
+            # too: a request at NaN could neither be assigned nor escalated).
+            models.CheckConstraint(
+                condition=models.Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
+                name="request_coordinates_on_earth",
+            ),
         ]
 
     def __str__(self) -> str:

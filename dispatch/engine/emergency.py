@@ -13,8 +13,9 @@ Every decision is stored with the ranked candidates and the reasons the others w
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from core.db import Constraint, constraints_deferred
 from core.events import events_deferred
 from core.geo import haversine_km
 from core.observability import assignment_counted, escalation_counted
+from dispatch.engine.reconcile import request_escalate_stuck
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, busy_visits, roster
 from dispatch.routes import (
@@ -200,8 +202,12 @@ def _insert_into(routes, request: ServiceRequest, travel, excluded: list) -> lis
 
 def _claim(request_id: int, *, skip_locked: bool) -> bool:
     """Count the attempt on its own (committed at once), so a crash mid-assignment is still
-    counted. One statement; the reconciler's way skips a row another worker holds."""
-    waiting = ServiceRequest.objects.filter(pk=request_id, status__in=UNASSIGNED)
+    counted. One statement; the reconciler's way skips a row another worker holds. A request
+    not escalated yet is tried at most ASSIGN_MAX_ATTEMPTS times, however many deliveries,
+    retries and reconciler rounds ask (an escalated one is tried again until someone is free)."""
+    waiting = ServiceRequest.objects.filter(pk=request_id, status__in=UNASSIGNED).filter(
+        Q(status=Status.ESCALATED) | Q(assignment_attempts__lt=settings.ASSIGN_MAX_ATTEMPTS)
+    )
     attempt = {"assignment_attempts": F("assignment_attempts") + 1}
     if not skip_locked:
         return waiting.update(**attempt) == 1
@@ -213,7 +219,8 @@ def _claim(request_id: int, *, skip_locked: bool) -> bool:
 def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime | None = None):
     """Assign an emergency; idempotent: returns early when the request is no longer waiting."""
     if not _claim(request_id, skip_locked=skip_locked):
-        return "skipped"
+        # Tried too often already (a request that fails every time): dispatchers take over.
+        return request_escalate_stuck(request_id=request_id)
     with transaction.atomic():
         request = (
             ServiceRequest.objects.select_for_update(of=("self",))

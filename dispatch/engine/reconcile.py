@@ -32,8 +32,9 @@ def overdue_request_ids(*, now: datetime, limit: int = 200) -> tuple[list[int], 
     return retry, escalate
 
 
-def request_escalate_stuck(*, request_id: int) -> bool:
-    """Give up automatic assignment after too many failed attempts: dispatchers take over."""
+def request_escalate_stuck(*, request_id: int) -> str:
+    """Give up automatic assignment after too many failed attempts: dispatchers take over.
+    "skipped" when the request is no longer waiting (or another worker holds it)."""
     with transaction.atomic():
         request = (
             ServiceRequest.objects.select_for_update(skip_locked=True)
@@ -41,7 +42,7 @@ def request_escalate_stuck(*, request_id: int) -> bool:
             .first()
         )
         if request is None:
-            return False
+            return "skipped"
         request_transition(
             request=request,
             to=Status.ESCALATED,
@@ -49,4 +50,4 @@ def request_escalate_stuck(*, request_id: int) -> bool:
             % {"n": request.assignment_attempts},
         )
         escalation_counted(reason="attempts_exhausted")
-        return True
+        return "escalated"

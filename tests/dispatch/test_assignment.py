@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from core.models import Event
+from dispatch.engine import emergency as emergency_rule
 from dispatch.engine.emergency import ready_for_emergency, request_assign
 from dispatch.models import Decision
 from dispatch.tasks import assign_request, reconcile_unassigned
@@ -206,6 +208,56 @@ def test_the_reconciler_escalates_after_too_many_failed_attempts(tenant, setting
     request.refresh_from_db()
     assert request.status == ServiceRequest.Status.ESCALATED
     assert "3" in request.status_changes.last().reason
+
+
+def overdue(request):
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+    return request
+
+
+def written_straight(request, **fields):
+    """Values a faulty import wrote past every validator, that break its assignment."""
+    ServiceRequest.objects.filter(pk=request.pk).update(**fields)
+    return request
+
+
+def test_a_request_that_fails_every_time_is_escalated_after_the_attempt_limit(tenant, settings):
+    settings.ASSIGN_MAX_ATTEMPTS = 5
+    TechnicianFactory(tenant=tenant)
+    # A visit of no length: the database refuses it, every time.
+    broken = written_straight(emergency(tenant), estimated_minutes=0)
+    for _ in range(5):  # the task and its retries, duplicates, the reconciler: all count
+        with pytest.raises(IntegrityError):
+            request_assign(request_id=broken.pk)
+
+    assert request_assign(request_id=broken.pk) == "escalated"
+
+    broken.refresh_from_db()
+    assert broken.status == ServiceRequest.Status.ESCALATED
+    assert broken.assignment_attempts == 5
+
+
+def test_a_request_that_breaks_the_engine_does_not_hold_back_the_others(
+    tenant, settings, monkeypatch
+):
+    settings.ASSIGN_OVERDUE_SECONDS = 30
+    TechnicianFactory(tenant=tenant)
+    broken = overdue(emergency(tenant))  # the oldest: first in the reconciler's round
+    other = overdue(emergency(tenant))
+    assign = emergency_rule.request_assign
+
+    def fails_for_the_broken_one(*, request_id, **options):
+        if request_id == broken.pk:
+            raise ValueError("a bug its data triggers")
+        return assign(request_id=request_id, **options)
+
+    monkeypatch.setattr(emergency_rule, "request_assign", fails_for_the_broken_one)
+
+    assert reconcile_unassigned() == {"failed": 1, "assigned": 1}
+
+    assert Visit.objects.filter(request=other).count() == 1
 
 
 def test_the_reconciler_leaves_fresh_requests_to_their_task(tenant, settings):
