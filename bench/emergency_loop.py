@@ -161,6 +161,9 @@ def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+        # The page the benchmark's sockets come from (production settings allow no origin
+        # but the public one).
+        "WS_ALLOWED_ORIGINS": "http://localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "NOTIFY_SMS_BACKEND": "console",
         "PYTHONWARNINGS": "ignore",
