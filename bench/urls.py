@@ -14,8 +14,8 @@ inserted in a transaction, 201 with the row. No idempotency, no window, no event
 
 from django.db import transaction
 from django.urls import path
+from knox.auth import TokenAuthentication
 from rest_framework import serializers, status
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
