@@ -6,9 +6,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
+from django.conf import settings
 
 from config.celery import QUEUES
 from devtools.devstack import free_port, wait_for_port
@@ -97,6 +99,28 @@ def test_every_compose_command_points_at_a_real_module(compose):
             pytest.fail(f"{name}: unknown program {program}")
         checked += 1
     assert checked >= 5
+
+
+def test_only_migrate_connects_as_the_owner_and_the_rest_as_the_application_role(compose):
+    """The application's processes log in as the role row-level security binds (created at the
+    volume's first start), so none can switch back to the owner; migrations run as the owner."""
+    services = compose["services"]
+    user = {
+        # ${VARIABLE:?message} is compose's: the message would read as a query string.
+        name: urlparse(
+            re.sub(r"\$\{[^}]*\}", "secret", service["environment"]["DATABASE_URL"])
+        ).username
+        for name, service in services.items()
+        if "DATABASE_URL" in service.get("environment", {})
+    }
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+
+    assert user.pop("migrate") == owner
+    assert set(user.values()) == {settings.DATABASE_APP_ROLE} != {owner}
+    assert {"web", "ws", "worker", "beat"} <= set(user)
+    init = (ROOT / "deploy" / "postgres-app-role.sh").read_text()
+    assert "NOBYPASSRLS" in init and "NOSUPERUSER" in init
+    assert any("postgres-app-role.sh" in volume for volume in services["postgres"]["volumes"])
 
 
 def test_the_proxy_routes_websockets_to_the_asgi_server(compose):
