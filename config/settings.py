@@ -178,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and its docs are for signed-in users, unless API_SCHEMA_PUBLIC (development).
     "SERVE_PERMISSIONS": ["core.drf.SchemaVisible"],
+    # Requests and visits both have a `status`: each its own enum, by name.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "requests_app.states.Status",
+        "VisitStatusEnum": "technicians.models.Visit.Status",
+    },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
 # API tokens (django-rest-knox): stored as a SHA-512 digest, shown once when made

@@ -13,10 +13,12 @@ from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
 from technicians import views as technician_views
 from technicians.api import VisitPinView, VisitTransitionView, VisitUnassignView
+from technicians.roster_api import TechnicianViewSet
 
 router = DefaultRouter()
 router.register("requests", RequestViewSet, basename="request")
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("technicians", TechnicianViewSet, basename="technician")
 
 api_v1 = [
     *router.urls,

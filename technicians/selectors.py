@@ -1,12 +1,16 @@
 """Reads for technicians, scoped in one place."""
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, User
 from core.errors import NotFound
-from technicians.models import Technician, Visit
+from technicians.models import Absence, Shift, Technician, Visit
+
+# Who reads the crew: the board's users (dispatchers, managers, the client's administrator).
+ROSTER_ROLES = (Role.DISPATCHER, Role.MANAGER, Role.ADMIN)
 
 
 def technician_for_user(user: User) -> Technician:
@@ -41,3 +45,42 @@ def get_visit_for_user(user: User, pk: int) -> Visit:
     if visit is None:
         raise NotFound()
     return visit
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The day in the active time zone (the user's tenant's: TenantTimezoneMiddleware)."""
+    start = datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+    return start, start + timedelta(days=1)
+
+
+def technicians_for_user(user: User, *, day: date) -> QuerySet:
+    """The user's tenant's technicians, each with their skills and that day's shifts and
+    absences (`shifts_of_day`, `absences_of_day`): four statements, however many."""
+    if not user.has_role(*ROSTER_ROLES):
+        raise NotFound()
+    start, end = _day_bounds(day)
+    return (
+        Technician.objects.for_tenant(user.tenant_id)
+        .select_related("user")
+        .prefetch_related(
+            "skills",
+            Prefetch(
+                "shifts",
+                queryset=Shift.objects.filter(start__lt=end, end__gt=start).order_by("start"),
+                to_attr="shifts_of_day",
+            ),
+            Prefetch(
+                "absences",
+                queryset=Absence.objects.filter(start__lt=end, end__gt=start).order_by("start"),
+                to_attr="absences_of_day",
+            ),
+        )
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+def get_technician_for_user(user: User, pk: int, *, day: date) -> Technician:
+    technician = technicians_for_user(user, day=day).filter(pk=pk).first()
+    if technician is None:
+        raise NotFound()
+    return technician

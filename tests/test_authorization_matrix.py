@@ -19,6 +19,7 @@ MAKERS = {
     "requests": lambda tenant: RequestFactory(tenant=tenant),
     "customers": lambda tenant: CustomerFactory(tenant=tenant),
     "visits": lambda tenant: _visit(tenant),
+    "technicians": lambda tenant: TechnicianFactory(tenant=tenant),
 }
 
 
@@ -107,10 +108,12 @@ def test_a_technician_changes_nothing_but_their_own_visits(method, path, technic
 def test_lists_show_no_other_tenants_rows(dispatcher, other_tenant):
     RequestFactory(tenant=other_tenant)
     CustomerFactory(tenant=other_tenant)
+    TechnicianFactory(tenant=other_tenant)
     client = Client()
     client.force_login(dispatcher)
 
-    for url in ("/api/v1/requests/", "/api/v1/customers/", "/api/v1/events/?after=0"):
+    lists = ("/api/v1/requests/", "/api/v1/customers/", "/api/v1/technicians/")
+    for url in (*lists, "/api/v1/events/?after=0"):
         body = client.get(url).json()
         rows = body.get("results", body.get("events", []))
         assert rows == [], url

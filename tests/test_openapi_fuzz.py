@@ -118,7 +118,12 @@ def world(in_process, dispatcher, customer) -> World:
     visit = planned.visits.get()
     return World(
         token=AuthToken.objects.create(dispatcher)[1],
-        ids={"requests": planned.pk, "visits": visit.pk, "customers": customer.pk},
+        ids={
+            "requests": planned.pk,
+            "visits": visit.pk,
+            "customers": customer.pk,
+            "technicians": technician.pk,
+        },
         references={
             "customer": customer.pk,
             "technician": technician.pk,
