@@ -35,7 +35,7 @@ from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Veh
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_flag_window_risk, request_transition
-from requests_app.states import UNASSIGNED, Status
+from requests_app.states import PLANNABLE, UNASSIGNED, Status
 from technicians.models import Absence, Shift, Technician, Visit
 from technicians.services import visit_create
 
@@ -207,7 +207,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         ServiceRequest.objects.for_tenant(tenant)
         .filter(
             kind=ServiceRequest.Kind.PLANNED,
-            status__in=UNASSIGNED,
+            status__in=PLANNABLE,
             window_start__lt=day_end,
             window_end__gt=origin,
         )

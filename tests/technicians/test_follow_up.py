@@ -1,7 +1,9 @@
 """A visit that could not complete: the request always gets its next step."""
 
 import pytest
+from django.utils import timezone
 
+from dispatch.engine.planner import plan_day
 from notifications.models import Notification
 from requests_app.booking import customer_may_change
 from requests_app.models import ServiceRequest
@@ -103,3 +105,21 @@ def test_the_technician_who_could_not_finish_is_not_sent_again(tenant):
     assert {"technician_id": near.pk, "reason": "could_not_complete_before"}.items() <= next(
         e for e in excluded if e["technician_id"] == near.pk
     ).items()
+
+
+def test_a_planned_visit_that_could_not_complete_is_not_planned_again_into_its_old_window(tenant):
+    technician = TechnicianFactory(tenant=tenant)
+    customer = RequestFactory(tenant=tenant).customer
+    request = booked_visit(tenant, customer, technician, start_in_past_hour(tenant))
+    request = fail(Visit.objects.get(request=request), "customer_absent")
+
+    replan_today(tenant)
+    replan_today(tenant)
+
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.RESCHEDULED
+    assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
+
+
+def replan_today(tenant):
+    return plan_day(tenant_id=tenant.pk, day=timezone.localdate(timezone=tenant.zone), time_limit=1)
