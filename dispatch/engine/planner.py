@@ -207,6 +207,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         .filter(
             kind=ServiceRequest.Kind.PLANNED,
             status__in=PLANNABLE,
+            held=False,
             window_start__lt=day_end,
             window_end__gt=origin,
         )
