@@ -26,6 +26,7 @@ from requests_app.services import (
     customer_message,
     request_changed,
     request_confirm_window,
+    request_noted,
     request_transition,
 )
 from requests_app.states import CLOSED, Status
@@ -204,16 +205,8 @@ def request_reschedule(
             "updated_at",
         ]
     )
-    if service_request.status == Status.RESCHEDULED:
-        # Already waiting for a new time: the change is still a row, with who and why.
-        StatusChange.objects.create(
-            tenant_id=service_request.tenant_id,
-            request=service_request,
-            from_status=Status.RESCHEDULED,
-            to_status=Status.RESCHEDULED,
-            actor=actor,
-            reason=note[:300],
-        )
+    if service_request.status == Status.RESCHEDULED:  # already waiting for a new time
+        request_noted(request=service_request, actor=actor, reason=note)
     else:
         request_transition(request=service_request, to=Status.RESCHEDULED, actor=actor, reason=note)
     window_reserve(request=service_request)
@@ -265,13 +258,8 @@ def request_release(
     service_request.held = False
     service_request.save(update_fields=["held", "updated_at"])
     note = _("Released to the planner by %(name)s") % {"name": actor}
-    StatusChange.objects.create(
-        tenant_id=service_request.tenant_id,
-        request=service_request,
-        from_status=service_request.status,
-        to_status=service_request.status,
-        actor=actor,
-        reason=(f"{note}: {reason}" if reason else note)[:300],
+    request_noted(
+        request=service_request, actor=actor, reason=f"{note}: {reason}" if reason else note
     )
     request_changed(request=service_request)
     if service_request.kind == ServiceRequest.Kind.EMERGENCY:
