@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import User
 from requests_app.models import ServiceRequest
@@ -181,6 +181,22 @@ _ROSTER_SQL = f"""
     JOIN {_table(User)} AS account ON account.id = technician.user_id
     WHERE technician.tenant_id = %(tenant)s AND technician.active
 """  # noqa: S608 — table names from the models; values are parameters
+
+
+def could_not_finish(*, request_ids: list[int]) -> dict[int, set[int]]:
+    """Request id → the technicians who were there and could not finish it: the roster's
+    `tried`, the rule that sends someone else. A request with an agreed window counts only the
+    visits of that window: the customer's new window decides whether the same technician may
+    come back, a window chosen again never sends them back into it."""
+    failed: dict[int, set[int]] = {}
+    for request_id, technician_id in Visit.objects.filter(
+        Q(request__window_start__isnull=True)
+        | Q(arrived_at__lt=F("request__window_end"), finished_at__gt=F("request__window_start")),
+        request_id__in=request_ids,
+        status=Visit.Status.NOT_COMPLETED,
+    ).values_list("request_id", "technician_id"):
+        failed.setdefault(request_id, set()).add(technician_id)
+    return failed
 
 
 # --- Who is busy until when ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from core.db import LockScope, advisory_xact_lock
 from core.errors import Conflict
-from dispatch.reads import IN_HAND, RouteVisit
+from dispatch.reads import IN_HAND, RouteVisit, could_not_finish
 from dispatch.routes import (
     Gap,
     Leg,
@@ -34,6 +34,7 @@ from dispatch.routes import (
     working_window,
 )
 from dispatch.travel import travel_for_tenant
+from requests_app.states import Status
 from technicians.models import Absence, Shift, Technician, Visit
 from technicians.services import visit_create
 
@@ -184,6 +185,12 @@ def window_reserve(
     )
     travel = travel_for_tenant(tenant)
     read: set[int] = set()
+    if request.status == Status.RESCHEDULED:
+        # Only a request waiting for a new window can have had a visit that could not complete:
+        # who failed in this window is not sent back into it (nor counted as read).
+        failed = could_not_finish(request_ids=[request.pk]).get(request.pk, set())
+    else:
+        failed = set()
     # The technicians living nearest first; only when none of them has room, everyone else.
     for limit in (NEAREST_FIRST, None):
         routes = day_routes(
@@ -194,7 +201,7 @@ def window_reserve(
             during=(start, end),
             near=job.point,
             limit=limit,
-            exclude=read,
+            exclude=read | failed,
         )
         read.update(day_route.route.technician.pk for day_route in routes)
         routes.sort(key=lambda day_route: _distance_to_day(day_route, job.point))

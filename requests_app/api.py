@@ -12,7 +12,13 @@ from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasR
 from core.api import TenantScoped, error_responses
 from core.drf import IsoDateTimeFilter
 from dispatch.models import Decision
-from requests_app.booking import request_cancel, request_create, request_reschedule, request_update
+from requests_app.booking import (
+    request_cancel,
+    request_create,
+    request_release,
+    request_reschedule,
+    request_update,
+)
 from requests_app.idempotency import HEADER as IDEMPOTENCY_HEADER
 from requests_app.idempotency import idempotent
 from requests_app.models import ServiceRequest
@@ -21,6 +27,7 @@ from requests_app.serializers import (
     CancelSerializer,
     DecisionSerializer,
     ManualAssignSerializer,
+    ReleaseSerializer,
     RequestCreateSerializer,
     RequestSerializer,
     RequestUpdateSerializer,
@@ -64,7 +71,7 @@ class RequestViewSet(
             return [IsAuthenticated(), HasRole.of(*INTAKE_ROLES)()]
         if self.action == "decisions":
             return [IsAuthenticated(), HasRole.of(*STAFF_ROLES)()]
-        if self.action == "assign":
+        if self.action in ("assign", "release"):
             return [IsAuthenticated(), HasRole.of(*DISPATCH_ROLES)()]
         return [IsAuthenticated()]
 
@@ -174,6 +181,19 @@ class RequestViewSet(
         serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
         serializer.is_valid(raise_exception=True)
         request_assign_manually(
+            service_request=service_request, actor=request.user, **serializer.validated_data
+        )
+        return self._answer()
+
+    @extend_schema(request=ReleaseSerializer, responses=CHANGED)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Let the engine plan a request held since a dispatcher unassigned it (409 when it is
+        not held)."""
+        service_request = self.get_object()
+        serializer = ReleaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_release(
             service_request=service_request, actor=request.user, **serializer.validated_data
         )
         return self._answer()

@@ -17,7 +17,7 @@ from django.utils.translation import override
 
 from accounts.models import Tenant, User
 from core import followups
-from core.errors import DomainError, IllegalTransition
+from core.errors import Conflict, DomainError, IllegalTransition
 from dispatch.windows import window_reserve
 from notifications.services import notification_enqueue
 from requests_app.incidents import incident_link
@@ -26,6 +26,7 @@ from requests_app.services import (
     customer_message,
     request_changed,
     request_confirm_window,
+    request_noted,
     request_transition,
 )
 from requests_app.states import CLOSED, Status
@@ -204,16 +205,8 @@ def request_reschedule(
             "updated_at",
         ]
     )
-    if service_request.status == Status.RESCHEDULED:
-        # Already waiting for a new time: the change is still a row, with who and why.
-        StatusChange.objects.create(
-            tenant_id=service_request.tenant_id,
-            request=service_request,
-            from_status=Status.RESCHEDULED,
-            to_status=Status.RESCHEDULED,
-            actor=actor,
-            reason=note[:300],
-        )
+    if service_request.status == Status.RESCHEDULED:  # already waiting for a new time
+        request_noted(request=service_request, actor=actor, reason=note)
     else:
         request_transition(request=service_request, to=Status.RESCHEDULED, actor=actor, reason=note)
     window_reserve(request=service_request)
@@ -250,6 +243,30 @@ def request_cancel(
             dedupe_key=f"request-cancelled:{service_request.pk}",
         )
     )
+    return service_request
+
+
+@transaction.atomic
+def request_release(
+    *, service_request: ServiceRequest, actor: User, reason: str = ""
+) -> ServiceRequest:
+    """A dispatcher lets the engine have a request they held (by unassigning it) again. The
+    release is a row like a transition (same status, who and why) and the day is re-planned."""
+    service_request = _locked(service_request)
+    if not service_request.held:
+        raise Conflict(_("This request is not held."))
+    service_request.held = False
+    service_request.save(update_fields=["held", "updated_at"])
+    note = _("Released to the planner by %(name)s") % {"name": actor}
+    request_noted(
+        request=service_request, actor=actor, reason=f"{note}: {reason}" if reason else note
+    )
+    request_changed(request=service_request)
+    if service_request.kind == ServiceRequest.Kind.EMERGENCY:
+        followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=service_request.pk)
+    elif service_request.window_start is not None:
+        day = timezone.localdate(service_request.window_start, service_request.tenant.zone)
+        followups.replan_soon(tenant_id=service_request.tenant_id, day=day)
     return service_request
 
 

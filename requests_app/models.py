@@ -130,6 +130,9 @@ class ServiceRequest(TenantOwned):
     # Set when the plan can no longer keep the agreed window: dispatchers see an alert and the
     # customer is offered new windows. Cleared when a plan keeps the window again.
     window_at_risk = models.BooleanField(_("window at risk"), default=False)
+    # A dispatcher took it back (unassign): the planner and the reconciler leave it alone until
+    # a dispatcher releases it, or the next re-plan would undo the override.
+    held = models.BooleanField(_("held by a dispatcher"), default=False)
     # Why the planner could not place it (shown to dispatchers), empty when placed.
     plan_note = models.CharField(_("planning note"), max_length=200, blank=True)
     # When the customer confirmed they will be there (SMS "1", IVR), for the technician's day.

@@ -53,6 +53,7 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
             "restoration_due",
             "created_at",
             "window_at_risk",
+            "held",
             "customer_confirmed_at",
             "incident",
             "visit",
@@ -151,6 +152,10 @@ class PinSerializer(serializers.Serializer):
 
 class UnassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
 
 
 class WindowFieldsMixin(serializers.Serializer):

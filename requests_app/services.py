@@ -145,6 +145,19 @@ def request_transition(
     return request
 
 
+def request_noted(*, request: ServiceRequest, actor: User | None, reason: str) -> None:
+    """A change that keeps the status is still a row, with who and why (a window moved while
+    waiting for one, a hold released)."""
+    StatusChange.objects.create(
+        tenant_id=request.tenant_id,
+        request=request,
+        from_status=request.status,
+        to_status=request.status,
+        actor=actor,
+        reason=reason[:300],
+    )
+
+
 @transaction.atomic
 def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
     """The plan can no longer keep the agreed window: alert dispatchers and tell the customer

@@ -55,6 +55,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # Requests waiting for the assignment engine.
 UNASSIGNED = frozenset({Status.NEW, Status.ESCALATED, Status.RESCHEDULED})
+# Planned requests the planner may route. A rescheduled one waits for the window its customer or
+# a dispatcher chooses (booking it gives it a visit): the window it still holds is the one a
+# visit could not complete in, not a time to fill again (the demo sent the same technician back
+# into it within a minute).
+PLANNABLE = frozenset({Status.NEW, Status.ESCALATED})
 # Requests with an active visit.
 IN_PROGRESS = frozenset({Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE})
 CLOSED = frozenset({Status.COMPLETED, Status.CANCELLED})

@@ -140,13 +140,16 @@ def visit_transition(
 
 @transaction.atomic
 def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "") -> Visit:
-    """Take a job back from a technician before arrival; the request waits for assignment."""
+    """Take a job back from a technician before arrival. The request is held: no re-plan gives
+    it to anyone until a dispatcher assigns or releases it (`request_release`)."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ACCEPTED, VisitStatus.EN_ROUTE):
         raise IllegalTransition(_("Only a visit not yet on site can be unassigned."))
     visit.status = VisitStatus.CANCELLED
     visit.save(update_fields=["status", "updated_at"])
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    request.held = True
+    request.save(update_fields=["held", "updated_at"])
     request_transition(request=request, to=RequestStatus.NEW, actor=actor, reason=reason)
     return visit
 
@@ -160,6 +163,9 @@ def request_assign_manually(
     if technician.tenant_id != service_request.tenant_id or not technician.active:
         raise DomainError(_("Choose an active technician of this client."), field="technician")
     end = start + timedelta(minutes=service_request.estimated_minutes)
+    if service_request.held:  # the dispatcher's own choice ends the hold: the visit is pinned
+        service_request.held = False
+        ServiceRequest.objects.filter(pk=service_request.pk).update(held=False)
     visit = (
         Visit.objects.select_for_update()
         .filter(request=service_request, status__in=Visit.ACTIVE)

@@ -29,13 +29,13 @@ from core.db import (
 )
 from core.observability import assignment_counted
 from dispatch.models import Decision
-from dispatch.reads import IN_HAND, live_after
+from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_flag_window_risk, request_transition
-from requests_app.states import UNASSIGNED, Status
+from requests_app.states import PLANNABLE, UNASSIGNED, Status
 from technicians.models import Absence, Shift, Technician, Visit
 from technicians.services import visit_create
 
@@ -201,22 +201,35 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         job_id = f"r{visit.request_id}"
         requests[job_id] = visit.request
         movable[job_id] = visit
-        jobs.append(_planned_job(job_id, visit.request, origin, now, at, booked=True))
 
     for request in (
         ServiceRequest.objects.for_tenant(tenant)
         .filter(
             kind=ServiceRequest.Kind.PLANNED,
-            status__in=UNASSIGNED,
+            status__in=PLANNABLE,
+            held=False,
             window_start__lt=day_end,
             window_end__gt=origin,
         )
         .prefetch_related("required_skills")
         .select_related("customer")
     ):
-        job_id = f"r{request.pk}"
-        requests[job_id] = request
-        jobs.append(_planned_job(job_id, request, origin, now, at))
+        requests[f"r{request.pk}"] = request
+
+    # The technician who could not finish a job in its window is not sent back into it.
+    failed = could_not_finish(request_ids=[request.pk for request in requests.values()])
+    vehicles_of: dict[int, set[str]] = {}
+    for vehicle_id, technician in technicians.items():
+        vehicles_of.setdefault(technician.pk, set()).add(vehicle_id)
+    for job_id, request in requests.items():
+        excluded = frozenset().union(
+            *(vehicles_of.get(pk, ()) for pk in failed.get(request.pk, ()))
+        )
+        jobs.append(
+            _planned_job(
+                job_id, request, origin, now, at, booked=job_id in movable, excluded=excluded
+            )
+        )
 
     if not vehicles and not jobs:
         return None
@@ -225,7 +238,9 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
 
 
-def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False) -> SolverJob:
+def _planned_job(
+    job_id, request: ServiceRequest, origin, now, at, booked=False, excluded=frozenset()
+) -> SolverJob:
     tw_start = max(request.window_start, now)
     tw_end = max(tw_start, latest_arrival(request.window_end, now))
     priority = 6 - request.priority
@@ -247,6 +262,7 @@ def _planned_job(job_id, request: ServiceRequest, origin, now, at, booked=False)
         tw_end=_seconds(tw_end, origin),
         skills=frozenset(skill.code for skill in request.required_skills.all()),
         priority=priority,
+        excluded=excluded,
     )
 
 

@@ -18,7 +18,10 @@ def overdue_request_ids(*, now: datetime, limit: int = 200) -> tuple[list[int], 
     cutoff = now - timedelta(seconds=settings.ASSIGN_OVERDUE_SECONDS)
     waiting = (
         ServiceRequest.objects.filter(
-            kind=ServiceRequest.Kind.EMERGENCY, status__in=UNASSIGNED, created_at__lt=cutoff
+            kind=ServiceRequest.Kind.EMERGENCY,
+            status__in=UNASSIGNED,
+            held=False,  # a dispatcher took it back: theirs until they release it
+            created_at__lt=cutoff,
         )
         .order_by("priority", "created_at")
         .values_list("pk", "assignment_attempts", "status")[:limit]

@@ -52,6 +52,7 @@ class SolverJob:
     tw_end: int
     skills: frozenset[str] = frozenset()
     pinned_to: str | None = None  # a `Vehicle.id` the job must go to
+    excluded: frozenset[str] = frozenset()  # `Vehicle.id`s the job must not go to
     priority: int = 1  # higher is more important to serve when not everything fits
     demand: int = 0
 

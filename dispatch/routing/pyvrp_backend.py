@@ -208,6 +208,9 @@ def _eligibility(
         dtype=np.int64,
     ).reshape(-1, 1)
     allowed = _qualified(jobs, vehicles) & ((pins == -1) | (pins == np.arange(len(vehicles))))
+    for j, job in enumerate(jobs):
+        if job.excluded:  # rare (someone who could not finish it): a row at a time
+            allowed[j] &= [vehicle.id not in job.excluded for vehicle in vehicles]
     capacity = _column(vehicles, "capacity", default=_UNBOUNDED)
     fits = allowed & (_column(jobs, "demand").reshape(-1, 1) <= capacity)
     reachable = fits & _reachable(problem)

@@ -195,6 +195,18 @@ def test_the_reconciler_assigns_an_emergency_whose_message_was_lost(tenant, sett
     assert Visit.objects.filter(request=request).count() == 1
 
 
+def test_the_reconciler_leaves_an_emergency_a_dispatcher_holds_to_them(tenant, settings):
+    settings.ASSIGN_OVERDUE_SECONDS = 30
+    TechnicianFactory(tenant=tenant)
+    request = emergency(tenant, held=True)
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2)
+    )
+
+    assert reconcile_unassigned() == {}
+    assert not Visit.objects.filter(request=request).exists()
+
+
 def test_the_reconciler_escalates_after_too_many_failed_attempts(tenant, settings):
     settings.ASSIGN_OVERDUE_SECONDS = 30
     settings.ASSIGN_MAX_ATTEMPTS = 3

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core.models import Event
+from dispatch.engine.planner import plan_day
 from requests_app.models import ServiceRequest
 from technicians.models import Visit
 from tests.factories import RequestFactory, TechnicianFactory
@@ -147,3 +148,108 @@ def test_only_dispatchers_override_the_engine(api, request, role, technician):
         format="json",
     )
     assert response.status_code == 403
+
+
+def booked(dispatcher, technician, *, pinned=False) -> Visit:
+    """A planned request for today, booked with `technician` in its window."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    request = RequestFactory(
+        tenant=dispatcher.tenant,
+        status="assigned",
+        window_start=now + timedelta(hours=1),
+        window_end=now + timedelta(hours=4),
+    )
+    return Visit.objects.create(
+        tenant=dispatcher.tenant,
+        request=request,
+        technician=technician,
+        planned_start=now + timedelta(hours=2),
+        planned_end=now + timedelta(hours=3),
+        pinned=pinned,
+    )
+
+
+def replan_today(tenant):
+    for _run in range(2):
+        plan_day(tenant_id=tenant.pk, day=timezone.localdate(timezone=tenant.zone), time_limit=1)
+
+
+def test_an_unassigned_request_is_held_across_re_plans(api, dispatcher, technician):
+    visit = booked(dispatcher, technician)
+
+    api(dispatcher).post(f"/api/v1/visits/{visit.pk}/unassign/", {"reason": "customer called"})
+    replan_today(dispatcher.tenant)
+
+    request = ServiceRequest.objects.get(pk=visit.request_id)
+    assert (request.status, request.held) == ("new", True)
+    assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
+
+
+def test_a_dispatcher_releases_a_held_request_and_the_planner_takes_it_again(
+    api, dispatcher, technician
+):
+    visit = booked(dispatcher, technician)
+    client = api(dispatcher)
+    client.post(f"/api/v1/visits/{visit.pk}/unassign/", {"reason": "customer called"})
+
+    response = client.post(
+        f"/api/v1/requests/{visit.request_id}/release/", {"reason": "ready"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["held"] is False
+    request = ServiceRequest.objects.get(pk=visit.request_id)
+    change = request.status_changes.last()
+    assert (change.actor, change.from_status, change.to_status) == (dispatcher, "new", "new")
+    assert "ready" in change.reason
+    assert Event.objects.filter(tenant=dispatcher.tenant, payload__id=request.pk).exists()
+    replan_today(dispatcher.tenant)
+    assert Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
+
+
+def test_releasing_a_request_that_is_not_held_is_a_409(api, dispatcher, technician):
+    visit = booked(dispatcher, technician)
+
+    response = api(dispatcher).post(f"/api/v1/requests/{visit.request_id}/release/")
+
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("role", ["operator", "manager", "technician"])
+def test_only_dispatchers_release_a_held_request(api, request, role, dispatcher, technician):
+    user = technician.user if role == "technician" else request.getfixturevalue(role)
+    visit = booked(dispatcher, technician)
+
+    response = api(user).post(f"/api/v1/requests/{visit.request_id}/release/")
+
+    assert response.status_code in (403, 404)
+
+
+def test_a_pinned_visit_stays_exactly_as_pinned_across_re_plans(
+    api, dispatcher, technician, other_technician
+):
+    visit = booked(dispatcher, technician)
+    before = (technician, visit.planned_start, visit.planned_end)
+    other_technician.home_lat, other_technician.home_lon = 43.2380, 76.8900
+    other_technician.save()
+
+    api(dispatcher).post(f"/api/v1/visits/{visit.pk}/pin/", {"pinned": True})
+    replan_today(dispatcher.tenant)
+
+    visit.refresh_from_db()
+    assert (visit.technician, visit.planned_start, visit.planned_end) == before
+    assert visit.pinned and visit.is_active
+
+
+def test_a_dispatcher_assigning_a_held_request_ends_the_hold(api, dispatcher, technician):
+    visit = booked(dispatcher, technician)
+    client = api(dispatcher)
+    client.post(f"/api/v1/visits/{visit.pk}/unassign/")
+
+    response = client.post(
+        f"/api/v1/requests/{visit.request_id}/assign/",
+        {"technician": technician.pk, "start": start_in(2)},
+        format="json",
+    )
+
+    assert (response.status_code, response.json()["held"]) == (200, False)

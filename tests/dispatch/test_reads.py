@@ -12,6 +12,7 @@ from dispatch.reads import (
     RosterRow,
     RouteVisit,
     busy_visits,
+    could_not_finish,
     live_after,
     live_visits,
     roster,
@@ -119,9 +120,9 @@ def _roster_by_orm(*, tenant_id, request_id, now) -> list[RosterRow]:
                 last_name=technician.user.last_name,
                 username=technician.user.username,
                 lacks_skills=bool(needed - set(skills)),
-                tried=technician.visits.filter(
-                    request_id=request_id, status=Visit.Status.NOT_COMPLETED
-                ).exists(),
+                # The one rule for who could not finish it (an emergency has no window).
+                tried=technician.pk
+                in could_not_finish(request_ids=[request_id]).get(request_id, ()),
                 absent=technician.absences.filter(**now_on).exists(),
                 shift_end=technician.shifts.filter(**now_on).aggregate(end=Max("end"))["end"],
                 skills=skills,

@@ -1,9 +1,13 @@
 """A visit that could not complete: the request always gets its next step."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from dispatch.engine.planner import plan_day
 from notifications.models import Notification
-from requests_app.booking import customer_may_change
+from requests_app.booking import customer_may_change, request_reschedule
 from requests_app.models import ServiceRequest
 from technicians.models import Visit
 from technicians.services import visit_transition
@@ -103,3 +107,56 @@ def test_the_technician_who_could_not_finish_is_not_sent_again(tenant):
     assert {"technician_id": near.pk, "reason": "could_not_complete_before"}.items() <= next(
         e for e in excluded if e["technician_id"] == near.pk
     ).items()
+
+
+def test_a_planned_visit_that_could_not_complete_is_not_planned_again_into_its_old_window(tenant):
+    technician = TechnicianFactory(tenant=tenant)
+    customer = RequestFactory(tenant=tenant).customer
+    request = booked_visit(tenant, customer, technician, start_in_past_hour(tenant))
+    request = fail(Visit.objects.get(request=request), "customer_absent")
+
+    replan_today(tenant)
+    replan_today(tenant)
+
+    request.refresh_from_db()
+    assert request.status == ServiceRequest.Status.RESCHEDULED
+    assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
+
+
+def test_rebooked_into_the_same_window_it_goes_to_another_technician(tenant):
+    at_the_door = TechnicianFactory(tenant=tenant)
+    TechnicianFactory(tenant=tenant, home_lat=43.26, home_lon=76.92)
+    customer = RequestFactory(tenant=tenant).customer
+    request = booked_visit(tenant, customer, at_the_door, start_in_past_hour(tenant))
+    request = fail(Visit.objects.get(request=request), "customer_absent")
+
+    request_reschedule(service_request=request, window=(request.window_start, request.window_end))
+
+    again = Visit.objects.get(request=request, status__in=Visit.ACTIVE)
+    assert again.technician != at_the_door
+
+
+def test_a_re_plan_never_hands_it_back_to_the_technician_who_failed_in_that_window(tenant):
+    at_the_door = TechnicianFactory(tenant=tenant)
+    other = TechnicianFactory(tenant=tenant, home_lat=43.26, home_lon=76.92)
+    customer = RequestFactory(tenant=tenant).customer
+    request = booked_visit(tenant, customer, at_the_door, start_in_past_hour(tenant))
+    request = fail(Visit.objects.get(request=request), "customer_absent")
+    rebooked = Visit.objects.create(
+        tenant=tenant,
+        request=request,
+        technician=other,
+        planned_start=request.window_start + timedelta(minutes=45),
+        planned_end=request.window_start + timedelta(minutes=105),
+    )
+    ServiceRequest.objects.filter(pk=request.pk).update(status="assigned")
+
+    replan_today(tenant)
+
+    assert Visit.objects.get(request=request, status__in=Visit.ACTIVE).technician == other
+    rebooked.refresh_from_db()
+    assert rebooked.is_active
+
+
+def replan_today(tenant):
+    return plan_day(tenant_id=tenant.pk, day=timezone.localdate(timezone=tenant.zone), time_limit=1)
