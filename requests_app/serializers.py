@@ -55,6 +55,7 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
             "window_at_risk",
             "customer_confirmed_at",
             "incident",
+            "reports",
             "visit",
         ]
         read_only_fields = fields
