@@ -26,6 +26,7 @@ from requests_app.services import (
     customer_message,
     request_changed,
     request_confirm_window,
+    request_note,
     request_transition,
 )
 from requests_app.states import CLOSED, Status
@@ -218,14 +219,7 @@ def request_reschedule(
     )
     if service_request.status == Status.RESCHEDULED:
         # Already waiting for a new time: the change is still a row, with who and why.
-        StatusChange.objects.create(
-            tenant_id=service_request.tenant_id,
-            request=service_request,
-            from_status=Status.RESCHEDULED,
-            to_status=Status.RESCHEDULED,
-            actor=actor,
-            reason=note[:300],
-        )
+        request_note(request=service_request, reason=note, actor=actor)
     else:
         request_transition(request=service_request, to=Status.RESCHEDULED, actor=actor, reason=note)
     window_reserve(request=service_request)

@@ -12,10 +12,10 @@ from accounts.models import User
 from core.db import LockScope, advisory_xact_locks
 from core.events import Change, events_emit
 from core.geo import haversine_km
-from requests_app.models import Customer, Incident, ServiceRequest, StatusChange
+from requests_app.models import Customer, Incident, ServiceRequest
 from requests_app.payloads import active_visit, request_payload
 from requests_app.selectors import with_active_visit
-from requests_app.services import request_changed
+from requests_app.services import request_changed, request_note
 from requests_app.states import CLOSED
 
 # Two reports of one customer this close (GPS and geocoding noise) are of the same place.
@@ -55,13 +55,8 @@ def request_report_again(
     )
     request.refresh_from_db(fields=["reports", "updated_at"])
     note = _("Reported again via %(channel)s") % {"channel": ServiceRequest.Channel(channel).label}
-    StatusChange.objects.create(
-        tenant_id=request.tenant_id,
-        request=request,
-        from_status=request.status,
-        to_status=request.status,
-        actor=actor,
-        reason=(f"{note}: {description}" if description else note)[:300],
+    request_note(
+        request=request, reason=f"{note}: {description}" if description else note, actor=actor
     )
     request_changed(request=request)
     request.joined = True

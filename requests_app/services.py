@@ -31,6 +31,19 @@ def request_changed(*, request: ServiceRequest, kind: str = "request.updated", v
     )
 
 
+def request_note(*, request: ServiceRequest, reason: str, actor=None) -> StatusChange:
+    """A row in the request's history that keeps its status (rescheduled again, reported
+    again): the change is still a row, with who and why."""
+    return StatusChange.objects.create(
+        tenant_id=request.tenant_id,
+        request=request,
+        from_status=request.status,
+        to_status=request.status,
+        actor=actor,
+        reason=reason[:300],
+    )
+
+
 @transaction.atomic
 def customer_for_contact(
     *,

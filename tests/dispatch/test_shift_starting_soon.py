@@ -17,12 +17,18 @@ from tests.factories import TechnicianFactory
 pytestmark = pytest.mark.django_db
 
 
-def crew_member(tenant, *, home, start, end):
+def crew_member(tenant, now, *, home, starts_in: int, hours: float = 9):
+    """A technician at `home` whose one shift starts `starts_in` minutes from now."""
     technician = TechnicianFactory(
         tenant=tenant, home_lat=home[0], home_lon=home[1], on_shift=False
     )
+    start = now + timedelta(minutes=starts_in)
     Shift.objects.create(
-        tenant=tenant, technician=technician, date=start.date(), start=start, end=end
+        tenant=tenant,
+        technician=technician,
+        date=start.date(),
+        start=start,
+        end=start + timedelta(hours=hours),
     )
     return technician
 
@@ -38,12 +44,8 @@ def _excluded(request):
 
 
 def test_an_emergency_goes_to_the_day_crew_starting_soon_when_the_night_crew_ends(tenant, now):
-    night = crew_member(
-        tenant, home=NEAR, start=now - timedelta(hours=8), end=now + timedelta(minutes=18)
-    )
-    day = crew_member(
-        tenant, home=NEAR, start=now + timedelta(minutes=33), end=now + timedelta(hours=9)
-    )
+    night = crew_member(tenant, now, home=NEAR, starts_in=-480, hours=8.3)  # ends in 18 minutes
+    day = crew_member(tenant, now, home=NEAR, starts_in=33)
     request = emergency(tenant, response_due=now + timedelta(minutes=60))
 
     assert request_assign(request_id=request.pk, now=now) == "assigned"
@@ -57,12 +59,8 @@ def test_an_emergency_goes_to_the_day_crew_starting_soon_when_the_night_crew_end
 
 def test_a_technician_starting_too_late_for_the_deadline_is_not_considered(tenant, now):
     # Starts well before the deadline, but the drive from home ends after it.
-    late = crew_member(
-        tenant, home=FAR, start=now + timedelta(minutes=40), end=now + timedelta(hours=9)
-    )
-    later = crew_member(
-        tenant, home=NEAR, start=now + timedelta(minutes=90), end=now + timedelta(hours=9)
-    )
+    late = crew_member(tenant, now, home=FAR, starts_in=40)
+    later = crew_member(tenant, now, home=NEAR, starts_in=90)
     request = emergency(tenant, response_due=now + timedelta(minutes=60))
 
     assert request_assign(request_id=request.pk, now=now) == "escalated"
@@ -73,9 +71,7 @@ def test_a_technician_starting_too_late_for_the_deadline_is_not_considered(tenan
 
 
 def test_a_technician_absent_when_the_shift_starts_is_not_considered(tenant, now):
-    absent = crew_member(
-        tenant, home=NEAR, start=now + timedelta(minutes=15), end=now + timedelta(hours=9)
-    )
+    absent = crew_member(tenant, now, home=NEAR, starts_in=15)
     Absence.objects.create(
         tenant=tenant,
         technician=absent,
@@ -92,12 +88,8 @@ def test_a_technician_absent_when_the_shift_starts_is_not_considered(tenant, now
 
 def test_those_starting_soon_are_ranked_with_those_on_shift_by_eta(tenant, now):
     # On shift now but 18 km away (about 45 minutes) versus starting in 10 minutes next door.
-    far = crew_member(
-        tenant, home=FAR, start=now - timedelta(hours=1), end=now + timedelta(hours=8)
-    )
-    soon = crew_member(
-        tenant, home=NEAR, start=now + timedelta(minutes=10), end=now + timedelta(hours=9)
-    )
+    far = crew_member(tenant, now, home=FAR, starts_in=-60)
+    soon = crew_member(tenant, now, home=NEAR, starts_in=10)
     request = emergency(tenant, response_due=now + timedelta(minutes=60))
 
     request_assign(request_id=request.pk, now=now)
@@ -110,10 +102,8 @@ def test_those_starting_soon_are_ranked_with_those_on_shift_by_eta(tenant, now):
 def test_without_a_recorded_deadline_the_tenant_response_time_from_creation_counts(tenant, now):
     tenant.response_sla_minutes = 50
     tenant.save(update_fields=["response_sla_minutes"])
-    soon = crew_member(
-        tenant, home=NEAR, start=now + timedelta(minutes=40), end=now + timedelta(hours=9)
-    )
-    crew_member(tenant, home=NEAR, start=now + timedelta(minutes=55), end=now + timedelta(hours=9))
+    soon = crew_member(tenant, now, home=NEAR, starts_in=40)
+    crew_member(tenant, now, home=NEAR, starts_in=55)
     request = emergency(tenant, response_due=None)
 
     assert request_assign(request_id=request.pk, now=now) == "assigned"
