@@ -115,7 +115,9 @@ def visits_retime(visits: list[Visit], *, now: datetime) -> None:
 class RosterRow(NamedTuple):
     """An active technician of the tenant, and what decides whether they may take a request:
     whether they lack one of its skills, already failed a visit to it, are absent now, and when
-    the shift they are on now ends (None: off shift)."""
+    the shift they are on now ends (None: off shift); for one off shift, the first shift that
+    starts after now and by `until` (the request's response deadline), and whether they are
+    absent when it starts."""
 
     id: int
     home_lat: float
@@ -131,9 +133,12 @@ class RosterRow(NamedTuple):
     absent: bool
     shift_end: datetime | None
     skills: list[int]
+    next_start: datetime | None
+    next_end: datetime | None
+    absent_at_next_start: bool
 
 
-def roster(*, tenant_id: int, request_id: int, now: datetime) -> list[RosterRow]:
+def roster(*, tenant_id: int, request_id: int, now: datetime, until: datetime) -> list[RosterRow]:
     with connection.cursor() as cursor:
         cursor.execute(
             _ROSTER_SQL,
@@ -141,6 +146,7 @@ def roster(*, tenant_id: int, request_id: int, now: datetime) -> list[RosterRow]
                 "tenant": tenant_id,
                 "request": request_id,
                 "now": now,
+                "until": until,
                 "not_completed": Visit.Status.NOT_COMPLETED,
             },
         )
@@ -176,9 +182,22 @@ _ROSTER_SQL = f"""
            ARRAY(
                SELECT has.skill_id FROM {_table(Technician.skills.through)} AS has
                WHERE has.technician_id = technician.id
-           ) AS skills
+           ) AS skills,
+           upcoming.start, upcoming."end",
+           EXISTS (
+               SELECT 1 FROM {_table(Absence)} AS absence
+               WHERE absence.technician_id = technician.id
+                 AND absence.start <= upcoming.start AND absence."end" > upcoming.start
+           ) AS absent_at_next_start
     FROM {_table(Technician)} AS technician
     JOIN {_table(User)} AS account ON account.id = technician.user_id
+    -- The crew starting soon: in the same read, so an emergency still costs one roster query.
+    LEFT JOIN LATERAL (
+        SELECT shift.start, shift."end" FROM {_table(Shift)} AS shift
+        WHERE shift.technician_id = technician.id
+          AND shift.start > %(now)s AND shift.start <= %(until)s
+        ORDER BY shift.start LIMIT 1
+    ) AS upcoming ON true
     WHERE technician.tenant_id = %(tenant)s AND technician.active
 """  # noqa: S608 — table names from the models; values are parameters
 

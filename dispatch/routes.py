@@ -62,14 +62,22 @@ class Insertion:
     blocked_by_pin: bool
 
 
-def load_routes(technicians: Iterable[Technician], *, now: datetime, shift_ends: dict) -> dict:
-    """Routes of the given technicians from `now` on, in one query, as plain values."""
+def load_routes(
+    technicians: Iterable[Technician],
+    *,
+    now: datetime,
+    shift_ends: dict,
+    starts: dict | None = None,
+) -> dict:
+    """Routes of the given technicians from `now` on, in one query, as plain values. `starts`
+    names those whose shift has not started yet: they are free from its start, at home."""
+    starts = starts or {}
     technicians = {technician.pk: technician for technician in technicians}
     visits = defaultdict(list)
     for row in live_visits(list(technicians), now=now):
         visits[row.technician_id].append(row)
     return {
-        pk: _route(technician, visits[pk], now, shift_ends[pk])
+        pk: _route(technician, visits[pk], max(now, starts.get(pk, now)), shift_ends[pk])
         for pk, technician in technicians.items()
     }
 

@@ -141,10 +141,20 @@ def _sms_answer(tenant: Tenant, phone: str, text: str) -> Received:
         channel=ServiceRequest.Channel.SMS,
         description=text,
     )
+    parts = {"tenant": tenant.name, "number": request.number, "link": tracking_url(request)}
+    if request.joined:
+        return Received(
+            Outcome.JOINED,
+            _(
+                "%(tenant)s: we already have your report %(number)s and added this one to it. "
+                "Follow it here: %(link)s"
+            )
+            % parts,
+            request,
+        )
     return Received(
         Outcome.CREATED,
-        _("%(tenant)s: your report %(number)s is registered. Follow it here: %(link)s")
-        % {"tenant": tenant.name, "number": request.number, "link": tracking_url(request)},
+        _("%(tenant)s: your report %(number)s is registered. Follow it here: %(link)s") % parts,
         request,
     )
 
@@ -226,7 +236,7 @@ def _ivr_answer(tenant: Tenant, phone: str, digits: str) -> Received:
             description=_("Outage reported by phone (keypad)."),
         )
         return Received(
-            Outcome.CREATED,
+            Outcome.JOINED if request.joined else Outcome.CREATED,
             _("Thank you. Your outage report %(number)s is registered.")
             % {"number": request.number},
             request,
@@ -302,7 +312,8 @@ def email_receive(*, raw: bytes) -> Received:
                 "should come here: %(link)s"
             ) % {"tenant": tenant.name, "number": request.number, "link": change_url(request)}
         _email_reply(tenant, message, mail.sender, reply, request=request)
-        return _finish(message, Received(Outcome.CREATED, reply, request))
+        outcome = Outcome.JOINED if request.joined else Outcome.CREATED
+        return _finish(message, Received(outcome, reply, request))
 
 
 def is_outage(text: str) -> bool:

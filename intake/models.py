@@ -16,6 +16,7 @@ class InboundMessage(models.Model):
 
     class Outcome(models.TextChoices):
         CREATED = "created", _("Request created")
+        JOINED = "joined", _("Joined the open request")
         CONFIRMED = "confirmed", _("Visit confirmed")
         CHANGE_LINK = "change_link", _("Link to choose another time sent")
         CANCELLED = "cancelled", _("Visit cancelled")

@@ -2,7 +2,12 @@
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -87,7 +92,17 @@ class RequestViewSet(
 
     @extend_schema(
         request=RequestCreateSerializer,
-        responses={201: RequestSerializer, **error_responses(400, 409, 415, 422)},
+        responses={
+            201: RequestSerializer,
+            200: OpenApiResponse(
+                RequestSerializer,
+                description=_(
+                    "The customer's open emergency at the same place: the report joined it "
+                    "(its `reports` counts them); nothing new was created."
+                ),
+            ),
+            **error_responses(400, 409, 415, 422),
+        },
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
@@ -124,7 +139,9 @@ class RequestViewSet(
         )
         # Answered from the request in hand: it comes back with its live visit attached.
         body = RequestSerializer(created).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        # A report that joined an open emergency created nothing: 200 with that request.
+        answer = status.HTTP_200_OK if created.joined else status.HTTP_201_CREATED
+        return Response(body, status=answer)
 
     @extend_schema(request=RequestUpdateSerializer, responses=CHANGED)
     def partial_update(self, request, pk=None):

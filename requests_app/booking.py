@@ -20,7 +20,7 @@ from core import followups
 from core.errors import Conflict, DomainError, IllegalTransition
 from dispatch.windows import window_reserve
 from notifications.services import notification_enqueue
-from requests_app.incidents import incident_link
+from requests_app.incidents import incident_link, open_emergency_at, request_report_again
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.services import (
     customer_message,
@@ -60,7 +60,11 @@ def request_create(
     """Take in a request from any channel. A planned request with a window is booked there
     against real capacity (Conflict when the window is full) and the customer gets the promise
     in writing; an emergency is linked to its outage and assigned within seconds after commit.
-    `reserve=False` records a window agreed elsewhere (imports, simulations) without booking."""
+    `reserve=False` records a window agreed elsewhere (imports, simulations) without booking.
+
+    An emergency the customer already reported at the same place, still open, is not opened
+    twice: the report is recorded on it and that request returned, with `joined` True (False
+    on a request created here)."""
     for field, value, choices in (
         ("kind", kind, ServiceRequest.Kind),
         ("category", category, ServiceRequest.Category),
@@ -84,6 +88,13 @@ def request_create(
 
     now = timezone.now()
     emergency = kind == ServiceRequest.Kind.EMERGENCY
+    if emergency:
+        place = address or customer.address
+        earlier = open_emergency_at(customer=customer, lat=lat, lon=lon, address=place)
+        if earlier is not None:
+            return request_report_again(
+                request=earlier, channel=channel, description=description, actor=actor
+            )
     request = ServiceRequest.objects.create(
         tenant=tenant,
         customer=customer,
@@ -135,6 +146,7 @@ def request_create(
     # (a row lock until commit) is taken as late as possible, so bookings overlap.
     request.active_visits = [visit] if visit else []
     request_changed(request=request, kind="request.created", visit=visit)
+    request.joined = False
     return request
 
 

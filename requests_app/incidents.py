@@ -1,17 +1,66 @@
-"""Outage grouping: emergencies of one category close in space and time are one incident."""
+"""Grouping reports: the same customer reporting an open emergency again joins it; emergencies
+of one category close in space and time from several customers are one incident (an outage)."""
 
 import math
 from datetime import timedelta
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.models import User
 from core.db import LockScope, advisory_xact_locks
 from core.events import Change, events_emit
 from core.geo import haversine_km
-from requests_app.models import Incident, ServiceRequest
+from requests_app.models import Customer, Incident, ServiceRequest
 from requests_app.payloads import active_visit, request_payload
 from requests_app.selectors import with_active_visit
+from requests_app.services import request_changed, request_noted
+from requests_app.states import CLOSED
+
+# Two reports of one customer this close (GPS and geocoding noise) are of the same place.
+SAME_PLACE_M = 50
+
+
+def open_emergency_at(
+    *, customer: Customer, lat: float, lon: float, address: str
+) -> ServiceRequest | None:
+    """The customer's open emergency at this place (within SAME_PLACE_M, or the same address
+    text), locked. The customer's row is locked first, so two reports of theirs at once are
+    taken in one after the other and the second sees the first."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    place = " ".join(address.split()).casefold()
+    for request in (
+        ServiceRequest.objects.select_for_update()
+        .select_related("tenant", "customer")
+        .filter(customer=customer, kind=ServiceRequest.Kind.EMERGENCY)
+        .exclude(status__in=CLOSED)
+        .order_by("created_at")
+    ):
+        if haversine_km(lat, lon, request.lat, request.lon) * 1000 <= SAME_PLACE_M or (
+            place and place == " ".join(request.address.split()).casefold()
+        ):
+            return request
+    return None
+
+
+def request_report_again(
+    *, request: ServiceRequest, channel: str, description: str = "", actor: User | None = None
+) -> ServiceRequest:
+    """Record another report of an open emergency on it: counted, a row saying by which
+    channel (and what the customer said), and a live event so the board shows it. No second
+    visit, no second assignment."""
+    ServiceRequest.objects.filter(pk=request.pk).update(
+        reports=F("reports") + 1, updated_at=timezone.now()
+    )
+    request.refresh_from_db(fields=["reports", "updated_at"])
+    note = _("Reported again via %(channel)s") % {"channel": ServiceRequest.Channel(channel).label}
+    request_noted(
+        request=request, reason=f"{note}: {description}" if description else note, actor=actor
+    )
+    request_changed(request=request)
+    request.joined = True
+    return request
 
 
 def incident_link(*, request: ServiceRequest) -> Incident | None:

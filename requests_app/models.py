@@ -151,6 +151,9 @@ class ServiceRequest(TenantOwned):
     tracking_key = models.CharField(
         max_length=32, unique=True, default=new_tracking_key, editable=False
     )
+    # How many times the customer reported this emergency: a report of the same place while it
+    # is open joins it (one visit) instead of opening another request.
+    reports = models.PositiveSmallIntegerField(_("reports"), default=1)
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(

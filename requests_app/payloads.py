@@ -45,6 +45,7 @@ def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict
         "window_at_risk": request.window_at_risk,
         "plan_note": request.plan_note,
         "incident_id": request.incident_id,
+        "reports": request.reports,
         "channel": request.channel,
         "visit": None
         if visit is None

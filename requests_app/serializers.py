@@ -56,6 +56,7 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
             "held",
             "customer_confirmed_at",
             "incident",
+            "reports",
             "visit",
         ]
         read_only_fields = fields

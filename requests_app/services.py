@@ -145,10 +145,12 @@ def request_transition(
     return request
 
 
-def request_noted(*, request: ServiceRequest, actor: User | None, reason: str) -> None:
+def request_noted(
+    *, request: ServiceRequest, reason: str, actor: User | None = None
+) -> StatusChange:
     """A change that keeps the status is still a row, with who and why (a window moved while
-    waiting for one, a hold released)."""
-    StatusChange.objects.create(
+    waiting for one, a hold released, an emergency reported again)."""
+    return StatusChange.objects.create(
         tenant_id=request.tenant_id,
         request=request,
         from_status=request.status,

@@ -7,6 +7,10 @@ and its customer told. Breaking a promise costs the candidate `BROKEN_WINDOW_PEN
 ranking (bench/day: 30 min slowed emergencies, p90 30 → 96 min, and saved no window), so a
 slightly later technician who breaks nothing wins over one who does.
 
+A technician whose shift starts later is a candidate too when they can be on site by the
+response deadline, driving from home once the shift starts (issue #11: between a night crew
+ending at 08:00 and a day crew starting at 08:15, every emergency used to be escalated).
+
 Every decision is stored with the ranked candidates and the reasons the others were excluded.
 """
 
@@ -89,6 +93,7 @@ class OnShift:
     name: str
     skills: frozenset[int]
     shift_end: datetime
+    starts: datetime | None = None  # a shift starting soon: free from then, at home
 
     def __str__(self) -> str:
         return self.name
@@ -96,7 +101,16 @@ class OnShift:
 
 def _routes_of(technicians: list[OnShift], now: datetime) -> dict:
     shift_ends = {technician.pk: technician.shift_end for technician in technicians}
-    return load_routes(technicians, now=now, shift_ends=shift_ends)
+    starts = {technician.pk: technician.starts for technician in technicians if technician.starts}
+    return load_routes(technicians, now=now, shift_ends=shift_ends, starts=starts)
+
+
+def response_deadline(request: ServiceRequest) -> datetime:
+    """When someone must be on site: the deadline recorded at intake, else the tenant's
+    response time from creation."""
+    if request.response_due is not None:
+        return request.response_due
+    return request.created_at + timedelta(minutes=request.tenant.response_sla_minutes)
 
 
 def _name(first: str, last: str, username: str) -> str:
@@ -104,11 +118,13 @@ def _name(first: str, last: str, username: str) -> str:
 
 
 def eligible_technicians(request: ServiceRequest, *, now: datetime):
-    """(eligible, excluded, on shift), in one query: who may take the emergency (skills, shift,
-    absence, an earlier failed visit to this request), why the others may not, and everyone
-    working now (a visit the emergency displaces may go to any of them)."""
+    """(eligible, excluded, on shift), in one query: who may take the emergency (skills, shift
+    now or starting before the response deadline, absence, an earlier failed visit to this
+    request), why the others may not, and everyone working now (a visit the emergency displaces
+    may go to any of them)."""
     eligible, excluded, on_shift = [], [], []
-    for row in roster(tenant_id=request.tenant_id, request_id=request.pk, now=now):
+    until = response_deadline(request)
+    for row in roster(tenant_id=request.tenant_id, request_id=request.pk, now=now, until=until):
         last = (row.last_lat, row.last_lon)
         if row.shift_end is not None and not row.absent:
             technician = OnShift(
@@ -124,8 +140,13 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
             reason = "skills"
         elif row.tried:  # there and could not finish (parts, skill, ...): someone else goes next
             reason = "could_not_complete_before"
-        elif row.shift_end is None:
+        elif row.shift_end is None and row.next_start is None:
             reason = "off_shift"
+        elif row.shift_end is None and row.absent_at_next_start:
+            reason = "absent"
+        elif row.shift_end is None:
+            eligible.append(_starting_soon(row, request.tenant_id))
+            continue
         elif row.absent:
             reason = "absent"
         else:
@@ -134,6 +155,18 @@ def eligible_technicians(request: ServiceRequest, *, now: datetime):
         name = _name(row.first_name, row.last_name, row.username)
         excluded.append({"technician_id": row.id, "name": name, "reason": reason})
     return eligible, excluded, on_shift
+
+
+def _starting_soon(row, tenant_id: int) -> OnShift:
+    return OnShift(
+        row.id,
+        tenant_id,
+        (row.home_lat, row.home_lon),
+        _name(row.first_name, row.last_name, row.username),
+        frozenset(row.skills),
+        row.next_end,
+        starts=row.next_start,
+    )
 
 
 def ready_for_emergency(tenant_id: int, now: datetime) -> dict:
@@ -157,10 +190,24 @@ def rank_candidates(
     travel = travel_for_tenant(request.tenant)
     point = (request.lat, request.lon)
     in_hand = ready_for_emergency(request.tenant_id, now)
+    deadline = response_deadline(request)
     by_eta = []
     for technician in eligible:
         ready, position = in_hand.get(technician.pk, (now, technician.position))
-        by_eta.append((ready + timedelta(seconds=travel.seconds(position, point)), technician))
+        eta = max(ready, technician.starts or now) + timedelta(
+            seconds=travel.seconds(position, point)
+        )
+        if technician.starts and eta > deadline:
+            # Starts soon, but not soon enough to be there by the deadline from home.
+            excluded.append(
+                {
+                    "technician_id": technician.pk,
+                    "name": str(technician),
+                    "reason": "starts_too_late",
+                }
+            )
+            continue
+        by_eta.append((eta, technician))
     by_eta.sort(key=lambda pair: (pair[0], pair[1].pk))
     # Routes are read soonest first: a dozen, then (if needed) the next batches in one read. The
     # ETA without the route is a lower bound of the real one (the route can only add emergencies

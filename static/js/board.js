@@ -73,7 +73,9 @@
       cell(r.kind === "emergency" ? t.emergency : t.planned, `badge ${r.kind}`),
       cell(categoryOf(r)),
       cell(`${r.customer} · ${r.address}`),
-      cell(r.plan_note ? `${statusOf(r)} — ${noteOf(r)}` : statusOf(r), "status"),
+      cell((r.plan_note ? `${statusOf(r)} — ${noteOf(r)}` : statusOf(r))
+        // The customer reported it again (any channel): joined here, not a second request.
+        + (r.reports > 1 ? ` · ${t.reported_again} ×${r.reports}` : ""), "status"),
       cell(r.visit ? r.visit.technician : t.unassigned, "technician"),
       cell(r.visit ? fmt(r.visit.planned_start) : ""),
       cell((r.window_start ? fmtRange(r.window_start, r.window_end)

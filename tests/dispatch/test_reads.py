@@ -41,6 +41,8 @@ def day(tenant, other_tenant):
         "off": TechnicianFactory(tenant=tenant, skills=[fiber, copper], on_shift=False),
         "tried": TechnicianFactory(tenant=tenant, skills=[fiber, copper]),
         "night": TechnicianFactory(tenant=tenant, skills=[fiber]),
+        "soon": TechnicianFactory(tenant=tenant, skills=[fiber, copper], on_shift=False),
+        "away_soon": TechnicianFactory(tenant=tenant, skills=[fiber], on_shift=False),
     }
     TechnicianFactory(tenant=tenant, active=False)
     TechnicianFactory(tenant=other_tenant)
@@ -57,6 +59,27 @@ def day(tenant, other_tenant):
         date=timezone.localdate() - timedelta(days=1),
         start=now - timedelta(hours=10),
         end=now + timedelta(hours=9),
+    )
+    # The day crew: two shifts starting before the deadline (the first counts), one after it.
+    for technician, starts_in, days in (
+        (crew["soon"], 40, 0),
+        (crew["soon"], 50, 1),  # one shift a day: the second is filed under another
+        (crew["away_soon"], 20, 0),
+        (crew["off"], 120, 0),
+    ):
+        start = now + timedelta(minutes=starts_in)
+        Shift.objects.create(
+            tenant=tenant,
+            technician=technician,
+            date=timezone.localdate() + timedelta(days=days),
+            start=start,
+            end=start + timedelta(hours=8),
+        )
+    Absence.objects.create(
+        tenant=tenant,
+        technician=crew["away_soon"],
+        start=now + timedelta(minutes=10),
+        end=now + timedelta(hours=2),
     )
     request = RequestFactory(tenant=tenant, kind=ServiceRequest.Kind.EMERGENCY)
     request.required_skills.set([fiber, copper])
@@ -97,7 +120,7 @@ def test_live_visits_are_the_visits_live_after_now_in_start_order(day):
     assert len(rows) >= 6  # the day has something to compare
 
 
-def _roster_by_orm(*, tenant_id, request_id, now) -> list[RosterRow]:
+def _roster_by_orm(*, tenant_id, request_id, now, until) -> list[RosterRow]:
     needed = set(
         ServiceRequest.required_skills.through.objects.filter(
             servicerequest_id=request_id
@@ -108,6 +131,10 @@ def _roster_by_orm(*, tenant_id, request_id, now) -> list[RosterRow]:
     for technician in technicians.select_related("user").prefetch_related("skills"):
         skills = sorted(skill.pk for skill in technician.skills.all())
         now_on = {"start__lte": now, "end__gt": now}
+        upcoming = (
+            technician.shifts.filter(start__gt=now, start__lte=until).order_by("start").first()
+        )
+        starts = upcoming.start if upcoming else None
         rows.append(
             RosterRow(
                 id=technician.pk,
@@ -126,16 +153,23 @@ def _roster_by_orm(*, tenant_id, request_id, now) -> list[RosterRow]:
                 absent=technician.absences.filter(**now_on).exists(),
                 shift_end=technician.shifts.filter(**now_on).aggregate(end=Max("end"))["end"],
                 skills=skills,
+                next_start=starts,
+                next_end=upcoming.end if upcoming else None,
+                absent_at_next_start=bool(starts)
+                and technician.absences.filter(start__lte=starts, end__gt=starts).exists(),
             )
         )
     return sorted(rows)
 
 
 def test_the_roster_is_every_active_technician_of_the_tenant_with_what_rules_them_in_or_out(day):
-    found = roster(tenant_id=day["tenant"].pk, request_id=day["request"].pk, now=day["now"])
+    until = day["now"] + timedelta(minutes=60)
+    found = roster(
+        tenant_id=day["tenant"].pk, request_id=day["request"].pk, now=day["now"], until=until
+    )
 
     expected = _roster_by_orm(
-        tenant_id=day["tenant"].pk, request_id=day["request"].pk, now=day["now"]
+        tenant_id=day["tenant"].pk, request_id=day["request"].pk, now=day["now"], until=until
     )
     assert sorted(row._replace(skills=sorted(row.skills)) for row in found) == expected
     by_id = {row.id: row for row in found}
@@ -143,6 +177,9 @@ def test_the_roster_is_every_active_technician_of_the_tenant_with_what_rules_the
     assert by_id[crew["none"].pk].lacks_skills and not by_id[crew["both"].pk].lacks_skills
     assert by_id[crew["absent"].pk].absent and by_id[crew["tried"].pk].tried
     assert by_id[crew["off"].pk].shift_end is None
+    assert by_id[crew["off"].pk].next_start is None  # starts after the deadline
+    assert by_id[crew["soon"].pk].next_start == day["now"] + timedelta(minutes=40)
+    assert by_id[crew["away_soon"].pk].absent_at_next_start
 
 
 def _busy_by_orm(*, tenant_id, now) -> list[BusyRow]:

@@ -299,3 +299,27 @@ def test_a_twilio_number_refuses_the_generic_signature_and_vice_versa(
 
     assert (hmac_signed.status_code, twilio_signed.status_code) == (403, 403)
     assert not InboundMessage.objects.exists()
+
+
+def test_a_second_report_by_sms_joins_the_emergency_the_customer_phoned_in(
+    client, api, dispatcher, customer
+):
+    phoned = api(dispatcher).post(
+        "/api/v1/requests/",
+        {"kind": "emergency", "category": "repair", "channel": "phone", "customer": customer.pk},
+        format="json",
+    )
+    assert phoned.status_code == 201, phoned.content
+    first = ServiceRequest.objects.get()
+
+    response = sms(client, customer.phone, "Still no internet")
+
+    assert response.status_code == 200
+    text = reply_of(response)
+    assert first.number in text and "already" in text
+    assert ServiceRequest.objects.get().reports == 2
+    note = StatusChange.objects.filter(request=first).last()
+    assert note.reason == "Reported again via SMS: Still no internet"
+    message = InboundMessage.objects.get()
+    assert (message.outcome, message.request) == ("joined", first)
+    assert Event.objects.filter(kind="request.updated", payload__reports=2).exists()
