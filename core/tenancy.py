@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, connection
 from django.db.backends.signals import connection_created
 from django.db.backends.utils import CursorWrapper
 from django.db.utils import DEFAULT_DB_ALIAS
@@ -63,6 +63,8 @@ def resting_scope_set(value: str) -> None:
 def on_connection_created(sender, connection, **kwargs) -> None:
     """Receiver: a new connection of an application process takes the application role. Not
     the test runner's connection without a database (it creates and drops test databases)."""
+    # A new session has no scope yet, whatever the one it replaces had.
+    connection.tenancy_user, connection.tenancy_moved = None, False
     if _app_role_enabled and connection.alias == DEFAULT_DB_ALIAS and settings.DATABASE_APP_ROLE:
         with connection.cursor() as cursor:
             cursor.execute(f"SET ROLE {_quoted(settings.DATABASE_APP_ROLE)}")
@@ -86,7 +88,9 @@ def scope_set_for_user(user) -> None:
     and for intake roles the other clients they answer for; anyone else none. Set once per
     request: the API's authentication asks again for a user the page middleware already set."""
     signed_in = user is not None and user.is_authenticated
-    if signed_in and getattr(connection, "tenancy_user", None) == user.pk:
+    # Only a session still open has the scope the marker says (a new one starts with none).
+    opened = connection.connection is not None
+    if signed_in and opened and getattr(connection, "tenancy_user", None) == user.pk:
         return
     with connection.cursor() as cursor:
         if not signed_in:
@@ -126,10 +130,20 @@ def tenant_scope(tenants: Iterable[int] | str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        with suppress(DatabaseError):
+        with suppress(DatabaseError, InterfaceError):
             scope_set(previous)
         raise
-    scope_set(previous)
+    _back_to(previous)
+
+
+def _back_to(scope: str) -> None:
+    """Put the scope back; when the connection broke meanwhile (PostgreSQL restarted), close it
+    instead: its successor starts in no scope, and an answer already made stays the answer."""
+    try:
+        scope_set(scope)
+    except (DatabaseError, InterfaceError):  # "connection already closed" is no DatabaseError
+        with suppress(DatabaseError, InterfaceError):
+            connection.close()
 
 
 def every_tenant() -> AbstractContextManager[None]:
@@ -168,7 +182,7 @@ class TenantScopeMiddleware:
             return self.get_response(request)
         finally:
             if getattr(connection, "tenancy_moved", False):
-                scope_set(_resting_scope)
+                _back_to(_resting_scope)
 
 
 def _quoted(identifier: str) -> str:

@@ -1,8 +1,10 @@
 """Tenant isolation in the database: row-level security on every tenant table, for a role that
 cannot bypass it, and the scope each way in sets (core.tenancy)."""
 
+from unittest import mock
+
 import pytest
-from django.db import ProgrammingError, connection, transaction
+from django.db import InterfaceError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver
 from knox.models import AuthToken
@@ -238,3 +240,28 @@ def test_every_api_view_sets_its_users_tenant_scope_after_authentication():
 
     assert len(views) >= 5
     assert unscoped == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_stays_the_answer_when_the_connection_breaks_before_the_scope_is_put_back(
+    client, technician
+):
+    client.force_login(technician.user)
+
+    with mock.patch.object(tenancy, "scope_set", side_effect=InterfaceError("closed")):
+        response = client.get("/tech/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_forgets_whose_scope_the_one_before_had(tenant, other_tenant):
+    """After PostgreSQL restarts, the same user's next request must set its scope again on the
+    new connection (it once found the old marker and set none: a 400 for a real customer)."""
+    user = UserFactory(tenant=tenant, role=Role.DISPATCHER, username="disp")
+    tenancy.scope_set_for_user(user)
+    connection.close()
+
+    tenancy.scope_set_for_user(user)
+
+    assert scope() == str(tenant.pk)
