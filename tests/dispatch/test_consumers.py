@@ -20,9 +20,10 @@ async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
         communicator.scope["user"] = user
     connected, _ = await communicator.connect()
     if not connected:
-        # Let the refused consumer finish while the loop is alive: a task left for teardown
-        # to cancel can wait there on a database thread that is no longer served.
-        await communicator.wait(timeout=5)
+        # A refused consumer still waits for the client to go: tell it so, and it ends by itself
+        # while the loop is alive. Left to a timeout, it is cancelled instead, and cancelling its
+        # channel-layer read could wait for ever (two CI runs hung here for 300 s).
+        await communicator.disconnect(timeout=5)
     return communicator, connected
 
 
