@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint bench-vrptw bench-emergency bench-http bench-day bench-intake clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Front-end libraries from the npm registry into static/vendor/ (committed: pages use no CDN).
+# Pin versions in static/vendor/vendor.json; `$(PY) -m devtools.vendor --check` needs no network.
+vendor: $(STAMP)
+	$(PY) -m devtools.vendor
 
 # Benchmarks: each prints a table and writes bench/results/<name>.json (see bench/README.md).
 bench-vrptw: $(STAMP)
