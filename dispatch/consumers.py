@@ -1,11 +1,12 @@
 """WebSocket consumers: authenticate, authorize the group, forward events. No database writes."""
 
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from accounts.models import Role
+from accounts.models import Role, Tenant
 from accounts.permissions import STAFF_ROLES
 from core import groups
 from core.observability import socket_closed, socket_opened
@@ -50,9 +51,11 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             return None  # a frame that is not JSON is ignored, not a crash
 
     async def receive_json(self, content, **kwargs):
-        # Commands go through the HTTP API; the socket only answers pings.
+        # Commands go through the HTTP API; the socket answers pings with the head of the
+        # tenant's event sequence, so a screen that missed a push notices it and catches up.
         if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+            user = self.scope["user"]
+            await self.send_json({"type": "pong", "seq": await database_sync_to_async(_head)(user)})
 
     async def events_push(self, message):
         """The events of one transaction, in sequence order: one frame each."""
@@ -69,14 +72,54 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
 
 class DispatcherConsumer(EventConsumer):
-    """Every change of the user's tenant, for dispatchers, managers and operators."""
+    """Every change of the user's tenant, for dispatchers, managers and operators; and where the
+    other dispatchers are (which job each looks at or drags), passed on and never stored."""
 
     kind = "dispatcher"
+    PRESENCE_STATES = ("viewing", "dragging")
+    PRESENCE_PER_10_S = 20  # a board says where it is every few seconds: more is abuse, dropped
 
     async def authorized_group(self, user) -> str | None:
         if user is None or not user.is_authenticated or not user.has_role(*STAFF_ROLES):
             return None
         return groups.dispatchers(user.tenant_id)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "presence":
+            await self.presence(content)
+        else:
+            await super().receive_json(content, **kwargs)
+
+    async def presence(self, content: dict) -> None:
+        request, state = content.get("request"), content.get("state")
+        if request is not None and (type(request) is not int or not 0 < request < 2**31):
+            return
+        if state not in self.PRESENCE_STATES or not self._presence_allowed():
+            return
+        user = self.scope["user"]
+        await self.channel_layer.group_send(
+            self.group,
+            {
+                "type": "presence.relay",
+                "sender": self.channel_name,
+                "user_id": user.pk,
+                "name": user.get_full_name() or user.username,
+                "request": request,
+                "state": state,
+            },
+        )
+
+    def _presence_allowed(self) -> bool:
+        now = time.monotonic()
+        recent = [at for at in getattr(self, "_presence_at", []) if now - at < 10]
+        self._presence_at = [*recent, now]
+        return len(recent) < self.PRESENCE_PER_10_S
+
+    async def presence_relay(self, message):
+        if message["sender"] == self.channel_name:  # a board knows where it is itself
+            return
+        relayed = ("user_id", "name", "request", "state")
+        await self.send_json({"type": "presence", **{key: message[key] for key in relayed}})
 
 
 class TechnicianConsumer(EventConsumer):
@@ -89,6 +132,13 @@ class TechnicianConsumer(EventConsumer):
             return None
         technician_id = await database_sync_to_async(_technician_id)(user)
         return groups.technician(technician_id) if technician_id else None
+
+
+def _head(user) -> int:
+    """The last sequence number of the user's tenant's events."""
+    with tenant_scope([user.tenant_id]):
+        head = Tenant.objects.filter(pk=user.tenant_id).values_list("event_seq", flat=True)
+        return head.first() or 0
 
 
 def _technician_id(user) -> int | None:

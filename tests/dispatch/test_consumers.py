@@ -130,8 +130,79 @@ async def test_a_frame_that_is_not_json_is_ignored(dispatcher):
     await communicator.send_to(text_data="this is not json {")
     await communicator.send_json_to({"type": "ping"})
 
-    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_a_ping_is_answered_with_the_head_of_the_tenants_events(dispatcher, other_tenant):
+    """A screen whose last push was lost learns from its heartbeat that it is behind."""
+    seq = await emit(dispatcher.tenant_id)
+    await emit(other_tenant.pk)
+    communicator, _ = await connect("/ws/dispatch/", dispatcher)
+
+    await communicator.send_json_to({"type": "ping"})
+
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "seq": seq}
+    await communicator.disconnect()
+
+
+async def test_presence_reaches_the_other_dispatchers_of_the_tenant_only(
+    dispatcher, manager, other_dispatcher
+):
+    looking, _ = await connect("/ws/dispatch/", dispatcher)
+    colleague, _ = await connect("/ws/dispatch/", manager)
+    stranger, _ = await connect("/ws/dispatch/", other_dispatcher)
+
+    await looking.send_json_to({"type": "presence", "request": 42, "state": "dragging"})
+
+    heard = await colleague.receive_json_from(timeout=5)
+    assert heard == {
+        "type": "presence",
+        "user_id": dispatcher.pk,
+        "name": dispatcher.get_full_name() or dispatcher.username,
+        "request": 42,
+        "state": "dragging",
+    }
+    assert await looking.receive_nothing(timeout=0.3)  # a board knows where it is itself
+    assert await stranger.receive_nothing(timeout=0.3)
+    for communicator in (looking, colleague, stranger):
+        await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "presence", "request": "42; drop", "state": "viewing"},
+        {"type": "presence", "request": 42, "state": "owning"},
+        {"type": "presence", "request": 2**40, "state": "viewing"},
+        {"type": "presence", "request": True, "state": "viewing"},
+    ],
+)
+async def test_a_malformed_presence_frame_goes_nowhere(dispatcher, manager, frame):
+    looking, _ = await connect("/ws/dispatch/", dispatcher)
+    colleague, _ = await connect("/ws/dispatch/", manager)
+
+    await looking.send_json_to(frame)
+
+    assert await colleague.receive_nothing(timeout=0.3)
+    for communicator in (looking, colleague):
+        await communicator.disconnect()
+
+
+async def test_a_flood_of_presence_frames_is_cut_off(dispatcher, manager):
+    looking, _ = await connect("/ws/dispatch/", dispatcher)
+    colleague, _ = await connect("/ws/dispatch/", manager)
+
+    for n in range(50):
+        await looking.send_json_to({"type": "presence", "request": n + 1, "state": "viewing"})
+
+    heard = 0
+    while not await colleague.receive_nothing(timeout=0.3):
+        await colleague.receive_json_from(timeout=1)
+        heard += 1
+    assert heard == 20
+    for communicator in (looking, colleague):
+        await communicator.disconnect()
 
 
 @pytest.mark.parametrize(
