@@ -1,14 +1,21 @@
 // Live feed: a WebSocket doorbell plus HTTP catch-up from the event table.
 // Events carry a per-tenant sequence number; a gap (lost push, reconnect) triggers a catch-up,
-// so the screen never silently misses a change.
+// so the screen never silently misses a change. A heartbeat answered with the head sequence
+// notices a socket that went silent (and a push lost right before it).
 "use strict";
 
+const HEARTBEAT_MS = 15000;
+const SILENT_MS = 40000; // no answer for this long: the socket is dead, open another
+
 class LiveFeed {
-  constructor({ path, lastSeq, onEvent, onStatus }) {
+  constructor({ path, lastSeq, onEvent, onStatus, onFrame }) {
     this.path = path;
     this.lastSeq = lastSeq;
     this.onEvent = onEvent;
     this.onStatus = onStatus || (() => {});
+    this.onFrame = onFrame || (() => {});
+    this.heard = Date.now();
+    setInterval(() => this.beat(), HEARTBEAT_MS);
     this.backoff = 500;
     this.catchingUp = null;
     this.behind = false; // an event came while catching up: fetch once more after this round
@@ -29,18 +36,40 @@ class LiveFeed {
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = 500;
+      this.heard = Date.now();
       this.onStatus(true);
       this.catchUp();
     };
     socket.onmessage = (message) => {
+      this.heard = Date.now();
       const data = JSON.parse(message.data);
       if (data.type === "event") this.receive(data);
+      else if (data.type === "pong") this.pong(data);
+      else this.onFrame(data);
     };
     socket.onclose = () => {
       this.onStatus(false);
       setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 10000);
     };
+  }
+
+  send(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  beat() {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - this.heard > SILENT_MS) {
+      this.socket.close(); // onclose shows "reconnecting" and opens a new one
+      return;
+    }
+    this.send({ type: "ping" });
+  }
+
+  pong(frame) {
+    // The server is ahead of this screen: a push was lost; read what was missed.
+    if (typeof frame.seq === "number" && frame.seq > this.lastSeq) this.catchUp();
   }
 
   receive(event) {

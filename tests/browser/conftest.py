@@ -45,7 +45,8 @@ def browser():
 @pytest.fixture
 def server(transactional_db):
     """One origin for HTTP and /ws/ (uvicorn), plus a Celery worker, on the test database."""
-    env = stack.environment()
+    # No map tiles: tests never reach the internet, and the map must show its markers without.
+    env = stack.environment(MAP_TILE_URL="")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = free_port()
     asgi = stack.start_asgi(port, env)

@@ -29,7 +29,8 @@ def test_an_emergency_created_on_the_board_appears_and_gets_assigned_without_rel
     expect(page.get_by_test_id("live")).to_have_class("live on")
     page.evaluate("window.__sameDocument = true")
 
-    page.select_option("select[name=category]", "outage")
+    page.click("#new-emergency")
+    page.select_option("#emergency-form select[name=category]", "outage")
     page.fill("textarea[name=description]", "Whole building offline")
     page.click("#emergency-form button[type=submit]")
 
@@ -126,6 +127,7 @@ def test_a_customer_beyond_the_first_list_is_found_by_phone_and_served(
     login(page, server, "dispatcher")
     expect(page.get_by_test_id("live")).to_have_class("live on")
 
+    page.click("#new-emergency")
     page.fill("#customer-search", "8 701 555 01 23")
     expect(page.locator("select[name=customer] option")).to_have_count(1, timeout=10_000)
     expect(page.locator("select[name=customer] option")).to_contain_text("Zhanna Search")

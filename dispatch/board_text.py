@@ -1,0 +1,116 @@
+"""What the board's scripts say, in the reader's language.
+
+Live events and API answers carry codes; the board names them with these. Counted words come in
+every plural form of the language (picked in the browser with Intl.PluralRules)."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
+
+from requests_app.models import ServiceRequest
+from technicians.models import Visit
+
+
+def _counted(singular: str, plural: str) -> dict[str, str]:
+    # One sample number per CLDR form the three languages use: 1 → one, 2 → few, 5 → other.
+    samples = (("one", 1), ("few", 2), ("other", 5))
+    return {form: ngettext(singular, plural, n) for form, n in samples}
+
+
+# Why the engine left a technician out of an emergency (dispatch.engine.emergency).
+def _exclusions() -> dict[str, str]:
+    return {
+        "skills": _("lacks a required skill"),
+        "could_not_complete_before": _("could not complete this job before"),
+        "off_shift": _("off shift"),
+        "absent": _("absent"),
+        "pinned_visit_in_the_way": _("a pinned visit is in the way"),
+        "shift_ends": _("the shift ends before the job would"),
+    }
+
+
+def board_text() -> dict:
+    return {
+        "live": _("live"),
+        "offline": _("reconnecting…"),
+        "planned": _("Planned"),
+        "emergency": _("Emergency"),
+        "due": _("due"),
+        "unassigned": _("unassigned"),
+        "at_risk": _("at risk"),
+        "late": _("late"),
+        "held": _("held"),
+        "escalated": pgettext("request", "Escalated"),
+        "outage": _("Outage"),
+        "reported_again": _("reported again"),
+        "customers": _counted("%(n)s customer", "%(n)s customers"),
+        "waiting": _counted("%(n)s waiting", "%(n)s waiting"),
+        "page": _("%(first)s–%(last)s of %(count)s"),
+        "none_match": _("No open request matches these filters."),
+        "none_found": _("No customer found: try the full phone number or another name."),
+        "more_found": _("The first 20 shown: type more to narrow down."),
+        "alerts": {
+            "escalated": _counted("%(n)s escalated", "%(n)s escalated"),
+            "late": _counted("%(n)s technician late", "%(n)s technicians late"),
+            "at_risk": _counted("%(n)s at risk", "%(n)s at risk"),
+            "unassigned": _counted("%(n)s unassigned", "%(n)s unassigned"),
+            "held": _counted("%(n)s held", "%(n)s held"),
+        },
+        "all_clear": _("Nothing needs you now."),
+        "lunch": _("lunch %(minutes)s min"),
+        "travel": _("travel"),
+        "window": _("agreed window"),
+        "shift": _("shift"),
+        "absence": _("absent"),
+        "pinned": _("pinned"),
+        "no_position": _("position unknown"),
+        "seen_at": _("seen %(time)s"),
+        "exclusions": _exclusions(),
+        "visit_status": {value: str(label) for value, label in Visit.Status.choices},
+        "drawer": {
+            "customer": _("Customer"),
+            "phone": _("Call"),
+            "address": _("Address"),
+            "window": _("Agreed window"),
+            "due": _("Response due"),
+            "skills": _("Skills needed"),
+            "description": _("Description"),
+            "history": _("History"),
+            "visits": _("Visits"),
+            "decision": _("The engine's decision"),
+            "candidates": _("Ranked candidates"),
+            "excluded": _("Why not the others"),
+            "no_decision": _("The engine has not decided on this request yet."),
+            "eta": _("on site in %(minutes)s min"),
+            "travel": _("travel %(minutes)s min"),
+            "pushes": _("moves %(n)s visits"),
+            "breaks": _("breaks %(n)s windows"),
+            "more": _("and %(n)s more"),
+            "system": _("the system"),
+            "chosen": _("chosen"),
+        },
+        "actions": {
+            "assign": _("Assign"),
+            "technician": _("Technician"),
+            "start": _("Arrival"),
+            "pin": _("Pin"),
+            "unpin": _("Unpin"),
+            "unassign": _("Unassign and hold"),
+            "release": _("Release to the engine"),
+            "escalate": _("Escalate"),
+            "deescalate": _("De-escalate"),
+            "reason": _("Reason"),
+            "close": _("Close"),
+        },
+        "rules": {
+            "title": _("This change breaks rules"),
+            "confirm": _("Do it anyway"),
+            "cancel": _("Cancel"),
+        },
+        "done": _("Done."),
+        "stale": _("Someone changed this request meanwhile: it is shown as it is now."),
+        "failed": _("That did not work: %(reason)s"),
+        "presence_viewing": _("%(name)s is looking"),
+        "presence_dragging": _("%(name)s is moving it"),
+        "status": {value: str(label) for value, label in ServiceRequest.Status.choices},
+        "category": {value: str(label) for value, label in ServiceRequest.Category.choices},
+    }

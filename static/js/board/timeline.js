@@ -1,0 +1,190 @@
+// The timeline (vis-timeline): one row per technician with the shift and absences behind,
+// each visit coloured by status over its agreed window, travel before it, and the now-line.
+// Visits are dragged along a row or to another; requests are dropped from the queue.
+import { api, clock, config, el, fill, fmtRange, localDay, text } from "./common.js";
+
+const MOVABLE = new Set(["scheduled", "accepted"]);
+const DAY = 24 * 3600 * 1000;
+
+function midnight(offsetDays) {
+  // The tenant's midnight: the range asked of the server is in its zone.
+  const today = localDay(new Date());
+  const utc = new Date(`${today}T00:00:00Z`);
+  return new Date(utc.getTime() + offsetDays * DAY);
+}
+
+export class Timeline {
+  constructor(board) {
+    this.board = board;
+    this.visits = new Map(); // visit id → visit
+    this.technicians = [];
+    this.range = { start: midnight(0), end: midnight(2) };
+    this.groups = new vis.DataSet();
+    this.items = new vis.DataSet();
+    this.timer = null;
+    this.loading = null;
+    this.again = false;
+    const editable = config.can_dispatch
+      ? { add: true, updateTime: true, updateGroup: true, remove: false, overrideItems: false }
+      : false;
+    this.view = new vis.Timeline(document.getElementById("timeline"), this.items, this.groups, {
+      stack: false,
+      editable,
+      selectable: true,
+      showCurrentTime: true,
+      zoomKey: "ctrlKey",
+      horizontalScroll: true,
+      verticalScroll: true,
+      orientation: { axis: "top" },
+      groupHeightMode: "fixed",
+      margin: { item: { horizontal: 0, vertical: 4 } },
+      zoomMin: 30 * 60 * 1000,
+      zoomMax: 3 * DAY,
+      snap: (date) => new Date(Math.round(date.getTime() / (5 * 60000)) * 5 * 60000),
+      format: {
+        minorLabels: (date) => clock(date.toDate ? date.toDate().toISOString() : date),
+      },
+      tooltip: { followMouse: false, overflowMethod: "cap" },
+      onMove: (item, callback) => this.onMove(item, callback),
+      onAdd: (item, callback) => this.onAdd(item, callback),
+      onUpdate: (item, callback) => callback(null),
+    });
+    this.view.on("select", ({ items }) => {
+      const visit = items.length ? this.visits.get(Number(String(items[0]).slice(2))) : null;
+      if (visit) this.board.select(visit.request_id);
+    });
+    this.view.on("itemover", ({ item }) => {
+      const visit = this.visits.get(Number(String(item).slice(2)));
+      if (visit) this.board.presence.viewing(visit.request_id);
+    });
+    document.querySelectorAll("[data-range]").forEach((button) => {
+      button.addEventListener("click", () => this.show(button.dataset.range));
+    });
+    this.show("today");
+  }
+
+  show(which) {
+    const now = Date.now();
+    if (which === "now") {
+      this.view.setWindow(new Date(now - 2 * 3600e3), new Date(now + 6 * 3600e3));
+    } else if (which === "tomorrow") {
+      this.view.setWindow(midnight(1), midnight(2));
+    } else if (which === "both") {
+      this.view.setWindow(midnight(0), midnight(2));
+    } else {
+      this.view.setWindow(new Date(Math.max(midnight(0).getTime() + 6 * 3600e3, now - 3 * 3600e3)),
+        new Date(Math.max(midnight(0).getTime() + 20 * 3600e3, now + 5 * 3600e3)));
+    }
+  }
+
+  reloadSoon(delay = 500) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.reload(), delay);
+  }
+
+  async reload() {
+    if (this.loading) { this.again = true; return this.loading; }
+    this.loading = (async () => {
+      do {
+        this.again = false;
+        const params = new URLSearchParams({
+          start: this.range.start.toISOString(), end: this.range.end.toISOString(),
+        });
+        const answer = await api(`/api/v1/board/timeline/?${params}`);
+        if (answer.ok) this.draw(answer.data);
+      } while (this.again);
+      this.loading = null;
+    })();
+    return this.loading;
+  }
+
+  draw(data) {
+    this.technicians = data.technicians;
+    this.visits = new Map(data.visits.map((v) => [v.id, v]));
+    this.groups.update(data.technicians.map((t) => ({
+      id: t.id,
+      content: this.label(t),
+      className: t.shifts.length ? "on-shift" : "off-shift",
+    })));
+    const known = new Set(data.technicians.map((t) => t.id));
+    this.groups.remove(this.groups.getIds().filter((id) => !known.has(id)));
+    const items = [];
+    for (const t of data.technicians) {
+      t.shifts.forEach((s, i) => items.push({
+        id: `s-${t.id}-${i}`, group: t.id, start: s.start, end: s.end, type: "background",
+        className: "shift", title: `${text.shift} ${fmtRange(s.start, s.end)}`,
+      }));
+      t.absences.forEach((a, i) => items.push({
+        id: `a-${t.id}-${i}`, group: t.id, start: a.start, end: a.end, type: "background",
+        className: "absence", content: text.absence, title: a.reason || text.absence,
+      }));
+    }
+    for (const v of data.visits) {
+      if (v.window_start && v.window_end) {
+        items.push({
+          id: `w-${v.id}`, group: v.technician_id, start: v.window_start, end: v.window_end,
+          type: "background", className: "window", title: `${text.window} ${fmtRange(v.window_start, v.window_end)}`,
+        });
+      }
+      if (v.travel_minutes) {
+        const start = new Date(new Date(v.planned_start).getTime() - v.travel_minutes * 60000);
+        items.push({
+          id: `t-${v.id}`, group: v.technician_id, start, end: v.planned_start, type: "range",
+          className: "travel", content: "", selectable: false, editable: false,
+          title: `${text.travel} ${v.travel_minutes}′`,
+        });
+      }
+      const flags = [v.late ? `⏰ ${text.late}` : "", v.at_risk ? `⚠ ${text.at_risk}` : "",
+        v.pinned ? `📌 ${text.pinned}` : ""].filter(Boolean);
+      items.push({
+        id: `v-${v.id}`, group: v.technician_id, start: v.planned_start, end: v.planned_end,
+        type: "range",
+        className: `visit kind-${v.kind} vstatus-${v.status}${v.late ? " late" : ""}${v.at_risk ? " at-risk" : ""}${v.pinned ? " pinned" : ""}`,
+        content: `${v.request_number} ${v.customer}${flags.length ? " " + flags.map((f) => f.split(" ")[0]).join("") : ""}`,
+        title: [`${v.request_number} · ${v.customer}`, v.address,
+          `${text.visit_status[v.status] || v.status} ${fmtRange(v.planned_start, v.planned_end)}`,
+          v.window_start ? `${text.window} ${fmtRange(v.window_start, v.window_end)}` : "",
+          ...flags].filter(Boolean).join("\n"),
+        editable: config.can_dispatch && MOVABLE.has(v.status)
+          ? { updateTime: true, updateGroup: true, remove: false } : false,
+      });
+    }
+    const ids = new Set(items.map((i) => i.id));
+    this.items.remove(this.items.getIds().filter((id) => !ids.has(id)));
+    this.items.update(items);
+    this.board.map.showTechnicians(data.technicians);
+  }
+
+  label(t) {
+    const shift = t.shifts.map((s) => fmtRange(s.start, s.end)).join(", ");
+    const lunch = t.shifts.find((s) => s.lunch_minutes) ? fill(text.lunch, { minutes: t.shifts.find((s) => s.lunch_minutes).lunch_minutes }) : "";
+    return el("div", { class: "tech-label", dataset: { technician: t.id } },
+      el("b", {}, t.name),
+      el("div", { class: "sub" }, [t.skills.join(", "), shift, lunch].filter(Boolean).join(" · ")));
+  }
+
+  // A visit dragged along its row or onto another: check the rules, ask, then assign.
+  async onMove(item, callback) {
+    const visit = this.visits.get(Number(String(item.id).slice(2)));
+    if (!visit) return callback(null);
+    if (this.board.presence.lockedBy(visit.request_id)) return callback(null);
+    const done = await this.board.actions.assign(visit.request_id, item.group, new Date(item.start));
+    callback(done ? item : null);
+    this.reloadSoon(0);
+  }
+
+  // A request dropped from the queue onto a row at a time.
+  async onAdd(item, callback) {
+    callback(null); // the visit appears from the live event once it is made
+    if (!item.request || !item.group) return;
+    this.board.presence.dragging(null);
+    await this.board.actions.assign(item.request, item.group, new Date(item.start));
+    this.reloadSoon(0);
+  }
+
+  select(requestId) {
+    const ids = [...this.visits.values()].filter((v) => v.request_id === requestId).map((v) => `v-${v.id}`);
+    this.view.setSelection(ids);
+    if (ids.length) this.view.focus(ids[0], { animation: false, zoom: false });
+  }
+}
