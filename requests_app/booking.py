@@ -24,8 +24,8 @@ from requests_app.incidents import incident_link, open_emergency_at, request_rep
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.services import (
     customer_message,
-    request_check_version,
     request_changed,
+    request_check_version,
     request_confirm_window,
     request_noted,
     request_transition,

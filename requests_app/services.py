@@ -26,10 +26,11 @@ def requests_version_raise(requests: Iterable[ServiceRequest]) -> None:
     by_id = {request.pk: request for request in requests}
     if not by_id:
         return
-    table = ServiceRequest._meta.db_table
+    # One statement that both raises and returns the versions (`.update()` returns neither).
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET version = version + 1 WHERE id = ANY(%s) RETURNING id, version",
+            "UPDATE requests_app_servicerequest SET version = version + 1 "
+            "WHERE id = ANY(%s) RETURNING id, version",
             [list(by_id)],
         )
         for pk, version in cursor.fetchall():
