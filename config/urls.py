@@ -8,6 +8,7 @@ from core import views as core_views
 from core.feed import EventFeedView
 from core.metrics import metrics
 from dispatch import views
+from dispatch.board_api import DrawerView, QueueView, TimelineView
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
@@ -27,6 +28,9 @@ api_v1 = [
     path("visits/<int:pk>/transition/", VisitTransitionView.as_view(), name="visit-transition"),
     path("visits/<int:pk>/pin/", VisitPinView.as_view(), name="visit-pin"),
     path("visits/<int:pk>/unassign/", VisitUnassignView.as_view(), name="visit-unassign"),
+    path("board/queue/", QueueView.as_view(), name="board-queue"),
+    path("board/timeline/", TimelineView.as_view(), name="board-timeline"),
+    path("board/requests/<int:pk>/", DrawerView.as_view(), name="board-request"),
 ]
 
 urlpatterns = [

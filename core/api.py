@@ -21,6 +21,7 @@ def exception_handler(exc, context):
         body: dict = {"detail": exc.message, "code": exc.code}
         if exc.field:
             body[exc.field] = [exc.message]
+        body.update(exc.extra)
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
 

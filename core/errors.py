@@ -9,9 +9,13 @@ class DomainError(Exception):
     status_code = 400
     code = "domain_error"
 
-    def __init__(self, message: str | None = None, *, field: str | None = None):
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, extra: dict | None = None
+    ):
         self.message = str(message or self.default_message())
         self.field = field
+        # More of the answer's body (what the client needs to act on the error).
+        self.extra = extra or {}
         super().__init__(self.message)
 
     @classmethod
@@ -36,3 +40,23 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
+
+
+class Stale(Conflict):
+    """The caller acted on an older version of a request: `extra["current"]` is it as it is."""
+
+    code = "stale"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return str(_("Someone changed this request meanwhile: it is shown as it is now."))
+
+
+class RulesBroken(Conflict):
+    """An assignment breaks planning rules (`extra["problems"]`); the caller may confirm it."""
+
+    code = "rules"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return str(_("The assignment breaks planning rules: confirm to assign anyway."))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.events import Change, events_emit
 from dispatch.reads import IN_HAND, RouteVisit, live_visits, visits_retime
 from requests_app.payloads import request_payload
-from requests_app.services import requests_flag_window_risk
+from requests_app.services import requests_flag_window_risk, requests_version_raise
 from technicians.models import Technician, Visit
 
 Point = tuple[float, float]
@@ -164,6 +164,12 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
         leg.visit.planned_start, leg.visit.planned_end = start, start + leg.minutes
     visits_retime([leg.visit for leg, _ in moves], now=timezone.now())
     changes, late = [], []
+    # The late ones' versions are raised by `requests_flag_window_risk`.
+    requests_version_raise(
+        leg.visit.request
+        for leg, start in moves
+        if leg.window_end is None or start <= leg.window_end
+    )
     for leg, start in moves:
         visit = leg.visit
         if leg.window_end is not None and start > leg.window_end:

@@ -17,9 +17,11 @@ from accounts.permissions import DISPATCH_ROLES, INTAKE_ROLES, STAFF_ROLES, HasR
 from core.api import TenantScoped, error_responses
 from core.drf import IsoDateTimeFilter
 from dispatch.models import Decision
+from dispatch.rules import assignment_problems
 from requests_app.booking import (
     request_cancel,
     request_create,
+    request_escalate,
     request_release,
     request_reschedule,
     request_update,
@@ -29,19 +31,35 @@ from requests_app.idempotency import idempotent
 from requests_app.models import ServiceRequest
 from requests_app.selectors import get_request_for_user, requests_for_user, with_active_visit
 from requests_app.serializers import (
+    AssignCheckSerializer,
+    AssignTargetSerializer,
     CancelSerializer,
     DecisionSerializer,
+    EscalateSerializer,
     ManualAssignSerializer,
     ReleaseSerializer,
     RequestCreateSerializer,
     RequestSerializer,
     RequestUpdateSerializer,
     RescheduleSerializer,
+    RulesBrokenSerializer,
 )
 from technicians.services import request_assign_manually
 
-# A change to one request answers with the request as it is after the change.
-CHANGED = {200: RequestSerializer, **error_responses(400, 404, 409, 415)}
+# A change to one request answers with the request as it is after the change; 409 also when
+# the `version` given is not the request's (code `stale`, with the request as it is now).
+CHANGED = {
+    200: RequestSerializer,
+    **error_responses(400, 404, 415),
+    409: OpenApiResponse(
+        RulesBrokenSerializer,
+        description=_(
+            "The current state does not allow it; `stale`: the request changed since "
+            "`version` (`current` is it now); `rules`: planning rules are broken (`problems`), "
+            "send `confirm` to assign anyway."
+        ),
+    ),
+}
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -76,7 +94,7 @@ class RequestViewSet(
             return [IsAuthenticated(), HasRole.of(*INTAKE_ROLES)()]
         if self.action == "decisions":
             return [IsAuthenticated(), HasRole.of(*STAFF_ROLES)()]
-        if self.action in ("assign", "release"):
+        if self.action in ("assign", "release", "assign_check", "escalate"):
             return [IsAuthenticated(), HasRole.of(*DISPATCH_ROLES)()]
         return [IsAuthenticated()]
 
@@ -166,6 +184,7 @@ class RequestViewSet(
             window=(data["window_start"], data["window_end"]),
             actor=request.user,
             reason=data["reason"],
+            version=data.get("version"),
         )
         return self._answer()
 
@@ -176,9 +195,7 @@ class RequestViewSet(
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         request_cancel(
-            service_request=service_request,
-            actor=request.user,
-            reason=serializer.validated_data["reason"],
+            service_request=service_request, actor=request.user, **serializer.validated_data
         )
         return self._answer()
 
@@ -193,7 +210,8 @@ class RequestViewSet(
     @extend_schema(request=ManualAssignSerializer, responses=CHANGED)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        """Manual override: this technician, at this time, pinned."""
+        """Manual override: this technician, at this time, pinned. Checked against the planning
+        rules first (409 `rules` with the problems unless `confirm` is true)."""
         service_request = self.get_object()
         serializer = ManualAssignSerializer(data=request.data, tenant=request.user.tenant)
         serializer.is_valid(raise_exception=True)
@@ -211,6 +229,33 @@ class RequestViewSet(
         serializer = ReleaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         request_release(
+            service_request=service_request, actor=request.user, **serializer.validated_data
+        )
+        return self._answer()
+
+    @extend_schema(
+        request=AssignTargetSerializer,
+        responses={200: AssignCheckSerializer, **error_responses(400, 404, 415)},
+    )
+    @action(detail=True, methods=["post"], url_path="assign/check")
+    def assign_check(self, request, pk=None):
+        """Which planning rules putting the request on this technician at this time would
+        break (the board asks while a card is dragged); changes nothing."""
+        service_request = self.get_object()
+        serializer = AssignTargetSerializer(data=request.data, tenant=request.user.tenant)
+        serializer.is_valid(raise_exception=True)
+        problems = assignment_problems(request=service_request, **serializer.validated_data)
+        return Response({"problems": [problem.as_dict() for problem in problems]})
+
+    @extend_schema(request=EscalateSerializer, responses=CHANGED)
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        """Escalate an open request without a visit (a person must handle it), or take it off
+        the escalated list: back to new, planned by the engine (409 when not allowed)."""
+        service_request = self.get_object()
+        serializer = EscalateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_escalate(
             service_request=service_request, actor=request.user, **serializer.validated_data
         )
         return self._answer()

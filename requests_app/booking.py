@@ -25,6 +25,7 @@ from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.services import (
     customer_message,
     request_changed,
+    request_check_version,
     request_confirm_window,
     request_noted,
     request_transition,
@@ -184,9 +185,11 @@ def request_reschedule(
     window: tuple[datetime, datetime],
     actor: User | None = None,
     reason: str = "",
+    version: int | None = None,
 ) -> ServiceRequest:
     """Move the agreed window, booked against capacity like a new one (Conflict when full)."""
     service_request = _locked(service_request)
+    request_check_version(service_request, version)
     if service_request.kind != ServiceRequest.Kind.PLANNED:
         raise DomainError(_("Only planned visits have an arrival window."), field="window_start")
     if service_request.status in CLOSED or service_request.status == Status.ON_SITE:
@@ -232,9 +235,14 @@ def request_reschedule(
 
 @transaction.atomic
 def request_cancel(
-    *, service_request: ServiceRequest, actor: User | None = None, reason: str = ""
+    *,
+    service_request: ServiceRequest,
+    actor: User | None = None,
+    reason: str = "",
+    version: int | None = None,
 ) -> ServiceRequest:
     service_request = _locked(service_request)
+    request_check_version(service_request, version)
     if service_request.status in CLOSED or service_request.status == Status.ON_SITE:
         raise IllegalTransition(_("This request can no longer be cancelled."))
     _release_visit(service_request)
@@ -260,11 +268,12 @@ def request_cancel(
 
 @transaction.atomic
 def request_release(
-    *, service_request: ServiceRequest, actor: User, reason: str = ""
+    *, service_request: ServiceRequest, actor: User, reason: str = "", version: int | None = None
 ) -> ServiceRequest:
     """A dispatcher lets the engine have a request they held (by unassigning it) again. The
     release is a row like a transition (same status, who and why) and the day is re-planned."""
     service_request = _locked(service_request)
+    request_check_version(service_request, version)
     if not service_request.held:
         raise Conflict(_("This request is not held."))
     service_request.held = False
@@ -274,11 +283,60 @@ def request_release(
         request=service_request, actor=actor, reason=f"{note}: {reason}" if reason else note
     )
     request_changed(request=service_request)
+    _plan_again(service_request)
+    return service_request
+
+
+def _plan_again(service_request: ServiceRequest) -> None:
+    """After commit, the engine takes the request up: an emergency is assigned, a planned
+    request's day re-planned."""
     if service_request.kind == ServiceRequest.Kind.EMERGENCY:
         followups.enqueue_on_commit(followups.ASSIGN_REQUEST, request_id=service_request.pk)
     elif service_request.window_start is not None:
         day = timezone.localdate(service_request.window_start, service_request.tenant.zone)
         followups.replan_soon(tenant_id=service_request.tenant_id, day=day)
+
+
+# Open requests without a live visit that a dispatcher may escalate.
+ESCALABLE = frozenset({Status.NEW, Status.RESCHEDULED, Status.NOT_COMPLETED})
+
+
+@transaction.atomic
+def request_escalate(
+    *,
+    service_request: ServiceRequest,
+    escalated: bool,
+    actor: User,
+    reason: str = "",
+    version: int | None = None,
+) -> ServiceRequest:
+    """A dispatcher raises an open request without a visit to the escalated list (it needs a
+    person), or takes it off again: back to new, and the engine plans it after commit (its
+    failed attempts forgotten, so the reconciler does not escalate it straight back)."""
+    service_request = _locked(service_request)
+    request_check_version(service_request, version)
+    live = Visit.objects.filter(request=service_request, status__in=Visit.ACTIVE).exists()
+    if escalated:
+        if service_request.status not in ESCALABLE or live:
+            raise IllegalTransition(_("Only an open request without a visit can be escalated."))
+        note = _("Escalated by %(name)s") % {"name": actor}
+        target = Status.ESCALATED
+    else:
+        if service_request.status != Status.ESCALATED:
+            raise IllegalTransition(_("This request is not escalated."))
+        note = _("De-escalated by %(name)s") % {"name": actor}
+        target = Status.NEW
+        service_request.held = False
+        service_request.assignment_attempts = 0
+        service_request.save(update_fields=["held", "assignment_attempts", "updated_at"])
+    request_transition(
+        request=service_request,
+        to=target,
+        actor=actor,
+        reason=f"{note}: {reason}" if reason else note,
+    )
+    if not escalated:
+        _plan_again(service_request)
     return service_request
 
 

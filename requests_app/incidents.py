@@ -15,7 +15,7 @@ from core.geo import haversine_km
 from requests_app.models import Customer, Incident, ServiceRequest
 from requests_app.payloads import active_visit, request_payload
 from requests_app.selectors import with_active_visit
-from requests_app.services import request_changed, request_noted
+from requests_app.services import request_changed, request_noted, requests_version_raise
 from requests_app.states import CLOSED
 
 # Two reports of one customer this close (GPS and geocoding noise) are of the same place.
@@ -128,7 +128,9 @@ def incident_link(*, request: ServiceRequest) -> Incident | None:
 def _announce(tenant_id: int, request_ids: list[int]) -> None:
     """Live screens regroup the earlier reports under the new incident."""
     changes = []
-    for other in with_active_visit(ServiceRequest.objects.filter(pk__in=request_ids)):
+    others = list(with_active_visit(ServiceRequest.objects.filter(pk__in=request_ids)))
+    requests_version_raise(others)
+    for other in others:
         visit = active_visit(other)
         changes.append(
             Change(

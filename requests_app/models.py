@@ -156,6 +156,9 @@ class ServiceRequest(TenantOwned):
     reports = models.PositiveSmallIntegerField(_("reports"), default=1)
     # Counted in the database so the reconciler can give up and escalate after N tries.
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
+    # Raised by every change of the request or its visits (`request_changed`): a dispatcher's
+    # action naming an older version is refused, so two people never overwrite each other.
+    version = models.PositiveIntegerField(_("version"), default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -22,6 +22,16 @@ def active_visit(request: ServiceRequest) -> Visit | None:
     return found[0] if found else None
 
 
+def current_visit(request: ServiceRequest) -> Visit | None:
+    """The live visit as it is in the database now. A prefetched `active_visits` list was read
+    before the change being reported (a reassignment moved the visit to someone else): it is
+    dropped and replaced with what was read."""
+    request.__dict__.pop("active_visits", None)
+    visit = active_visit(request)
+    request.active_visits = [visit] if visit else []
+    return visit
+
+
 def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict:
     visit = visit or active_visit(request)
     return {
@@ -47,6 +57,7 @@ def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict
         "incident_id": request.incident_id,
         "reports": request.reports,
         "channel": request.channel,
+        "version": request.version,
         "visit": None
         if visit is None
         else {

@@ -57,6 +57,7 @@ class RequestSerializer(ReadOnlyFieldsCached, serializers.ModelSerializer):
             "customer_confirmed_at",
             "incident",
             "reports",
+            "version",
             "visit",
         ]
         read_only_fields = fields
@@ -127,7 +128,16 @@ class VisitTransitionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 
-class ManualAssignSerializer(serializers.Serializer):
+def version_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text=_("The request's version the action was decided on: 409 when it changed."),
+    )
+
+
+class AssignTargetSerializer(serializers.Serializer):
     technician = serializers.PrimaryKeyRelatedField(queryset=Technician.objects.none())
     start = serializers.DateTimeField()
 
@@ -147,16 +157,52 @@ class ManualAssignSerializer(serializers.Serializer):
         return value
 
 
+class ManualAssignSerializer(AssignTargetSerializer):
+    confirm = serializers.BooleanField(
+        default=False, help_text=_("Assign even though planning rules are broken.")
+    )
+    version = version_field()
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["skill", "window", "sla", "shift", "overtime", "absence", "overlap", "break"]
+    )
+    message = serializers.CharField()
+
+
+class AssignCheckSerializer(serializers.Serializer):
+    problems = ProblemSerializer(many=True, help_text=_("Empty: the assignment breaks no rule."))
+
+
+class RulesBrokenSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    problems = ProblemSerializer(many=True, required=False)
+    current = serializers.DictField(
+        required=False, help_text=_("With code `stale`: the request as it is now.")
+    )
+
+
 class PinSerializer(serializers.Serializer):
     pinned = serializers.BooleanField()
+    version = version_field()
 
 
 class UnassignSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+    version = version_field()
 
 
 class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+    version = version_field()
+
+
+class EscalateSerializer(serializers.Serializer):
+    escalated = serializers.BooleanField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+    version = version_field()
 
 
 class WindowFieldsMixin(serializers.Serializer):
@@ -182,10 +228,12 @@ class RescheduleSerializer(WindowFieldsMixin):
     window_start = serializers.DateTimeField()
     window_end = serializers.DateTimeField()
     reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+    version = version_field()
 
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+    version = version_field()
 
 
 class DecisionSerializer(serializers.ModelSerializer):

@@ -4,25 +4,52 @@ event, and what the customer is told. Taking a request in and changing its promi
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import Tenant, User
+from core.errors import Stale
 from core.events import Change, event_emit, events_emit
 from notifications.models import Notification
 from notifications.services import notification_enqueue, notifications_enqueue
 from requests_app.models import Customer, ServiceRequest, StatusChange
-from requests_app.payloads import active_visit, request_payload
+from requests_app.payloads import active_visit, current_visit, request_payload
 from requests_app.states import check_transition
 from requests_app.tracking import tracking_url
 
 
+def requests_version_raise(requests: Iterable[ServiceRequest]) -> None:
+    """Every change of a request or its visits raises its version (one statement for them all),
+    and the objects in hand carry the new one: clients acting on an older one are refused."""
+    by_id = {request.pk: request for request in requests}
+    if not by_id:
+        return
+    # One statement that both raises and returns the versions (`.update()` returns neither).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE requests_app_servicerequest SET version = version + 1 "
+            "WHERE id = ANY(%s) RETURNING id, version",
+            [list(by_id)],
+        )
+        for pk, version in cursor.fetchall():
+            by_id[pk].version = version
+
+
+def request_check_version(request: ServiceRequest, version: int | None) -> None:
+    """Refuse an action taken on an older version of the request (`version` None: no check).
+    Call it with the request read under its row lock."""
+    if version is not None and version != request.version:
+        raise Stale(extra={"current": request_payload(request, current_visit(request))})
+
+
 def request_changed(*, request: ServiceRequest, kind: str = "request.updated", visit=None) -> None:
-    """Emit the live event for a request; technicians hear about their own jobs. Pass the live
-    visit when the caller holds it, to save reading it again."""
-    visit = visit or active_visit(request)
+    """Raise the request's version and emit its live event; technicians hear about their own
+    jobs. Pass the live visit when the caller holds it, to save reading it again: otherwise it
+    is read now (a list prefetched before the change would report the old visit)."""
+    visit = visit or current_visit(request)
+    requests_version_raise([request])
     event_emit(
         tenant_id=request.tenant_id,
         kind=kind,
@@ -177,6 +204,7 @@ def requests_flag_window_risk(
     if not flagged:
         return
     changes, first_times = list(changes), []
+    requests_version_raise(request for request, _visit in flagged)
     for request, visit in flagged:
         visit = visit or active_visit(request)
         technician_id = visit.technician_id if visit else None

@@ -24,7 +24,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.NEW: frozenset(
         {Status.ASSIGNED, Status.CANCELLED, Status.ESCALATED, Status.RESCHEDULED}
     ),
-    Status.ESCALATED: frozenset({Status.ASSIGNED, Status.CANCELLED, Status.RESCHEDULED}),
+    # Back to NEW when a dispatcher de-escalates it: the engine plans it again.
+    Status.ESCALATED: frozenset(
+        {Status.ASSIGNED, Status.NEW, Status.CANCELLED, Status.RESCHEDULED}
+    ),
     Status.RESCHEDULED: frozenset({Status.ASSIGNED, Status.CANCELLED, Status.ESCALATED}),
     # Unassigning sends a request back to NEW so the engine picks it up again.
     Status.ASSIGNED: frozenset(

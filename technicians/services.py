@@ -8,12 +8,18 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.db import Constraint, constraints_deferred
-from core.errors import Conflict, DomainError, IllegalTransition
+from core.errors import Conflict, DomainError, IllegalTransition, RulesBroken
 from dispatch.routes import legs_move, load_routes, push_legs
+from dispatch.rules import assignment_problems
 from dispatch.travel import travel_for_tenant
 from requests_app.follow_up import request_follow_up
 from requests_app.models import ServiceRequest
-from requests_app.services import request_changed, request_transition
+from requests_app.services import (
+    request_changed,
+    request_check_version,
+    request_noted,
+    request_transition,
+)
 from requests_app.states import Status as RequestStatus
 from requests_app.states import check_transition
 from technicians.models import Technician, Visit
@@ -139,15 +145,18 @@ def visit_transition(
 
 
 @transaction.atomic
-def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "") -> Visit:
+def visit_unassign(
+    *, visit: Visit, actor: User | None = None, reason: str = "", version: int | None = None
+) -> Visit:
     """Take a job back from a technician before arrival. The request is held: no re-plan gives
     it to anyone until a dispatcher assigns or releases it (`request_release`)."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    request_check_version(request, version)
     if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ACCEPTED, VisitStatus.EN_ROUTE):
         raise IllegalTransition(_("Only a visit not yet on site can be unassigned."))
     visit.status = VisitStatus.CANCELLED
     visit.save(update_fields=["status", "updated_at"])
-    request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
     request.held = True
     request.save(update_fields=["held", "updated_at"])
     request_transition(request=request, to=RequestStatus.NEW, actor=actor, reason=reason)
@@ -156,12 +165,30 @@ def visit_unassign(*, visit: Visit, actor: User | None = None, reason: str = "")
 
 @transaction.atomic
 def request_assign_manually(
-    *, service_request: ServiceRequest, technician: Technician, start: datetime, actor: User
+    *,
+    service_request: ServiceRequest,
+    technician: Technician,
+    start: datetime,
+    actor: User,
+    confirm: bool = False,
+    version: int | None = None,
 ) -> Visit:
     """A dispatcher's override: put the request on this technician at this time, pinned, so
-    the engine plans around it. Replaces the current visit if there is one."""
+    the engine plans around it. Replaces the current visit if there is one. The planning rules
+    are checked again here (RulesBroken when one is broken and the dispatcher did not
+    `confirm`; the history names the rules a confirmed override broke)."""
     if technician.tenant_id != service_request.tenant_id or not technician.active:
         raise DomainError(_("Choose an active technician of this client."), field="technician")
+    # Read again under the row lock: the caller's copy (and its prefetched visit) may be old.
+    service_request = (
+        ServiceRequest.objects.select_for_update()
+        .select_related("tenant", "customer")
+        .get(pk=service_request.pk)
+    )
+    request_check_version(service_request, version)
+    problems = assignment_problems(request=service_request, technician=technician, start=start)
+    if problems and not confirm:
+        raise RulesBroken(extra={"problems": [problem.as_dict() for problem in problems]})
     end = start + timedelta(minutes=service_request.estimated_minutes)
     if service_request.held:  # the dispatcher's own choice ends the hold: the visit is pinned
         service_request.held = False
@@ -171,9 +198,11 @@ def request_assign_manually(
         .filter(request=service_request, status__in=Visit.ACTIVE)
         .first()
     )
+    overridden = ", ".join(dict.fromkeys(problem.code for problem in problems))
     try:
         with transaction.atomic():
             if visit is None:
+                reason = _("Assigned by %(name)s") % {"name": actor}
                 return visit_create(
                     request=service_request,
                     technician=technician,
@@ -181,7 +210,7 @@ def request_assign_manually(
                     end=end,
                     pinned=True,
                     actor=actor,
-                    reason=_("Assigned by %(name)s") % {"name": actor},
+                    reason=_confirmed(reason, overridden),
                 )
             if visit.status not in (VisitStatus.SCHEDULED, VisitStatus.ACCEPTED):
                 raise IllegalTransition(_("The technician is already on the way or on site."))
@@ -196,25 +225,36 @@ def request_assign_manually(
             _("%(name)s already has a visit at that time.") % {"name": technician},
             field="start",
         ) from None
-    reason = _("Reassigned by %(name)s") % {"name": actor}
+    reason = _confirmed(_("Reassigned by %(name)s") % {"name": actor}, overridden)
     if reaccept:
         request_transition(
             request=service_request, to=RequestStatus.ASSIGNED, actor=actor, reason=reason
         )
-    else:
-        request_changed(request=service_request)
+    else:  # the status stays: the reassignment is still a row, with who and why
+        request_noted(request=service_request, actor=actor, reason=reason)
+        request_changed(request=service_request, visit=visit)
     return visit
 
 
+def _confirmed(reason: str, overridden: str) -> str:
+    if not overridden:
+        return reason
+    return _("%(reason)s (confirmed: %(rules)s)") % {"reason": reason, "rules": overridden}
+
+
 @transaction.atomic
-def visit_pin(*, visit: Visit, pinned: bool, actor: User | None = None) -> Visit:
+def visit_pin(
+    *, visit: Visit, pinned: bool, actor: User | None = None, version: int | None = None
+) -> Visit:
     """Pin a visit to its technician and time (the engine plans around it), or release it."""
-    visit = Visit.objects.select_for_update().select_related("request").get(pk=visit.pk)
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    request_check_version(request, version)
     if not visit.is_active:
         raise IllegalTransition(_("Only a live visit can be pinned."))
     visit.pinned = pinned
     visit.save(update_fields=["pinned", "updated_at"])
-    request_changed(request=visit.request)
+    request_changed(request=request, visit=visit)
     return visit
 
 

@@ -49,7 +49,10 @@ WITH_ID = [(method, path) for method, path in OPERATIONS if "{id}" in path]
 
 
 def _collection(path: str) -> str:
-    return path.removeprefix("/api/v1/").split("/")[0]
+    """What a path names: the segment before its `{id}` (`/board/requests/{id}/` names a
+    request), else its first one."""
+    parts = path.removeprefix("/api/v1/").split("/")
+    return parts[parts.index("{id}") - 1] if "{id}" in parts else parts[0]
 
 
 def _call(client, method: str, path: str, object_id: int | None):
@@ -113,7 +116,9 @@ def test_lists_show_no_other_tenants_rows(dispatcher, other_tenant):
     client.force_login(dispatcher)
 
     lists = ("/api/v1/requests/", "/api/v1/customers/", "/api/v1/technicians/")
-    for url in (*lists, "/api/v1/events/?after=0"):
+    for url in (*lists, "/api/v1/events/?after=0", "/api/v1/board/queue/"):
         body = client.get(url).json()
         rows = body.get("results", body.get("events", []))
         assert rows == [], url
+    timeline = client.get("/api/v1/board/timeline/").json()
+    assert timeline["technicians"] == timeline["visits"] == []

@@ -137,7 +137,8 @@ def point_at_real_rows(case, world: World) -> None:
     """Valid parts of a case name the tenant's rows; invalid parts keep what was generated."""
     meta = case.meta
     if "id" in case.path_parameters and not meta.is_negative_at(ParameterLocation.PATH):
-        collection = case.path.split("/")[3]  # /api/v1/<collection>/{id}/...
+        parts = case.path.split("/")  # /api/v1/[board/]<collection>/{id}/...
+        collection = parts[parts.index("{id}") - 1]
         case.path_parameters = {**case.path_parameters, "id": world.ids[collection]}
     for location, attribute in (
         (ParameterLocation.BODY, "body"),

@@ -72,9 +72,14 @@ def test_assigning_over_another_visit_is_a_409_naming_the_field(api, dispatcher,
     )
     request = RequestFactory(tenant=dispatcher.tenant)
 
+    # Even a confirmed override: no technician is in two places at once (the database says).
     response = api(dispatcher).post(
         f"/api/v1/requests/{request.pk}/assign/",
-        {"technician": technician.pk, "start": (busy_from + timedelta(minutes=15)).isoformat()},
+        {
+            "technician": technician.pk,
+            "start": (busy_from + timedelta(minutes=15)).isoformat(),
+            "confirm": True,
+        },
         format="json",
     )
 
