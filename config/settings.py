@@ -211,9 +211,10 @@ CHANNEL_LAYERS = {
 # Where the browser opens the WebSocket. Empty means the page's own origin (a reverse proxy
 # routes /ws/ to the ASGI server, as in docker-compose). `make up` sets it to the ASGI port.
 WS_PUBLIC_URL = env_str("WS_PUBLIC_URL", "")
-# The board's map tiles. Empty: no tiles, the markers alone (air-gapped sites, tests); a site
-# with its own tile server sets its URL template here.
+# The board's map tiles: a URL template (a site's own tile server), or "none" for the markers
+# alone (air-gapped sites, tests).
 MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_URL = "" if MAP_TILE_URL.lower() == "none" else MAP_TILE_URL
 MAP_ATTRIBUTION = env_str("MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 
 CELERY_BROKER_URL = REDIS_URL

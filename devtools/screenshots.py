@@ -40,6 +40,7 @@ def main() -> int:
         "WS_PUBLIC_URL": f":{ws}",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{http}",
         "RATELIMIT_ENABLE": "false",
+        "MAP_TILE_URL": "none",  # no internet here: the map shows its markers alone
     }
     for command in (["migrate", "--noinput"], ["seed_demo"]):
         subprocess.run(
@@ -115,6 +116,8 @@ def shoot(base: str, tracking: str, phone: str) -> None:
     screens = [
         ("board", "dispatcher", DESK, "/board/", "en"),
         ("board-ru", "dispatcher", DESK, "/board/", "ru"),
+        ("board-kk", "dispatcher", DESK, "/board/", "kk"),
+        ("board-drawer", "dispatcher", DESK, "/board/#first", "en"),
         ("technician-day", "technician1", PHONE, "/tech/", "en"),
         ("technician-day-kk", "technician1", PHONE, "/tech/", "kk"),
         (
@@ -144,7 +147,11 @@ def shoot(base: str, tracking: str, phone: str) -> None:
                 page.wait_for_load_state("networkidle")
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
-            time.sleep(0.5)  # the live badge and fonts settle
+            time.sleep(1.0)  # the live badge, the timeline and fonts settle
+            if path.endswith("#first"):  # the board with the first job's drawer open
+                page.locator("tbody#rows tr[data-id]").first.click()
+                page.get_by_test_id("drawer").wait_for()
+                time.sleep(0.5)
             page.screenshot(path=str(OUT / f"{name}.png"))
             context.close()
         browser.close()

@@ -87,6 +87,7 @@ def board_text() -> dict:
             "more": _("and %(n)s more"),
             "system": _("the system"),
             "chosen": _("chosen"),
+            "on_map": _("show on the map"),
         },
         "actions": {
             "assign": _("Assign"),

@@ -8,8 +8,9 @@ const HEARTBEAT_MS = 15000;
 const SILENT_MS = 40000; // no answer for this long: the socket is dead, open another
 
 class LiveFeed {
-  constructor({ path, lastSeq, onEvent, onStatus, onFrame }) {
+  constructor({ path, wsUrl, lastSeq, onEvent, onStatus, onFrame }) {
     this.path = path;
+    this.wsUrl = wsUrl || "";
     this.lastSeq = lastSeq;
     this.onEvent = onEvent;
     this.onStatus = onStatus || (() => {});
@@ -23,9 +24,9 @@ class LiveFeed {
   }
 
   url() {
-    // WS_URL: empty = this origin (a proxy routes /ws/), ":8001" = this host on another port.
+    // wsUrl: empty = this origin (a proxy routes /ws/), ":8001" = this host on another port.
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const configured = window.WS_URL || "";
+    const configured = this.wsUrl;
     const base = configured.startsWith(":") ? `${scheme}://${location.hostname}${configured}`
       : configured || `${scheme}://${location.host}`;
     return base.replace(/\/$/, "") + this.path;

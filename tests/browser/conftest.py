@@ -46,7 +46,7 @@ def browser():
 def server(transactional_db):
     """One origin for HTTP and /ws/ (uvicorn), plus a Celery worker, on the test database."""
     # No map tiles: tests never reach the internet, and the map must show its markers without.
-    env = stack.environment(MAP_TILE_URL="")
+    env = stack.environment(MAP_TILE_URL="none")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     port = free_port()
     asgi = stack.start_asgi(port, env)

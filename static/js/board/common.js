@@ -27,6 +27,7 @@ const dayOf = new Intl.DateTimeFormat("en-CA", { timeZone: config.time_zone });
 const dayLabel = (moment) => dayOf.format(moment).slice(5).split("-").reverse().join(".");
 
 export const localDay = (moment) => dayOf.format(moment);
+export const shortDay = (moment) => dayLabel(moment);
 
 // Today's times alone; another day's with the day, so tomorrow's 11:00 never reads as today's.
 export function fmt(iso) {
@@ -45,7 +46,7 @@ export function fmtRange(from, to) {
 }
 
 // The offset of the tenant's zone at a moment, in minutes (for <input type=datetime-local>).
-function zoneOffset(moment) {
+export function zoneOffset(moment) {
   const parts = new Intl.DateTimeFormat("en-US", {
     timeZone: config.time_zone, hourCycle: "h23", year: "numeric", month: "2-digit",
     day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",

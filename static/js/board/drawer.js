@@ -51,7 +51,7 @@ export class Drawer {
     const { request: r, customer, history, visits, decisions, description } = this.data;
     const visit = r.visit;
     const others = this.board.presence.on(r.id);
-    this.node.replaceChildren(
+    this.node.replaceChildren(...[
       el("header", {},
         el("h2", { id: "drawer-title" }, `${r.number} · `,
           el("span", { class: `badge ${r.kind}` }, r.kind === "emergency" ? text.emergency : text.planned),
@@ -59,7 +59,7 @@ export class Drawer {
         el("button", { type: "button", class: "link close", "aria-label": a.close, onclick: () => this.close() }, "✕")),
       el("p", { class: "drawer-status", dataset: { testid: "drawer-status" } },
         statusOf(r), r.urgency ? ` · ${text[r.urgency] || r.urgency}` : "",
-        r.held ? ` · ✋ ${text.held}` : "",
+        r.held ? ` · ${text.held}` : "",
         visit ? ` · ${visit.technician} ${fmtRange(visit.planned_start, visit.planned_end)}` : ""),
       others.length ? el("p", { class: "presence" }, others.join(", ")) : null,
       this.actions(r),
@@ -69,7 +69,7 @@ export class Drawer {
           customer.phone ? el("div", {}, el("a", { href: `tel:${customer.phone}`, class: "tel" }, `☎ ${t.phone} ${customer.phone}`)) : null,
           customer.email ? el("div", {}, el("a", { href: `mailto:${customer.email}` }, customer.email)) : null),
         el("dt", {}, t.address), el("dd", {}, r.address || customer.address,
-          " ", el("button", { type: "button", class: "link", onclick: () => this.board.map.focus(r.id) }, "📍")),
+          " ", el("button", { type: "button", class: "link", onclick: () => this.board.map.focus(r.id) }, t.on_map)),
         r.window_start ? [el("dt", {}, t.window), el("dd", {}, fmtRange(r.window_start, r.window_end))] : null,
         r.response_due ? [el("dt", {}, t.due), el("dd", {}, fmt(r.response_due))] : null,
         r.required_skills && r.required_skills.length
@@ -79,7 +79,7 @@ export class Drawer {
       el("h3", {}, t.visits),
       el("ul", { class: "visits" }, visits.map((v) => el("li", {},
         `${v.technician} · ${text.visit_status[v.status] || v.status} · ${fmtRange(v.planned_start, v.planned_end)}`,
-        v.pinned ? ` · 📌 ${text.pinned}` : "",
+        v.pinned ? ` · ${text.pinned}` : "",
         v.reason ? ` · ${v.reason}` : "", v.note ? el("div", { class: "sub" }, v.note) : null))),
       el("h3", {}, t.history),
       el("ol", { class: "history", dataset: { testid: "history" } }, history.map((h) => el("li", {},
@@ -87,7 +87,7 @@ export class Drawer {
         h.from_status ? `${text.status[h.from_status] || h.from_status} → ` : "",
         text.status[h.to_status] || h.to_status,
         ` · ${h.actor || t.system}`, h.reason ? ` · ${h.reason}` : ""))),
-    );
+    ].filter(Boolean));
   }
 
   decision(decisions) {

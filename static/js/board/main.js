@@ -115,6 +115,7 @@ class Board {
     const live = document.getElementById("live");
     this.feed = new LiveFeed({
       path: "/ws/dispatch/",
+      wsUrl: config.ws_url,
       lastSeq: config.last_seq,
       onEvent: (event) => this.onEvent(event),
       onFrame: (frame) => { if (frame.type === "presence") this.presence.receive(frame); },

@@ -172,8 +172,8 @@ export class Queue {
       + (r.reports > 1 ? ` · ${text.reported_again} ×${r.reports}` : "");
     const flags = [];
     if (urgent) flags.push(`⚠ ${text.at_risk}`);
-    if (r.urgency === "late") flags.push(`⏰ ${text.late}`);
-    if (r.held) flags.push(`✋ ${text.held}`);
+    if (r.urgency === "late") flags.push(`⚠ ${text.late}`);
+    if (r.held) flags.push(text.held);
     const when = r.window_start ? fmtRange(r.window_start, r.window_end)
       : r.response_due ? `${text.due} ${fmt(r.response_due)}` : "";
     const others = this.board.presence.on(r.id);
@@ -205,9 +205,9 @@ export class Queue {
     tr.setAttribute("aria-expanded", this.unfolded.has(lead.incident_id) ? "true" : "false");
     tr.replaceChildren(
       el("td", { class: "num" }, `INC-${String(lead.incident_id).padStart(5, "0")}`),
-      el("td", { class: "what" }, el("span", { class: "badge emergency" }, text.outage), " ",
-        categoryOf(lead),
-        el("div", { class: "sub incident-size" },
+      el("td", { class: "what incident-size" }, el("span", { class: "badge emergency" }, text.outage),
+        " ", categoryOf(lead),
+        el("div", { class: "sub" },
           `${counted(text.customers, new Set(members.map((r) => r.customer_id)).size)} · ${lead.address}`)),
       el("td", { class: "status" }, counted(text.waiting, waiting)),
       el("td", {}),

@@ -1,16 +1,29 @@
 // The timeline (vis-timeline): one row per technician with the shift and absences behind,
 // each visit coloured by status over its agreed window, travel before it, and the now-line.
 // Visits are dragged along a row or to another; requests are dropped from the queue.
-import { api, clock, config, el, fill, fmtRange, localDay, text } from "./common.js";
+import {
+  api, clock, config, el, fill, fmtRange, localDay, shortDay, text, zoneOffset,
+} from "./common.js";
 
 const MOVABLE = new Set(["scheduled", "accepted"]);
 const DAY = 24 * 3600 * 1000;
+
+// Labels on the time axis, in the tenant's zone and the reader's language.
+const SUB_DAY = new Set(["millisecond", "second", "minute", "hour"]);
+const minorLabel = (date, scale) => {
+  const moment = new Date(date.valueOf());
+  return SUB_DAY.has(scale) ? clock(moment.toISOString()) : shortDay(moment);
+};
+const majorLabel = (date, scale) => {
+  const moment = new Date(date.valueOf());
+  return SUB_DAY.has(scale) ? shortDay(moment) : String(moment.getUTCFullYear());
+};
 
 function midnight(offsetDays) {
   // The tenant's midnight: the range asked of the server is in its zone.
   const today = localDay(new Date());
   const utc = new Date(`${today}T00:00:00Z`);
-  return new Date(utc.getTime() + offsetDays * DAY);
+  return new Date(utc.getTime() - zoneOffset(utc) * 60000 + offsetDays * DAY);
 }
 
 export class Timeline {
@@ -40,10 +53,15 @@ export class Timeline {
       margin: { item: { horizontal: 0, vertical: 4 } },
       zoomMin: 30 * 60 * 1000,
       zoomMax: 3 * DAY,
-      snap: (date) => new Date(Math.round(date.getTime() / (5 * 60000)) * 5 * 60000),
-      format: {
-        minorLabels: (date) => clock(date.toDate ? date.toDate().toISOString() : date),
+      // Without a start and end the timeline would fit itself to the first items it gets.
+      ...this.initialWindow(),
+      // Days and hours of the tenant's zone: midnight lines and snapping fall where it lives.
+      moment: (date) => {
+        const moment = vis.moment(date);
+        return moment.utcOffset(zoneOffset(moment.toDate()));
       },
+      snap: (date) => new Date(Math.round(date.getTime() / (5 * 60000)) * 5 * 60000),
+      format: { minorLabels: minorLabel, majorLabels: majorLabel },
       tooltip: { followMouse: false, overflowMethod: "cap" },
       onMove: (item, callback) => this.onMove(item, callback),
       onAdd: (item, callback) => this.onAdd(item, callback),
@@ -60,21 +78,27 @@ export class Timeline {
     document.querySelectorAll("[data-range]").forEach((button) => {
       button.addEventListener("click", () => this.show(button.dataset.range));
     });
-    this.show("today");
+  }
+
+  // Today's working hours, moved on to keep the now-line in view late in the day.
+  initialWindow() {
+    const now = Date.now();
+    const day = midnight(0).getTime();
+    return {
+      start: new Date(Math.min(Math.max(day + 6 * 3600e3, now - 3 * 3600e3), now - 3600e3)),
+      end: new Date(Math.max(day + 20 * 3600e3, now + 5 * 3600e3)),
+    };
   }
 
   show(which) {
     const now = Date.now();
-    if (which === "now") {
-      this.view.setWindow(new Date(now - 2 * 3600e3), new Date(now + 6 * 3600e3));
-    } else if (which === "tomorrow") {
-      this.view.setWindow(midnight(1), midnight(2));
-    } else if (which === "both") {
-      this.view.setWindow(midnight(0), midnight(2));
-    } else {
-      this.view.setWindow(new Date(Math.max(midnight(0).getTime() + 6 * 3600e3, now - 3 * 3600e3)),
-        new Date(Math.max(midnight(0).getTime() + 20 * 3600e3, now + 5 * 3600e3)));
-    }
+    const windows = {
+      now: [new Date(now - 2 * 3600e3), new Date(now + 6 * 3600e3)],
+      tomorrow: [new Date(midnight(1).getTime() + 6 * 3600e3), new Date(midnight(1).getTime() + 22 * 3600e3)],
+      both: [midnight(0), midnight(2)],
+    };
+    const [start, end] = windows[which] || Object.values(this.initialWindow());
+    this.view.setWindow(start, end);
   }
 
   reloadSoon(delay = 500) {
@@ -134,13 +158,13 @@ export class Timeline {
           title: `${text.travel} ${v.travel_minutes}′`,
         });
       }
-      const flags = [v.late ? `⏰ ${text.late}` : "", v.at_risk ? `⚠ ${text.at_risk}` : "",
-        v.pinned ? `📌 ${text.pinned}` : ""].filter(Boolean);
+      const flags = [v.late ? `⚠ ${text.late}` : "", v.at_risk ? `⚠ ${text.at_risk}` : "",
+        v.pinned ? text.pinned : ""].filter(Boolean);
       items.push({
         id: `v-${v.id}`, group: v.technician_id, start: v.planned_start, end: v.planned_end,
         type: "range",
         className: `visit kind-${v.kind} vstatus-${v.status}${v.late ? " late" : ""}${v.at_risk ? " at-risk" : ""}${v.pinned ? " pinned" : ""}`,
-        content: `${v.request_number} ${v.customer}${flags.length ? " " + flags.map((f) => f.split(" ")[0]).join("") : ""}`,
+        content: `${v.late || v.at_risk ? "⚠ " : ""}${v.request_number} ${v.customer}`,
         title: [`${v.request_number} · ${v.customer}`, v.address,
           `${text.visit_status[v.status] || v.status} ${fmtRange(v.planned_start, v.planned_end)}`,
           v.window_start ? `${text.window} ${fmtRange(v.window_start, v.window_end)}` : "",
