@@ -272,6 +272,7 @@ class HistorySerializer(serializers.Serializer):
 
 class DrawerVisitSerializer(serializers.ModelSerializer):
     technician = serializers.CharField(source="technician.__str__")
+    reason = serializers.CharField(help_text=_("Why it could not be completed (a code), or empty."))
 
     class Meta:
         model = Visit
