@@ -30,6 +30,8 @@ from technicians.models import Technician, Visit
 from technicians.roster_api import AbsenceSerializer, PositionSerializer, ShiftSerializer
 
 MAX_SPAN = timedelta(days=3)
+# How far from now the timeline looks (before it, local times had odd offsets: LMT).
+REACH = timedelta(days=366)
 
 
 class QueueQuery(serializers.Serializer):
@@ -163,6 +165,10 @@ class TimelineQuery(serializers.Serializer):
             raise serializers.ValidationError({"end": [_("The end must be after the start.")]})
         if end - start > MAX_SPAN:
             raise serializers.ValidationError({"end": [_("Show at most 3 days at once.")]})
+        if abs(start - timezone.now()) > REACH:
+            raise serializers.ValidationError(
+                {"start": [_("Choose a day within a year of today.")]}
+            )
         return {**attrs, "start": start, "end": end}
 
 
@@ -272,6 +278,7 @@ class HistorySerializer(serializers.Serializer):
 
 class DrawerVisitSerializer(serializers.ModelSerializer):
     technician = serializers.CharField(source="technician.__str__")
+    reason = serializers.CharField(help_text=_("Why it could not be completed (a code), or empty."))
 
     class Meta:
         model = Visit

@@ -301,6 +301,7 @@ def test_the_timeline_filters_the_crew(api, dispatcher, technician, other_techni
     [
         {"start": "2030-01-01T00:00:00Z", "end": "2030-01-05T00:00:00Z"},
         {"start": "2030-01-02T00:00:00Z", "end": "2030-01-01T00:00:00Z"},
+        {"start": "0150-09-19T12:41:51Z", "end": "0150-09-19T15:41:51Z"},
         {"start": "yesterday"},
         {"technician": 0},
     ],
