@@ -88,8 +88,11 @@ def test_a_technicians_day_lists_the_visits_in_route_order_with_their_agreed_win
     api, dispatcher
 ):
     technician = TechnicianFactory(tenant=dispatcher.tenant)
-    later = planned_visit(technician, starts_in=180)
-    sooner = planned_visit(technician, starts_in=60, pinned=True)
+    # 12:00 and 14:00 of today, whatever the hour the test runs at.
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    to_noon = round((noon - timezone.now()).total_seconds() / 60)
+    later = planned_visit(technician, starts_in=to_noon + 120)
+    sooner = planned_visit(technician, starts_in=to_noon, pinned=True)
 
     body = api(dispatcher).get(f"{URL}{technician.pk}/day/").json()
 
