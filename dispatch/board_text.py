@@ -98,6 +98,7 @@ def board_text() -> dict:
             "unassign": _("Unassign and hold"),
             "release": _("Release to the engine"),
             "escalate": _("Escalate"),
+            "offer_window": _("Offer the customer a new window"),
             "deescalate": _("De-escalate"),
             "reason": _("Reason"),
             "close": _("Close"),

@@ -22,6 +22,7 @@ from requests_app.booking import (
     request_cancel,
     request_create,
     request_escalate,
+    request_offer_window,
     request_release,
     request_reschedule,
     request_update,
@@ -37,6 +38,7 @@ from requests_app.serializers import (
     DecisionSerializer,
     EscalateSerializer,
     ManualAssignSerializer,
+    OfferWindowSerializer,
     ReleaseSerializer,
     RequestCreateSerializer,
     RequestSerializer,
@@ -94,7 +96,7 @@ class RequestViewSet(
             return [IsAuthenticated(), HasRole.of(*INTAKE_ROLES)()]
         if self.action == "decisions":
             return [IsAuthenticated(), HasRole.of(*STAFF_ROLES)()]
-        if self.action in ("assign", "release", "assign_check", "escalate"):
+        if self.action in ("assign", "release", "assign_check", "escalate", "offer_window"):
             return [IsAuthenticated(), HasRole.of(*DISPATCH_ROLES)()]
         return [IsAuthenticated()]
 
@@ -229,6 +231,19 @@ class RequestViewSet(
         serializer = ReleaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         request_release(
+            service_request=service_request, actor=request.user, **serializer.validated_data
+        )
+        return self._answer()
+
+    @extend_schema(request=OfferWindowSerializer, responses=CHANGED)
+    @action(detail=True, methods=["post"], url_path="offer-window")
+    def offer_window(self, request, pk=None):
+        """Send the customer their link to pick another arrival window; the agreed one holds
+        until they do (409 when the customer can no longer change it, or cannot be reached)."""
+        service_request = self.get_object()
+        serializer = OfferWindowSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_offer_window(
             service_request=service_request, actor=request.user, **serializer.validated_data
         )
         return self._answer()

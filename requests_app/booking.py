@@ -31,6 +31,7 @@ from requests_app.services import (
     request_transition,
 )
 from requests_app.states import CLOSED, Status
+from requests_app.tracking import tracking_url
 from technicians.models import Skill, Visit
 
 DEFAULT_PRIORITY = {ServiceRequest.Kind.EMERGENCY: 1, ServiceRequest.Kind.PLANNED: 3}
@@ -284,6 +285,46 @@ def request_release(
     )
     request_changed(request=service_request)
     _plan_again(service_request)
+    return service_request
+
+
+@transaction.atomic
+def request_offer_window(
+    *, service_request: ServiceRequest, actor: User, reason: str = "", version: int | None = None
+) -> ServiceRequest:
+    """A dispatcher asks the customer to pick another arrival window: the customer gets their
+    tracking link opened at the choice of windows. The agreed window holds until they pick one
+    (`request_reschedule`), so a customer who does not answer still gets the visit agreed."""
+    service_request = _locked(service_request)
+    request_check_version(service_request, version)
+    if not customer_may_change(service_request):
+        raise IllegalTransition(
+            _("The customer can no longer change this visit by link: call them instead.")
+        )
+    customer = service_request.customer
+    if not (customer.phone or customer.email):
+        raise Conflict(_("The customer has no phone or e-mail to send the link to."))
+    tenant = service_request.tenant
+    with override(tenant.language):
+        body = _("%(tenant)s: please choose a new arrival time for %(number)s: %(link)s") % {
+            "tenant": tenant.name,
+            "number": service_request.number,
+            "link": tracking_url(service_request) + "?change=1",
+        }
+    notification_enqueue(
+        **customer_message(
+            service_request,
+            body=body,
+            kind="window_offer",
+            # One message per offer: the next offer is made on a newer version.
+            dedupe_key=f"window-offer:{service_request.pk}:{service_request.version}",
+        )
+    )
+    note = _("New window offered to the customer by %(name)s") % {"name": actor}
+    request_noted(
+        request=service_request, actor=actor, reason=f"{note}: {reason}" if reason else note
+    )
+    request_changed(request=service_request)
     return service_request
 
 

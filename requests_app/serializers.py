@@ -199,6 +199,11 @@ class ReleaseSerializer(serializers.Serializer):
     version = version_field()
 
 
+class OfferWindowSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, allow_blank=True, default="")
+    version = version_field()
+
+
 class EscalateSerializer(serializers.Serializer):
     escalated = serializers.BooleanField()
     reason = serializers.CharField(max_length=200, allow_blank=True, default="")

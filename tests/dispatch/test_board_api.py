@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Event
+from notifications.models import Notification
 from requests_app.models import ServiceRequest, StatusChange
 from technicians.models import Absence, Shift, Visit
 from tests.factories import CustomerFactory, RequestFactory, SkillFactory, TechnicianFactory
@@ -556,6 +557,7 @@ def test_an_action_on_an_older_version_is_refused_with_the_request_as_it_is(
         ("release", {}),
         ("reschedule", {"window_start": "later", "window_end": "later"}),
         ("escalate", {"escalated": True}),
+        ("offer-window", {}),
         ("pin", {"pinned": True}),
         ("unassign", {}),
     ],
@@ -678,3 +680,82 @@ def test_skills_of_another_tenant_do_not_filter_the_queue(api, dispatcher, other
     RequestFactory(tenant=dispatcher.tenant)
 
     assert api(dispatcher).get(QUEUE, {"skill": "copper"}).json()["count"] == 0
+
+
+# Offering the customer a new window -------------------------------------------------------
+
+
+def offer(client, request, **extra):
+    return client.post(f"/api/v1/requests/{request.pk}/offer-window/", extra, format="json")
+
+
+def test_offering_a_new_window_sends_the_customer_the_link_and_keeps_the_agreed_one(
+    api, dispatcher
+):
+    window = (hours(48), hours(50))
+    request = RequestFactory(
+        tenant=dispatcher.tenant,
+        window_start=window[0],
+        window_end=window[1],
+        customer=CustomerFactory(tenant=dispatcher.tenant, phone="+77015551234"),
+    )
+
+    response = offer(api(dispatcher), request, reason="Technician ill")
+
+    assert response.status_code == 200, response.content
+    message = Notification.objects.get(request=request, kind="window_offer")
+    assert message.recipient == "+77015551234"
+    assert "/t/" in message.body and message.body.endswith("?change=1")
+    request.refresh_from_db()
+    assert (request.window_start, request.window_end) == window
+    note = request.status_changes.last()
+    assert note.actor == dispatcher
+    assert note.reason == f"New window offered to the customer by {dispatcher}: Technician ill"
+
+
+def test_a_second_offer_sends_a_second_message(api, dispatcher):
+    request = RequestFactory(tenant=dispatcher.tenant, window_start=hours(48), window_end=hours(50))
+    client = api(dispatcher)
+
+    offer(client, request)
+    offer(client, request)
+
+    assert Notification.objects.filter(request=request, kind="window_offer").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"kind": "emergency"}, "not planned"),
+        ({"status": "on_site"}, "under way"),
+        ({"window_start": "soon"}, "inside the cut-off"),
+    ],
+)
+def test_a_new_window_is_not_offered_where_the_customer_cannot_pick_one(
+    api, dispatcher, extra, why
+):
+    if extra.get("window_start") == "soon":
+        extra = {"window_start": hours(1), "window_end": hours(3)}
+    request = RequestFactory(tenant=dispatcher.tenant, **extra)
+
+    response = offer(api(dispatcher), request)
+
+    assert response.status_code == 409, why
+    assert not Notification.objects.filter(request=request).exists()
+
+
+def test_a_customer_without_phone_or_email_cannot_be_offered_a_window(api, dispatcher):
+    silent = CustomerFactory(tenant=dispatcher.tenant, phone="", email="")
+    request = RequestFactory(tenant=dispatcher.tenant, customer=silent)
+
+    response = offer(api(dispatcher), request)
+
+    assert response.status_code == 409
+    assert "no phone or e-mail" in response.json()["detail"]
+
+
+def test_only_dispatchers_offer_windows(api, operator, other_dispatcher):
+    request = RequestFactory(tenant=operator.tenant)
+
+    assert offer(api(operator), request).status_code == 403
+    assert offer(api(other_dispatcher), request).status_code == 404

@@ -94,6 +94,10 @@ export class Actions {
     return this.post(requestId, `/api/v1/requests/${requestId}/release/`, { reason });
   }
 
+  offerWindow(requestId, reason) {
+    return this.post(requestId, `/api/v1/requests/${requestId}/offer-window/`, { reason });
+  }
+
   escalate(requestId, escalated, reason) {
     return this.post(requestId, `/api/v1/requests/${requestId}/escalate/`, { escalated, reason });
   }

@@ -10,6 +10,7 @@ const a = text.actions;
 const UNASSIGNABLE = new Set(["scheduled", "accepted", "en_route"]);
 const PINNABLE = new Set(["scheduled", "accepted", "en_route", "on_site"]);
 const CLOSED = new Set(["completed", "cancelled"]);
+const ON_THE_WAY = new Set(["en_route", "on_site"]);
 
 export class Drawer {
   constructor(board) {
@@ -140,6 +141,8 @@ export class Drawer {
         visit && UNASSIGNABLE.has(visit.status)
           ? button(a.unassign, "unassign", () => actions.unassign(r.id, visit.id, reason.value)) : null,
         r.held ? button(a.release, "release", () => actions.release(r.id, reason.value)) : null,
+        r.kind === "planned" && !(visit && ON_THE_WAY.has(visit.status))
+          ? button(a.offer_window, "offer-window", () => actions.offerWindow(r.id, reason.value)) : null,
         !visit || escalated ? button(escalated ? a.deescalate : a.escalate, "escalate",
           () => actions.escalate(r.id, !escalated, reason.value), escalated ? "secondary" : "danger") : null),
       reason);
