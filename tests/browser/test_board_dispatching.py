@@ -139,12 +139,23 @@ def test_a_stale_change_is_refused_and_the_board_shows_the_request_as_it_is(
 def test_the_board_catches_up_after_its_socket_is_cut(browser, server, dispatcher, customer):
     page = open_board(browser, server, "dispatcher")
 
-    page.evaluate("window.board.feed.socket.close()")
+    # Cut it, and read the banner the moment the board has heard (it reconnects 0.5 s later).
+    shown = page.evaluate(
+        """() => new Promise((resolve) => {
+            const socket = window.board.feed.socket;
+            socket.addEventListener("close", () => setTimeout(() => resolve(
+                getComputedStyle(document.querySelector("[data-testid=offline-banner]")).display
+            )));
+            socket.close();
+        })"""
+    )
+    assert shown == "block"
     with mock.patch("core.events.broadcast"):  # made while the socket was down: never pushed
         missed = planned(dispatcher.tenant, customer)
 
     expect(page.locator(f"tbody#rows tr[data-id='{missed.pk}']")).to_have_count(1, timeout=20_000)
     expect(page.get_by_test_id("live")).to_have_class("live on")
+    expect(page.get_by_test_id("offline-banner")).to_be_hidden()
 
 
 def test_the_map_shows_jobs_and_technicians_without_tiles(

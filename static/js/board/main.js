@@ -122,6 +122,9 @@ class Board {
       onStatus: (up) => {
         live.textContent = up ? text.live : text.offline;
         live.className = `live ${up ? "on" : "off"}`;
+        // A connection that never opened is still "connecting", not a lost one.
+        if (up) this.connected = true;
+        document.getElementById("board").classList.toggle("offline", !up && Boolean(this.connected));
         if (up) this.presence.say();
       },
     });
