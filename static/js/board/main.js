@@ -152,13 +152,14 @@ class Board {
   }
 
   // focus: opened from the keyboard, so the keyboard moves on into the drawer.
-  select(id, { focus = false } = {}) {
+  async select(id, { focus = false } = {}) {
     this.selected = id;
     this.queue.markSelected(id);
+    this.presence.viewing(id);
+    await this.drawer.open(id, { focus });
+    // After the drawer took its column, so the job is centred in what is left.
     this.timeline.select(id);
     this.map.focus(id);
-    this.presence.viewing(id);
-    this.drawer.open(id, { focus });
   }
 
   deselect() {

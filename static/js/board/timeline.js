@@ -209,6 +209,13 @@ export class Timeline {
   select(requestId) {
     const ids = [...this.visits.values()].filter((v) => v.request_id === requestId).map((v) => `v-${v.id}`);
     this.view.setSelection(ids);
-    if (ids.length) this.view.focus(ids[0], { animation: false, zoom: false });
+    this.view.checkResize?.();
+    const visit = [...this.visits.values()].find((v) => v.request_id === requestId);
+    if (!visit) return;
+    // The visit with a few hours around it: what comes before and after on that row.
+    const start = new Date(visit.planned_start).getTime() - 3 * 3600e3;
+    const end = new Date(visit.planned_end).getTime() + 3 * 3600e3;
+    this.view.setWindow(new Date(start), new Date(end), { animation: false });
+    this.view.focus(ids[0], { animation: false, zoom: false }); // scrolls to its row
   }
 }
