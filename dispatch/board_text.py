@@ -45,6 +45,7 @@ def board_text() -> dict:
         "customers": _counted(lambda n: ngettext("%(n)s customer", "%(n)s customers", n)),
         "waiting": _counted(lambda n: ngettext("%(n)s waiting", "%(n)s waiting", n)),
         "page": _("%(first)s–%(last)s of %(count)s"),
+        "crew_page": _("technicians %(first)s–%(last)s of %(count)s"),
         "none_match": _("No open request matches these filters."),
         "none_found": _("No customer found: try the full phone number or another name."),
         "more_found": _("The first 20 shown: type more to narrow down."),

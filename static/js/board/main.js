@@ -135,7 +135,7 @@ class Board {
   onEvent(event) {
     if (!event.kind.startsWith("request.")) return;
     this.queue.apply(event.data);
-    this.timeline.reloadSoon();
+    this.timeline.apply(event.data);
     if (event.data.id === this.selected) this.drawer.reload();
   }
 
