@@ -48,7 +48,8 @@ def technician_row(page, technician):
     index = page.wait_for_function(
         """(id) => {
             const labels = [...document.querySelectorAll(".vis-labelset .vis-label")];
-            const i = labels.findIndex((l) => l.querySelector(`.tech-label[data-technician="${id}"]`));
+            const mine = `.tech-label[data-technician="${id}"]`;
+            const i = labels.findIndex((label) => label.querySelector(mine));
             return i >= 0 ? i + 1 : null;
         }""",
         arg=technician.pk,
