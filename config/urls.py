@@ -51,7 +51,9 @@ urlpatterns = [
     path("tech/manifest.webmanifest", technician_views.manifest, name="technician-manifest"),
     path("tech/photos/<int:pk>/", fieldwork_views.photo, name="visit-photo"),
     path("live/<str:token>/", fieldwork_views.customer_live, name="customer-live"),
-    path("live/<str:token>/state/", fieldwork_views.customer_live_state, name="customer-live-state"),
+    path(
+        "live/<str:token>/state/", fieldwork_views.customer_live_state, name="customer-live-state"
+    ),
     path("report/<str:token>/", fieldwork_views.service_report, name="service-report"),
     path(
         "report/<str:token>/<str:kind>/<int:pk>/",

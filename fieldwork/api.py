@@ -47,7 +47,8 @@ class ActionSerializer(serializers.Serializer):
     )
     data = serializers.CharField(
         max_length=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
-        required=False, help_text=_("A photo or signature as a data URL.")
+        required=False,
+        help_text=_("A photo or signature as a data URL."),
     )
     photo_kind = serializers.ChoiceField(choices=VisitPhoto.Kind.choices, required=False)
     signer = serializers.CharField(max_length=120, required=False, allow_blank=True)

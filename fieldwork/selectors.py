@@ -33,9 +33,11 @@ def map_link(lat: float, lon: float) -> str:
 def technician_day(*, technician: Technician, day: date) -> dict:
     """Everything the phone shows for a day, in one answer it can keep for offline use: the
     jobs in order with their details, the shift, the parts catalogue and the reason codes."""
-    visits = list(visits_of_day(technician=technician, day=day).prefetch_related(
-        "request__required_skills", "parts_used__part"
-    ).select_related("proof"))
+    visits = list(
+        visits_of_day(technician=technician, day=day)
+        .prefetch_related("request__required_skills", "parts_used__part")
+        .select_related("proof")
+    )
     earlier = _earlier_visits(visits)
     shift = Shift.objects.filter(technician=technician, date=day).first()
     parts = Part.objects.for_tenant(technician.tenant_id).filter(active=True)
@@ -88,7 +90,9 @@ def _visit_payload(visit: Visit, earlier: list[dict]) -> dict:
             "map": map_link(request.lat, request.lon) if settings.MAP_LINK_URL else "",
         },
         "earlier": earlier,
-        "checklist": [{"code": c, "label": str(label)} for c, label in checklist_for(request.category)],
+        "checklist": [
+            {"code": c, "label": str(label)} for c, label in checklist_for(request.category)
+        ],
         "resolutions": [
             {"code": c, "label": str(label)} for c, label in resolutions_for(request.category)
         ],

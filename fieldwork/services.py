@@ -399,7 +399,7 @@ def _visit_for_message(visit_id: int) -> Visit | None:
 
 
 def customer_told_on_my_way(*, visit_id: int) -> Notification | None:
-    """"On my way": the technician's first name, the arrival time, the live link. Once per
+    """ "On my way": the technician's first name, the arrival time, the live link. Once per
     visit (the outbox's key)."""
     visit = _visit_for_message(visit_id)
     if visit is None or visit.status != VisitStatus.EN_ROUTE:
@@ -434,4 +434,3 @@ def customer_sent_report(*, visit_id: int) -> Notification | None:
     with override(customer_language(visit.request)):
         body = _("%(tenant)s: the job %(number)s is done. Your service report: %(link)s") % words
     return _tell_customer(visit, kind="service_report", body=body)
-

@@ -259,7 +259,7 @@ def _step(
         request=request,
         to=request_status,
         actor=actor,
-        reason=" · ".join(part for part in (label, confirmed) if part),
+        reason=" · ".join(str(part) for part in (label, confirmed) if part),
     )
     if to == VisitStatus.EN_ROUTE:
         followups.enqueue_on_commit(followups.NOTIFY_ON_MY_WAY, visit_id=visit.pk)

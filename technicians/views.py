@@ -26,10 +26,10 @@ SHELL_STATIC = [
     "vendor/idb/umd.js",
     "vendor/signature_pad/signature_pad.umd.min.js",
     "js/phone/app.js",
-    "js/phone/outbox.js",
-    "js/phone/jobs.js",
-    "js/phone/proof.js",
     "js/phone/common.js",
+    "js/phone/jobs.js",
+    "js/phone/outbox.js",
+    "js/phone/proof.js",
 ]
 
 

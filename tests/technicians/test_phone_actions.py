@@ -130,7 +130,9 @@ def test_finishing_before_the_window_asks_for_a_confirmation_and_records_why(rep
 
 
 def test_a_confirmed_step_needs_a_reason(replay, job):
-    Shift.objects.filter(technician=job.technician).update(start=timezone.now() + timedelta(hours=1))
+    Shift.objects.filter(technician=job.technician).update(
+        start=timezone.now() + timedelta(hours=1)
+    )
 
     result = replay(action(job, to="accepted", confirm=True)).json()["results"][0]
 
@@ -138,7 +140,9 @@ def test_a_confirmed_step_needs_a_reason(replay, job):
 
 
 def test_a_step_before_the_shift_is_guarded(replay, job):
-    Shift.objects.filter(technician=job.technician).update(start=timezone.now() + timedelta(hours=1))
+    Shift.objects.filter(technician=job.technician).update(
+        start=timezone.now() + timedelta(hours=1)
+    )
 
     result = replay(action(job, to="accepted")).json()["results"][0]
 
