@@ -3,8 +3,9 @@
 Kept for a while, then deleted in batches (short transactions: no long lock on a busy table):
 the live event log (screens catch up from it only minutes back), the engine's decisions (their
 reasons are read for a year of KPIs), delivered or failed customer messages, idempotency
-records (a retry comes within hours), inbound provider messages (replays come within minutes)
-expired API tokens, and the positions technicians shared en route (privacy). Requests, visits and their status changes are never purged here.
+records (a retry comes within hours), inbound provider messages (replays come within minutes),
+expired API tokens, and the positions technicians shared en route (privacy). Requests, visits
+and their status changes are never purged here.
 """
 
 from datetime import timedelta

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.permissions import HasRole
 from core.api import TenantScoped, error_responses
+from fieldwork.models import VisitPhoto
 from fieldwork.selectors import technician_day
 from fieldwork.services import KINDS, actions_apply, location_record, technician_consent_set
-from fieldwork.models import VisitPhoto
 from technicians.models import Visit
 from technicians.selectors import get_visit_for_user, technician_for_user
 from technicians.services import VISIT_FLOW

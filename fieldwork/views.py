@@ -12,8 +12,8 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from core.errors import NotFound
 from core.tenancy import tenant_enter
-from fieldwork.links import visit_for_live_token, visit_for_report_token
 from fieldwork.catalog import resolutions_for
+from fieldwork.links import visit_for_live_token, visit_for_report_token
 from fieldwork.models import VisitPhoto
 from fieldwork.selectors import get_photo_for_user, live_state
 from intake.limits import portal_rate
