@@ -211,7 +211,7 @@ def test_the_customers_live_link_shows_the_eta_updates_and_ends(browser, server,
 
 
 def test_every_tap_target_is_at_least_44_px(browser, server, technician):
-    first, second = todays_jobs(technician, 2)
+    _first, second = todays_jobs(technician, 2)
     Visit.objects.filter(pk=second.pk).update(status="on_site")
     second.request.status = "on_site"
     second.request.save()
