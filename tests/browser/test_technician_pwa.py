@@ -210,7 +210,7 @@ def test_the_customers_live_link_shows_the_eta_updates_and_ends(browser, server,
     customer.context.close()
 
 
-def test_every_tap_target_is_at_least_44_px(browser, server, technician):
+def test_every_tap_target_is_at_least_44_px(browser, server, technician, screenshot):
     _first, second = todays_jobs(technician, 2)
     Visit.objects.filter(pk=second.pk).update(status="on_site")
     second.request.status = "on_site"
@@ -230,4 +230,9 @@ def test_every_tap_target_is_at_least_44_px(browser, server, technician):
             small.append((targets.nth(index).evaluate("e => e.outerHTML.slice(0, 80)"), box))
     assert targets.count() > 10
     assert small == []
+    screenshot(page, "technician-phone-en")
+    context.add_cookies([{"name": "django_language", "value": "ru", "url": server}])
+    page.reload()
+    expect(page.get_by_test_id("job")).to_have_count(2)
+    screenshot(page, "technician-phone-ru")
     context.close()

@@ -25,7 +25,7 @@ function stepButton(step, handlers) {
 function links(visit) {
   const request = visit.request;
   return el("div", { class: "links" },
-    visit.customer.phone && el("a", { href: `tel:${visit.customer.phone}` }, `☎ ${text.call}`),
+    visit.customer.phone && el("a", { href: `tel:${visit.customer.phone}` }, text.call),
     el("a", { href: visit.links.geo, "data-testid": "geo-link" }, text.navigate),
     visit.links.map && el("a", { href: visit.links.map, target: "_blank", rel: "noopener" }, text.map),
   );
@@ -47,7 +47,7 @@ function checklist(visit, chosen) {
 }
 
 function photoPicker(kind, handlers, thumbs) {
-  return el("label", { class: "photo-pick" }, `📷 ${text.take_photo}`,
+  return el("label", { class: "photo-pick" }, text.take_photo,
     el("input", {
       type: "file", accept: "image/*", capture: "environment", class: kind === "work" ? "photo" : "evidence",
       onchange: async (event) => {
@@ -113,7 +113,7 @@ function notDonePanel(visit, reasons, handlers) {
   return el("details", { class: "not-done" }, el("summary", {}, text.steps.not_completed),
     el("div", { class: "panel" }, reason,
       el("b", {}, text.evidence), photoPicker("evidence", handlers, thumbs), thumbs,
-      el("button", { type: "button", class: "secondary log-call", onclick: () => { handlers.call(); logged.textContent = `✓ ${text.call_logged}`; } }, `☎ ${text.log_call}`),
+      el("button", { type: "button", class: "secondary log-call", onclick: () => { handlers.call(); logged.textContent = `✓ ${text.call_logged}`; } }, text.log_call),
       logged, error,
       el("button", {
         type: "button", class: "step-not_completed",
