@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "requests_app.states.Status",
         "VisitStatusEnum": "technicians.models.Visit.Status",
+        "PhoneActionKindEnum": "fieldwork.services.KINDS",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
