@@ -192,6 +192,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "requests_app.states.Status",
         "VisitStatusEnum": "technicians.models.Visit.Status",
         "PhoneActionKindEnum": "fieldwork.services.KINDS",
+        "RequestKindEnum": "requests_app.models.ServiceRequest.Kind",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
