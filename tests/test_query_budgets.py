@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db
 # Statements per read, and what they are.
 # Every page and API read also sets its user's tenant scope and puts the connection back in its
 # resting scope after (row-level security, core.tenancy): "scope" below, two statements.
-# session, user, scope, tenant; open requests, their skills and live visits; the form's lists
-BOARD = 10
+# session, user, scope, tenant; the form's lists (skills, areas, technicians, customers): the
+# open requests come from the board API
+BOARD = 9
 EVENT_FEED = 7  # session, user, scope, tenant; the events; the tenant's last number
 WINDOWS = 9  # session, user, scope, tenant; the customer; the day's shifts, absences and visits
 # session, user, scope, tenants served; contact point (read across tenants: 2 more); caller;
