@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ASSIGN_REQUEST = "dispatch.tasks.assign_request"
 PLAN_DAY = "dispatch.tasks.plan_tenant_day"
 DELIVER_NOTIFICATIONS = "notifications.tasks.deliver_notifications"
+SURVEY_INVITE = "surveys.tasks.invite_after_visit"
 
 _UNREACHABLE = (BrokerError, *UNREACHABLE)
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core import followups
 from core.db import Constraint, constraints_deferred
 from core.errors import Conflict, DomainError, IllegalTransition, RulesBroken
 from dispatch.routes import legs_move, load_routes, push_legs
@@ -141,6 +142,9 @@ def visit_transition(
     )
     if to == VisitStatus.NOT_COMPLETED:
         request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
+    if to == VisitStatus.COMPLETED:
+        # The customer is asked how it went, after commit (the survey rules decide whether).
+        followups.enqueue_on_commit(followups.SURVEY_INVITE, visit_id=visit.pk)
     return visit
 
 
