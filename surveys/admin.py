@@ -50,3 +50,51 @@ class FollowUpCaseAdmin(TenantScopedAdmin):
 @admin.register(models.AuditForm)
 class AuditFormAdmin(TenantScopedAdmin):
     list_display = ["name", "target", "active", "tenant"]
+
+
+class AuditItemInline(admin.TabularInline):
+    model = models.AuditItem
+    extra = 0
+    exclude = ["tenant"]
+
+
+AuditFormAdmin.inlines = [AuditItemInline]
+
+
+@admin.register(models.Invitation)
+class InvitationAdmin(TenantScopedAdmin):
+    list_display = ["request", "status", "skip_reason", "sent_at", "expires_at"]
+    list_filter = ["tenant", "status"]
+    raw_id_fields = ["visit", "request", "customer"]
+    readonly_fields = ["token_hash"]
+
+
+@admin.register(models.OptOut)
+class OptOutAdmin(TenantScopedAdmin):
+    list_display = ["phone", "email", "source", "created_at"]
+
+
+@admin.register(models.PhoneCampaign)
+class PhoneCampaignAdmin(TenantScopedAdmin):
+    list_display = ["name", "period_start", "period_end", "sample_percent"]
+
+
+@admin.register(models.Call)
+class CallAdmin(TenantScopedAdmin):
+    list_display = ["campaign", "phone", "status", "attempts", "next_call_at"]
+    raw_id_fields = ["visit", "response"]
+
+
+@admin.register(models.Audit)
+class AuditAdmin(TenantScopedAdmin):
+    list_display = ["form", "service_point", "operator", "channel", "score", "created_at"]
+
+
+for model in (
+    models.Question,
+    models.Answer,
+    models.CallAttempt,
+    models.AuditItem,
+    models.AuditMark,
+):
+    admin.site.register(model, TenantScopedAdmin)

@@ -14,7 +14,6 @@ from surveys import collection
 from surveys.models import (
     AuditForm,
     AuditItem,
-    Call,
     CallAttempt,
     FollowUpCase,
     OptOut,

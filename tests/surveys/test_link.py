@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -17,7 +16,7 @@ from surveys import services, tasks
 from surveys.models import Invitation, OptOut, Response
 from technicians.models import Visit
 from technicians.services import visit_transition
-from tests.factories import CustomerFactory, TechnicianFactory
+from tests.factories import CustomerFactory
 from tests.surveys.conftest import BAD, GOOD, completed_visit, link_token
 
 pytestmark = pytest.mark.django_db
