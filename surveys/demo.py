@@ -69,6 +69,8 @@ def seed_surveys(
             lat=customer.lat,
             lon=customer.lon,
             status="completed",
+            window_start=start,
+            window_end=start + timedelta(hours=2),
             created_by=operator,
         )
         visits.append(
