@@ -420,6 +420,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own records go through the handler above only (its default development handler
+    # would print them a second time, unfiltered: with the keys of links in their addresses).
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 # /metrics for Prometheus (core/metrics.py), with this bearer token; empty turns it off.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -56,8 +56,11 @@ def private_page(view):
 
 
 def _language(request: HttpRequest, default: str) -> str:
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    return chosen if chosen in LANGUAGE_CODES else default
+    """The customer's language (the tenant's), unless they picked another on the page."""
+    for chosen in (request.GET.get("lang"), request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+        if chosen in LANGUAGE_CODES:
+            return chosen
+    return default
 
 
 def _questions_view(questions, language: str, values=None) -> list[dict]:
@@ -87,6 +90,10 @@ def _questions_view(questions, language: str, values=None) -> list[dict]:
 # ---- The customer's link ---------------------------------------------------------------------
 
 
+# No CSRF token: the link's token is the only authority here (no session is involved), and a
+# page with `Referrer-Policy: no-referrer` posts with `Origin: null`, which the CSRF check
+# refuses. Whoever holds the token may answer; a forged post from elsewhere would need it.
+@csrf_exempt
 @private_page
 @ratelimit(key="ip", rate=survey_rate, block=True)
 def survey_link(request: HttpRequest, token: str) -> HttpResponse:

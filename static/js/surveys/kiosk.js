@@ -67,13 +67,6 @@ question.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-value]");
   if (button) answer(Number(button.dataset.value));
 });
-for (const link of screen.querySelectorAll(".kiosk-languages a")) {
-  link.addEventListener("click", (event) => {
-    event.preventDefault();
-    document.cookie = `django_language=${link.dataset.language}; path=/; SameSite=Lax`;
-    location.reload();
-  });
-}
 window.addEventListener("online", flush);
 setInterval(flush, RETRY_MS);
 save(queue());
