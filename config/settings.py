@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "heartbeat": {"task": "core.tasks.beat_heartbeat", "schedule": HEARTBEAT_EVERY_SECONDS},
     "purge-expired": {"task": "core.tasks.purge_expired", "schedule": 24 * 3600},
+    # Survey invitations held back by a tenant's quiet hours go out when they end.
+    "survey-invitations": {
+        "task": "surveys.tasks.send_due_invitations",
+        "schedule": env_int("SURVEY_INVITATIONS_EVERY_SECONDS", 300, minimum=30),
+    },
 }
 # How long rows the platform writes for its own workings are kept (core/retention.py).
 RETENTION_DAYS = {
@@ -362,6 +367,10 @@ WEBHOOK_RATE = env_str("WEBHOOK_RATE", "120/m")
 # Requests refused for a bad or missing signature, per address: counted apart from signed ones,
 # so a flood of forgeries never crowds out a provider's genuine messages.
 WEBHOOK_REFUSED_RATE = env_str("WEBHOOK_REFUSED_RATE", "30/m")
+# Survey links (/s/…) and kiosks (/k/…): reads and answers per client address. A kiosk's own
+# limit is per device, generous enough for a queue of customers at a busy service point.
+SURVEY_RATE = env_str("SURVEY_RATE", "30/m")
+KIOSK_RATE = env_str("KIOSK_RATE", "120/m")
 RATELIMIT_VIEW = "intake.limits.ratelimited"
 # Behind the reverse proxy the client address is in X-Forwarded-For (nginx sets it).
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
@@ -417,7 +426,11 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "core.observability.ContextFilter"}},
+    "filters": {
+        "context": {"()": "core.observability.ContextFilter"},
+        # Keys in addresses (survey, kiosk and tracking links) never reach a log.
+        "redact": {"()": "core.observability.RedactFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {
@@ -431,10 +444,13 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own records go through the handler above only (its default development handler
+    # would print them a second time, unfiltered: with the keys of links in their addresses).
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 # /metrics for Prometheus (core/metrics.py), with this bearer token; empty turns it off.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

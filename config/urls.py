@@ -14,6 +14,7 @@ from fieldwork.api import MyActionsView, MyConsentView, MyDayView, MyLocationVie
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
+from surveys.api import FollowUpCloseView, FollowUpListView, RatingsImportView, ResultsView
 from technicians import views as technician_views
 from technicians.api import VisitPinView, VisitTransitionView, VisitUnassignView
 from technicians.roster_api import TechnicianViewSet
@@ -37,6 +38,14 @@ api_v1 = [
     path("board/queue/", QueueView.as_view(), name="board-queue"),
     path("board/timeline/", TimelineView.as_view(), name="board-timeline"),
     path("board/requests/<int:pk>/", DrawerView.as_view(), name="board-request"),
+    path("surveys/results/", ResultsView.as_view(), name="survey-results-api"),
+    path("surveys/followups/", FollowUpListView.as_view(), name="survey-followups-api"),
+    path(
+        "surveys/followups/<int:pk>/close/",
+        FollowUpCloseView.as_view(),
+        name="survey-followup-close-api",
+    ),
+    path("surveys/imports/", RatingsImportView.as_view(), name="survey-imports-api"),
 ]
 
 urlpatterns = [
@@ -68,6 +77,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("", include("intake.urls")),
+    path("", include("surveys.urls")),
 ]
 
 handler404 = "core.api.not_found"

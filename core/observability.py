@@ -49,6 +49,26 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# Pages whose address holds a key (a survey link /s/, a kiosk /k/, a tracking link /t/): the key
+# is never written to a log, by Django's loggers or the web server's access log.
+_KEYED_PATH = re.compile(r"(/[skt]/)[^/\s?\"']+")
+
+
+def redact_paths(text: str) -> str:
+    return _KEYED_PATH.sub(r"\1…", text)
+
+
+class RedactFilter(logging.Filter):
+    """Takes the keys out of the addresses a record mentions ("Not Found: /s/<token>/")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_paths(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
 def task_started(task_id_value: str | None) -> None:
     task_id.set(task_id_value or "")
 

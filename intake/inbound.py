@@ -42,6 +42,9 @@ from requests_app.booking import (
 from requests_app.models import ServiceRequest
 from requests_app.states import OPEN
 from requests_app.tracking import tracking_url
+from surveys.collection import keypad_survey_step
+from surveys.models import OptOut
+from surveys.services import is_stop_word, survey_opt_out
 
 Outcome = InboundMessage.Outcome
 Kind = ServiceRequest.Kind
@@ -87,6 +90,9 @@ class Received:
     request: ServiceRequest | None = None
     # The caller has not chosen yet: ask again (IVR) instead of ending the call.
     ask_again: bool = False
+    # In a keypad survey: the question the next digits answer, and how many keys it takes.
+    survey_step: int | None = None
+    survey_digits: int = 1
 
 
 @transaction.atomic
@@ -107,6 +113,13 @@ def sms_receive(
 
 
 def _sms_answer(tenant: Tenant, phone: str, text: str) -> Received:
+    if is_stop_word(text):
+        # Recorded as handled without a request (the replay guard keeps a retry from acting).
+        survey_opt_out(tenant_id=tenant.pk, phone=phone, source=OptOut.Source.SMS)
+        return Received(
+            Outcome.IGNORED,
+            _("%(tenant)s: you will receive no more surveys.") % {"tenant": tenant.name},
+        )
     if text in ("1", "2"):
         upcoming = upcoming_request(tenant=tenant, phone=phone)
         if upcoming is None:
@@ -193,15 +206,39 @@ IVR_CHOICES = ("1", "2", "3")
 
 @transaction.atomic
 def ivr_receive(
-    *, call_id: str | None, caller: str | None, to: str | None, digits: str | None
+    *,
+    call_id: str | None,
+    caller: str | None,
+    to: str | None,
+    digits: str | None,
+    survey: str | None = None,
+    agent: str | None = None,
 ) -> Received:
     """A keypad choice in a call to a tenant's number: 1 reports an outage at the caller's
-    registered address, 2 confirms the next visit, 3 cancels it."""
+    registered address, 2 confirms the next visit, 3 cancels it. With `survey` (the provider
+    sends the caller there after a call or a visit: "start", then the question number each
+    answer is for) the digits answer the tenant's keypad survey instead."""
     call_id = _field(call_id, name="CallSid", max_length=64)
     to = _field(to, name="To", max_length=32)
     tenant = _tenant(ContactPoint.Kind.PHONE, to)
     phone = _phone(caller, name="From", tenant=tenant)
     digits = _field(digits, name="Digits", max_length=16, required=False)
+    if survey is not None:
+        step = keypad_survey_step(
+            tenant=tenant,
+            phone=phone,
+            call_id=call_id,
+            step=_field(survey, name="Survey", max_length=8),
+            digits=digits,
+            agent=_field(agent, name="Agent", max_length=150, required=False),
+        )
+        return Received(
+            "",
+            step.say,
+            ask_again=step.next_step is not None,
+            survey_step=step.next_step,
+            survey_digits=step.digits,
+        )
     with _speaking(tenant):
         if digits not in IVR_CHOICES:
             # Still choosing (a call's first request carries no digits): nothing is recorded,

@@ -56,10 +56,18 @@ def ivr(request: HttpRequest) -> HttpResponse:
             caller=form.get("From"),
             to=form.get("To"),
             digits=form.get("Digits"),
+            # A keypad survey: the step is in the form (HMAC gateways) or in the address the
+            # previous answer's Gather posts to (Twilio signs the address too).
+            survey=form.get("Survey", request.GET.get("Survey")),
+            agent=form.get("Agent"),
         )
     except DomainError as error:
         return _refusal(error)
     say = f"<Say>{escape(received.reply)}</Say>"
+    if received.survey_step is not None:
+        action = escape(f"{request.path}?Survey={received.survey_step}")
+        gather = f'numDigits="{received.survey_digits}" finishOnKey="#" action="{action}"'
+        return _twiml(f"<Gather {gather}>{say}</Gather>")
     return _twiml(f'<Gather numDigits="1">{say}</Gather>' if received.ask_again else say)
 
 

@@ -52,7 +52,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.NOT_COMPLETED: frozenset(
         {Status.RESCHEDULED, Status.NEW, Status.ESCALATED, Status.CANCELLED}
     ),
-    Status.COMPLETED: frozenset(),
+    # Reopened when the customer says in a survey the problem is not solved: planned again.
+    Status.COMPLETED: frozenset({Status.NEW}),
     Status.CANCELLED: frozenset(),
 }
 

@@ -265,6 +265,8 @@ def _step(
         followups.enqueue_on_commit(followups.NOTIFY_ON_MY_WAY, visit_id=visit.pk)
     elif to == VisitStatus.COMPLETED:
         followups.enqueue_on_commit(followups.SEND_SERVICE_REPORT, visit_id=visit.pk)
+        # The customer is asked how it went, after commit (the survey rules decide whether).
+        followups.enqueue_on_commit(followups.SURVEY_INVITE, visit_id=visit.pk)
     if to == VisitStatus.NOT_COMPLETED:
         request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Role, Tenant, User
 from requests_app.models import Customer, ServiceRequest
+from surveys.models import FollowUpCase, Response
 from technicians.models import Shift, Skill, Technician
 
 ALMATY = (43.2380, 76.8890)
@@ -106,3 +107,18 @@ class RequestFactory(factory.django.DjangoModelFactory):
     channel = ServiceRequest.Channel.API
     lat, lon = ALMATY
     estimated_minutes = 60
+
+
+def follow_up_case(tenant):
+    """An open follow-up case on a low link answer about a request of the tenant."""
+    request = RequestFactory(tenant=tenant)
+    response = Response.objects.create(
+        tenant=tenant, channel="link", request=request, csat=1, submitted_at=timezone.now()
+    )
+    return FollowUpCase.objects.create(
+        tenant=tenant,
+        response=response,
+        request=request,
+        reason="satisfaction 1 of 5",
+        due_at=timezone.now() + timedelta(hours=24),
+    )

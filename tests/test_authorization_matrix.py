@@ -10,7 +10,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from technicians.models import Visit
-from tests.factories import CustomerFactory, RequestFactory, TechnicianFactory
+from tests.factories import CustomerFactory, RequestFactory, TechnicianFactory, follow_up_case
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,7 @@ MAKERS = {
     "customers": lambda tenant: CustomerFactory(tenant=tenant),
     "visits": lambda tenant: _visit(tenant),
     "technicians": lambda tenant: TechnicianFactory(tenant=tenant),
+    "followups": follow_up_case,
 }
 
 

@@ -35,6 +35,25 @@ PAGES = {
         "technician": 403,
         "other_dispatcher": 200,
     },
+    **{
+        page: {
+            "anonymous": 302,
+            "dispatcher": 403,
+            "manager": 200,
+            "operator": 403,
+            "technician": 403,
+            "other_dispatcher": 403,
+        }
+        for page in ("/surveys/", "/surveys/follow-ups/", "/surveys/audits/", "/surveys/import/")
+    },
+    "/surveys/calls/": {
+        "anonymous": 302,
+        "dispatcher": 403,
+        "manager": 200,
+        "operator": 200,
+        "technician": 403,
+        "other_dispatcher": 403,
+    },
 }
 
 API = {

@@ -13,7 +13,13 @@ from core.redis_client import redis_client
 
 
 @pytest.mark.parametrize(
-    "name", [followups.ASSIGN_REQUEST, followups.PLAN_DAY, followups.DELIVER_NOTIFICATIONS]
+    "name",
+    [
+        followups.ASSIGN_REQUEST,
+        followups.PLAN_DAY,
+        followups.DELIVER_NOTIFICATIONS,
+        followups.SURVEY_INVITE,
+    ],
 )
 def test_every_follow_up_name_is_a_registered_task(name):
     app.loader.import_default_modules()

@@ -26,7 +26,8 @@ def test_the_demo_has_two_tenants_forty_technicians_and_three_hundred_requests()
 
     assert Tenant.objects.count() == 2
     assert Technician.objects.count() == 40
-    assert ServiceRequest.objects.count() == 300
+    # And six of yesterday's, completed, whose customers answered surveys (per tenant).
+    assert ServiceRequest.objects.exclude(status="completed").count() == 300
     assert ServiceRequest.objects.filter(kind="emergency").exists()
     assert not ServiceRequest.objects.filter(kind="planned", window_start__isnull=True).exists()
     assert Visit.objects.exists()
@@ -41,7 +42,7 @@ def test_seeding_again_only_tops_up_shifts():
 
     call_command("seed_demo", "--if-empty")
 
-    assert ServiceRequest.objects.count() == 300
+    assert ServiceRequest.objects.exclude(status="completed").count() == 300
     assert Shift.objects.values("technician").distinct().count() == 40
 
 
@@ -78,3 +79,14 @@ def test_the_demo_admin_of_a_client_is_no_superuser_and_platform_staff_have_no_c
     assert admin.is_staff and not admin.is_superuser and admin.tenant is not None
     platform = User.objects.get(username="platform")
     assert platform.is_superuser and platform.tenant is None
+
+
+def test_the_demo_has_surveys_from_several_channels_and_an_open_follow_up():
+    from surveys.models import Audit, Call, FollowUpCase, KioskDevice, Response
+
+    call_command("seed_demo")
+
+    channels = set(Response.objects.values_list("channel", flat=True))
+    assert {"link", "kiosk"} <= channels
+    assert FollowUpCase.objects.filter(status="open").count() == 2  # one per tenant
+    assert KioskDevice.objects.count() == 2 and Call.objects.exists() and Audit.objects.exists()

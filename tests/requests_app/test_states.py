@@ -16,8 +16,8 @@ def test_every_status_has_a_row_in_the_transition_table():
     assert set(TRANSITIONS) == set(Status)
 
 
-def test_closed_requests_go_nowhere():
-    assert TRANSITIONS[Status.COMPLETED] == frozenset()
+def test_a_cancelled_request_goes_nowhere_and_a_completed_one_only_back_to_new():
+    assert TRANSITIONS[Status.COMPLETED] == frozenset({Status.NEW})
     assert TRANSITIONS[Status.CANCELLED] == frozenset()
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import ContactPoint, Role, Tenant, User
 from requests_app.booking import request_create
 from requests_app.models import Customer, ServiceRequest
+from surveys.demo import seed_surveys
 from technicians.models import Shift, Skill, Technician
 from technicians.services import visit_create
 
@@ -188,6 +189,14 @@ class Command(BaseCommand):
             )
         Customer.objects.bulk_create(customers)
         self.seed_requests(rng, tenant, technicians, customers, skills)
+        seed_surveys(
+            rng,
+            tenant,
+            technicians,
+            customers,
+            manager=User.objects.get(tenant=tenant, role=Role.MANAGER),
+            operator=User.objects.get(tenant=tenant, role=Role.OPERATOR),
+        )
 
     def seed_requests(self, rng, tenant, technicians, customers, skills):
         now = timezone.localtime(timezone=tenant.zone)
