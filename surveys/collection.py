@@ -447,6 +447,9 @@ def _import_row(row: object, points: dict, tenant: Tenant) -> dict:
     )
     if answered is None:
         raise ValueError(_("answered_at is not a date and time (2025-03-01T14:30)."))
+    # Year 1 in a zone east of UTC is before year 1 in UTC: no database can store it.
+    if answered.year < 2000:
+        raise ValueError(_("answered_at is too long ago."))
     if timezone.is_naive(answered):
         answered = timezone.make_aware(answered, tenant.zone)
     if answered > timezone.now() + timedelta(minutes=5):

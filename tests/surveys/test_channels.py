@@ -342,3 +342,17 @@ def test_the_import_api_reports_each_bad_row_and_keeps_the_others(api, manager, 
     assert again.json() == {"created": 0, "duplicates": 1, "errors": []}
     assert not_rows.status_code == 400 and "rows" in not_rows.json()
     assert not FollowUpCase.objects.exists()  # a terminal's rating names nobody to call back
+
+
+@pytest.mark.parametrize("answered_at", ["0001-01-01T00:00", "1999-12-31T23:59:59+14:00"])
+def test_an_imported_rating_from_before_any_terminal_is_a_bad_row_not_a_500(
+    api, manager, point, answered_at
+):
+    row = {"terminal": "T1", "id": "1", "service_point": "abay", "answered_at": answered_at}
+
+    answer = api(manager).post(
+        "/api/v1/surveys/imports/", {"rows": [{**row, "score": 4}]}, format="json"
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["errors"] == [{"line": 1, "message": "answered_at is too long ago."}]
