@@ -18,7 +18,8 @@ function queue() {
 
 function save(items) {
   localStorage.setItem(KEY, JSON.stringify(items));
-  status.textContent = items.length ? `${items.length} ${status.dataset.waiting}` : "";
+  // "Label: N" reads right in every language: no plural form to agree with the number.
+  status.textContent = items.length ? `${status.dataset.waiting}: ${items.length}` : "";
 }
 
 let flushing = false;
