@@ -31,7 +31,12 @@ from fieldwork.selectors import visit_eta
 from notifications.models import Notification
 from notifications.services import notification_enqueue
 from requests_app.models import ServiceRequest
-from requests_app.services import customer_message, request_changed, request_noted
+from requests_app.services import (
+    customer_language,
+    customer_message,
+    request_changed,
+    request_noted,
+)
 from technicians.models import Shift, Technician, Visit
 from technicians.services import Guarded, visit_transition
 
@@ -354,12 +359,6 @@ def location_record(
         "distance_m": metres,
         "near": metres <= settings.ARRIVAL_RADIUS_M,
     }
-
-
-def customer_language(request: ServiceRequest) -> str:
-    """The language to write to the customer in: theirs when the customer record holds one
-    (a field the request app is to add), else the tenant's."""
-    return getattr(request.customer, "language", "") or request.tenant.language
 
 
 def _tell_customer(visit: Visit, *, kind: str, body: str) -> Notification | None:

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_ratelimit.decorators import ratelimit
 
@@ -94,6 +95,7 @@ def _create(tenant, data, point, window, form) -> ServiceRequest | None:
         lat=point[0],
         lon=point[1],
         account_number=data.get("account_number", ""),
+        language=get_language() or "",  # the page's: later messages go in it too
     )
     emergency = window is None
     try:

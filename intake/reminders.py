@@ -10,6 +10,7 @@ from intake.inbound import change_url, window_parts
 from notifications.models import Notification
 from notifications.services import notification_enqueue
 from requests_app.models import ServiceRequest
+from requests_app.services import customer_language
 from requests_app.states import OPEN
 from technicians.models import Visit
 
@@ -44,7 +45,7 @@ def visit_reminders_send(*, now: datetime | None = None) -> int:
 def visit_reminder_send(*, request: ServiceRequest) -> Notification | None:
     tenant, customer = request.tenant, request.customer
     by_sms = bool(customer.phone)
-    with override(tenant.language), timezone.override(tenant.zone):
+    with override(customer_language(request, tenant)), timezone.override(tenant.zone):
         words = {"tenant": tenant.name, **window_parts(request)}
         if by_sms:
             text = _(

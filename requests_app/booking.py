@@ -23,6 +23,7 @@ from notifications.services import notification_enqueue
 from requests_app.incidents import incident_link, open_emergency_at, request_report_again
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.services import (
+    customer_language,
     customer_message,
     request_changed,
     request_check_version,
@@ -251,7 +252,7 @@ def request_cancel(
         request=service_request, to=Status.CANCELLED, actor=actor, reason=reason or _("Cancelled")
     )
     tenant = service_request.tenant
-    with override(tenant.language):
+    with override(customer_language(service_request, tenant)):
         body = _("%(tenant)s: your request %(number)s is cancelled.") % {
             "tenant": tenant.name,
             "number": service_request.number,
@@ -305,7 +306,7 @@ def request_offer_window(
     if not (customer.phone or customer.email):
         raise Conflict(_("The customer has no phone or e-mail to send the link to."))
     tenant = service_request.tenant
-    with override(tenant.language):
+    with override(customer_language(service_request, tenant)):
         body = _("%(tenant)s: please choose a new arrival time for %(number)s: %(link)s") % {
             "tenant": tenant.name,
             "number": service_request.number,

@@ -7,7 +7,7 @@ from accounts.models import User
 from core import followups
 from notifications.services import notification_enqueue
 from requests_app.models import ServiceRequest
-from requests_app.services import customer_message, request_transition
+from requests_app.services import customer_language, customer_message, request_transition
 from requests_app.states import Status
 from requests_app.tracking import tracking_url
 from technicians.models import Visit
@@ -50,7 +50,7 @@ def request_follow_up(
 
 def _ask_for_new_window(request: ServiceRequest, visit: Visit) -> None:
     tenant = request.tenant
-    with override(tenant.language):
+    with override(customer_language(request, tenant)):
         body = _(
             "%(tenant)s: we could not finish the job %(number)s today. Choose a new time for "
             "the next visit: %(link)s"

@@ -28,6 +28,9 @@ class Customer(TenantOwned):
     lat = models.FloatField(_("latitude"), validators=LAT, null=True, blank=True)
     lon = models.FloatField(_("longitude"), validators=LON, null=True, blank=True)
     account_number = models.CharField(_("account number"), max_length=40, blank=True)
+    # The language the customer last used with us (the portal records it); messages to them go
+    # in it. Blank: their client's language.
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -69,6 +69,7 @@ def customer_for_contact(
     lat: float | None = None,
     lon: float | None = None,
     account_number: str = "",
+    language: str = "",
 ) -> Customer:
     """The customer a contact comes from: by account number and phone, then by phone, then by
     e-mail; a new customer otherwise. A known customer's registered address is kept."""
@@ -84,6 +85,9 @@ def customer_for_contact(
         if found.lat is None and lat is not None:
             found.lat, found.lon, found.address = lat, lon, address or found.address
             found.save(update_fields=["lat", "lon", "address"])
+        if language and found.language != language:  # the one they use with us now
+            found.language = language
+            found.save(update_fields=["language"])
         return found
     return Customer.objects.create(
         tenant=tenant,
@@ -93,7 +97,14 @@ def customer_for_contact(
         address=address,
         lat=lat,
         lon=lon,
+        language=language,
     )
+
+
+def customer_language(request: ServiceRequest, tenant: Tenant | None = None) -> str:
+    """The language to write to a request's customer in: the one they last used with us, else
+    their client's. Pass the request's `tenant` when the caller holds it."""
+    return request.customer.language or (tenant or request.tenant).language
 
 
 def customer_message(
@@ -103,7 +114,7 @@ def customer_message(
     with the request's number in the tenant's language), as the keyword arguments of
     `notification_enqueue`. Pass the request's `tenant` when the caller holds it."""
     customer = request.customer
-    with override((tenant or request.tenant).language):
+    with override(customer_language(request, tenant)):
         subject = _("Your appointment %(number)s") % {"number": request.number}
     return {
         "tenant_id": request.tenant_id,
@@ -120,7 +131,7 @@ def customer_message(
 def request_confirm_window(*, request: ServiceRequest) -> None:
     """Put the agreed window in writing to the customer, with their tracking link."""
     tenant = request.tenant
-    with override(tenant.language), timezone.override(tenant.zone):
+    with override(customer_language(request, tenant)), timezone.override(tenant.zone):
         start = timezone.localtime(request.window_start)
         body = _(
             "%(tenant)s: your visit %(number)s is booked for %(day)s between %(start)s and "
@@ -226,13 +237,16 @@ def requests_flag_window_risk(
     events_emit(tenant_id=flagged[0][0].tenant_id, changes=changes)
     if first_times:
         tenant = first_times[0][0].tenant  # one tenant's language and time zone for all
-        with override(tenant.language), timezone.override(tenant.zone):
-            messages = [_late_message(request, visit, tenant) for request, visit in first_times]
+        messages = []
+        with timezone.override(tenant.zone):
+            for request, visit in first_times:
+                with override(customer_language(request, tenant)):
+                    messages.append(_late_message(request, visit, tenant))
         notifications_enqueue(messages)
 
 
 def _late_message(request: ServiceRequest, visit, tenant: Tenant) -> dict:
-    """The customer's message, in the tenant's language and time zone (the caller's)."""
+    """The customer's message, in the language and time zone the caller set."""
     if visit is None:
         body = _(
             "%(tenant)s: we are sorry, we cannot keep the agreed time for %(number)s. "

@@ -187,7 +187,7 @@ def invitation_after_visit(*, visit_id: int, now: datetime | None = None) -> Inv
         request=request,
         customer=customer,
         channel="sms" if customer.phone else "email",
-        language=tenant.language,
+        language=customer.language or tenant.language,
         status=Invitation.Status.SKIPPED if reason else Invitation.Status.SCHEDULED,
         skip_reason=reason,
     )

@@ -1,7 +1,6 @@
 """Dispatchers override the engine: assign, reassign, pin, unassign — and the engine obeys."""
 
 from datetime import timedelta
-
 from unittest import mock
 
 import pytest

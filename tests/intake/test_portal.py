@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.utils import timezone
 
+from notifications.models import Notification
 from requests_app.models import ServiceRequest
 from requests_app.tracking import tracking_token
 from tests.dispatch.test_windows import at, book, crew, tomorrow
@@ -152,3 +153,33 @@ def test_choosing_another_time_does_not_offer_the_window_already_booked(client, 
 
     assert at(tenant, day, 12).isoformat() in page  # other windows are offered
     assert at(tenant, day, 10).isoformat() + "/" not in page
+
+
+def test_a_customer_who_books_in_english_is_written_to_in_english(client, tenant, settings):
+    """The client speaks Russian; the customer used the portal in English: so do the messages."""
+    tenant.language = "ru"
+    tenant.save()
+    crew(tenant)
+    day = tomorrow(tenant)
+    window = f"{at(tenant, day, 10).isoformat()}/{at(tenant, day, 12).isoformat()}"
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.post(f"/p/{tenant.slug}/", form(action="book", window=window))
+
+    assert response.status_code == 302
+    request = ServiceRequest.objects.get()
+    assert request.customer.language == "en"
+    confirmation = Notification.objects.get(request=request)
+    assert confirmation.body.startswith(f"{tenant.name}: your visit {request.number} is booked")
+    assert confirmation.subject == f"Your appointment {request.number}"
+
+
+def test_a_customer_who_never_said_is_written_to_in_their_clients_language(tenant, customer):
+    tenant.language = "ru"
+    tenant.save()
+    crew(tenant)
+    day = tomorrow(tenant)
+    request = book(tenant, customer, (at(tenant, day, 10), at(tenant, day, 12)))
+
+    confirmation = Notification.objects.get(request=request)
+    assert confirmation.subject.startswith("Ваш")

@@ -99,6 +99,9 @@ def test_positions_are_purged_after_the_retention(api, technician, en_route, set
 def test_an_eta_past_the_window_end_tells_the_customer_once(api, technician, en_route):
     en_route.request.window_end = timezone.now() + timedelta(minutes=5)
     en_route.request.save()
+    customer = en_route.request.customer
+    customer.language = "en"  # the client writes in Russian; this customer reads English
+    customer.save()
 
     post(api, technician, en_route, ACROSS_TOWN)
     technician.refresh_from_db()
@@ -113,8 +116,11 @@ def test_an_eta_past_the_window_end_tells_the_customer_once(api, technician, en_
 
 def test_on_my_way_tells_the_customer_in_their_language_with_a_live_link(technician, en_route):
     tenant = technician.tenant
-    tenant.language = "en"
+    tenant.language = "ru"
     tenant.save()
+    customer = en_route.request.customer
+    customer.language = "en"
+    customer.save()
 
     message = services.customer_told_on_my_way(visit_id=en_route.pk)
     again = services.customer_told_on_my_way(visit_id=en_route.pk)
