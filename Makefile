@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board bench-mobile clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-intake: $(STAMP)
 
 bench-board: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.board
+
+bench-mobile: $(STAMP)
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.mobile
 
 # Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
 chaos: $(STAMP)

@@ -14,9 +14,17 @@ inserted in a transaction, 201 with the row. No idempotency, no window, no event
 `GET /bench/bare/list/` (`bench.board`) is the smallest authenticated DRF read: the board API's
 authentication (a session) and permission, a fixed list of ten small rows, no query of its own.
 The board's first data (`/board/`, its queue and its timeline) is compared with it.
+
+`GET /bench/bare/page/?bytes=N` (`bench.mobile`) is a page of N incompressible bytes with no
+sub-resources and no authentication: the least a page of that weight takes on a slow network.
+The phone's first load is compared with it.
 """
 
+import base64
+import os
+
 from django.db import transaction
+from django.http import HttpResponse
 from django.urls import path
 from knox.auth import TokenAuthentication
 from rest_framework import serializers, status
@@ -86,9 +94,16 @@ class BareListView(TenantScoped, APIView):
         return Response({"count": len(BARE_ROWS), "results": BARE_ROWS})
 
 
+def bare_page(request):
+    size = min(max(int(request.GET.get("bytes", "1000") or 0), 100), 5_000_000)
+    filler = base64.b64encode(os.urandom(size))[: size - 60].decode()
+    return HttpResponse(f"<!doctype html><title>bare</title><p hidden>{filler}</p>")
+
+
 urlpatterns = [
     *product_urlpatterns,
     path("bench/bare/", BareEventView.as_view(), name="bench-bare"),
     path("bench/bare/customers/", BareCustomerCreateView.as_view(), name="bench-bare-customers"),
     path("bench/bare/list/", BareListView.as_view(), name="bench-bare-list"),
+    path("bench/bare/page/", bare_page, name="bench-bare-page"),
 ]
