@@ -22,6 +22,22 @@ function timeout(ms) {
   return new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms));
 }
 
+// The page itself from the cache at once, refreshed behind (its data comes from the API, so a
+// kept page is never a stale day); the network when nothing is kept yet.
+async function cacheFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  const refreshed = fetch(request).then((response) => {
+    if (response.ok && !response.redirected) cache.put(key, response.clone());
+    return response;
+  });
+  const cached = await cache.match(key);
+  if (cached) {
+    refreshed.catch(() => {}); // offline: the kept page stands
+    return cached;
+  }
+  return refreshed;
+}
+
 async function networkFirst(request, key) {
   const cache = await caches.open(CACHE);
   try {
@@ -41,7 +57,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== location.origin) return;
   if (request.mode === "navigate" && url.pathname === SHELL[0]) {
-    event.respondWith(networkFirst(request, SHELL[0]));
+    event.respondWith(cacheFirst(request, SHELL[0]));
   } else if (url.pathname === DAY_API) {
     event.respondWith(networkFirst(request, DAY_API));
   } else if (SHELL.includes(url.pathname)) {

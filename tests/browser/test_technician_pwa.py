@@ -30,12 +30,19 @@ def photo_bytes() -> bytes:
 
 
 def todays_jobs(technician, count: int) -> list[Visit]:
-    """Jobs planned a few minutes ago (today at any hour but the first minutes), in an open
-    window: no guard rail stops them."""
+    """Jobs planned a few minutes ago (or ahead, just after midnight: today at any hour), in an
+    open window: no guard rail stops them."""
     now = timezone.now()
+    local = timezone.localtime(now)
+    # Just after midnight, minutes ago were yesterday: then the jobs start in a few minutes.
+    ahead = local.hour == 0 and local.minute < 15
     visits = []
     for number in range(count):
-        start = now - timedelta(minutes=2 * (count - number) + 1)
+        start = (
+            now + timedelta(minutes=2 * number + 1)
+            if ahead
+            else now - timedelta(minutes=2 * (count - number) + 1)
+        )
         request = RequestFactory(
             tenant=technician.tenant,
             status="assigned",

@@ -314,9 +314,29 @@ def test_collectstatic_with_the_production_manifest_storage_resolves_every_vendo
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Manifest" in result.stdout
+    assert "StaticStorage" in result.stdout
     manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
     leaflet_css = (tmp_path / manifest["vendor/leaflet/leaflet.css"]).read_text()
     hashed_image = Path(manifest["vendor/leaflet/images/layers.png"]).name
     assert f'url("images/{hashed_image}")' in leaflet_css  # rewritten to the hashed copy
     assert "vendor/vis-timeline/vis-timeline-graph2d.min.js" in manifest
+
+
+def test_collected_scripts_import_their_siblings_by_hashed_name(tmp_path):
+    """The phone's service worker keeps the hashed names: a module asking for "./common.js"
+    would miss it offline once the browser's one-minute copy of the plain name expires."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECT, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**clean, **PRODUCTION, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    app = (tmp_path / manifest["js/phone/app.js"]).read_text()
+    common = Path(manifest["js/phone/common.js"]).name
+    assert f'from "./{common}"' in app
+    assert 'from "./common.js"' not in app

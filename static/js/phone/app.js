@@ -17,10 +17,26 @@ let network = navigator.onLine ? "online" : "offline";
 const cards = new Map(); // visit id → { key, node }
 
 async function loadDay() {
+  if (!day) {
+    // The day the phone kept, drawn at once: the network's answer follows when it comes.
+    day = await outbox.kept("day");
+    if (day) await render();
+  }
   try {
     const response = await fetch("/api/v1/me/day/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.status === 401 || response.status === 403) {
+      // Signed out meanwhile (the page came from the phone's cache): sign in again.
+      location.assign(`/accounts/login/?next=${encodeURIComponent(location.pathname)}`);
+      return;
+    }
     if (!response.ok) throw new Error(String(response.status));
-    day = await response.json();
+    const fresh = await response.json();
+    if (fresh.technician.id !== config.technician) {
+      // A page kept from another sign-in on this phone: the service worker has the new one now.
+      location.reload();
+      return;
+    }
+    day = fresh;
     await outbox.keep("day", day);
   } catch (error) {
     day = day || (await outbox.kept("day")); // no service worker yet, or nothing cached

@@ -1,12 +1,13 @@
 // The outbox: every change the technician makes is an action in IndexedDB first (with its own
 // id and the phone's time), then replayed to the server in order when the network answers. The
 // server applies each id once, so a replay that runs twice (a retry, two tabs) changes nothing.
-import { post, uuid } from "./common.js";
+import { config, post, uuid } from "./common.js";
 
 const BATCH_BYTES = 1800000; // one request stays under the server's body limit
 const BATCH_ACTIONS = 20;
 
-const dbReady = idb.openDB("phone-outbox", 1, {
+// One database per technician: a phone passed to a colleague never shows or sends their work.
+const dbReady = idb.openDB(`phone-outbox-${config.technician}`, 1, {
   upgrade(db) {
     db.createObjectStore("actions", { keyPath: "seq", autoIncrement: true });
     db.createObjectStore("rejected", { keyPath: "client_id" });
