@@ -3,7 +3,10 @@ error answers are documented in one place too."""
 
 import copy
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +20,11 @@ from core.tenancy import scope_set_for_user
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer a page of HTML; an API answers what it says everywhere else.
+        limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        detail = _("The request is too large: at most %(size)s.") % {"size": limit}
+        return Response({"detail": str(detail)}, status=400)
     if isinstance(exc, DomainError):
         body: dict = {"detail": exc.message, "code": exc.code}
         if exc.field:

@@ -108,3 +108,13 @@ def test_a_signed_webhook_in_an_unknown_charset_or_broken_utf8_creates_nothing(
     assert response.status_code == 400
     assert not ServiceRequest.objects.exists()
     assert not InboundMessage.objects.exists()
+
+
+def test_a_body_over_the_size_limit_is_a_400_in_json_not_a_page(api, manager, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    rows = [{"terminal": "T1", "id": str(n), "score": 4} for n in range(100)]
+
+    response = api(manager).post("/api/v1/surveys/imports/", {"rows": rows}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The request is too large: at most 1000\xa0bytes."
