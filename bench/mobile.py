@@ -492,8 +492,10 @@ def precache_bytes(port: int) -> dict:
 
 QUEUE = """
 async (actions) => {
-  const app = document.querySelector('script[type=module]').src;
-  const outbox = await import(new URL('./outbox.js', app).href);
+  // The outbox module the page loaded (by its hashed name in production, as app.js imports it).
+  const url = performance.getEntriesByType('resource').map((e) => e.name)
+    .find((name) => /\/js\/phone\/outbox[.\w]*\.js$/.test(name));
+  const outbox = await import(url);
   for (const action of actions) await outbox.queue(action);
   return (await outbox.pending()).length;
 }
@@ -590,7 +592,8 @@ def replay(browser, base: str, day: Day, total: int) -> dict:
         seconds = page.evaluate(REPLAY)
         rejected = page.evaluate(
             "async () => { const app = document.querySelector('script[type=module]').src;"
-            " const o = await import(new URL('./outbox.js', app).href); return o.rejected(); }"
+            " const o = await import(performance.getEntriesByType('resource').map((e) => e.name)"
+            ".find((n) => /\\/js\\/phone\\/outbox[.\\w]*\\.js$/.test(n))); return o.rejected(); }"
         )
         with every_tenant():
             rows = ClientAction.objects.filter(technician_id=day.technician_id)
