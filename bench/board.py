@@ -64,7 +64,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 from bench.emergency_loop import (
     _around,
@@ -72,6 +71,7 @@ from bench.emergency_loop import (
     _floor_half_hour,
     analyze,
     bench_env,
+    bench_stores,
     machine,
     ms,
     percentile,
@@ -79,7 +79,7 @@ from bench.emergency_loop import (
     seed_crew,
 )
 from bench.intake import Server
-from devtools.devstack import free_port, recreate_database, wait_for_port
+from devtools.devstack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -978,15 +978,7 @@ def main() -> int:
     began, load_at_start = time.time(), os.getloadavg()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    database_url = recreate_database(
-        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch", DB_NAME
-    )
-    redis_url = urlunparse(
-        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(
-            path=f"/{BENCH_REDIS_DB}"
-        )
-    )
-    queue_purge(redis_url, channels=True)
+    database_url, redis_url = bench_stores(DB_NAME, BENCH_REDIS_DB, channels=True)
     logs = Path(tempfile.mkdtemp(prefix="board-"))
     asgi_port = free_port()
     env = bench_env(

@@ -149,6 +149,25 @@ class Seeded:
     counts: dict
 
 
+def bench_stores(database: str, redis_db: int, *, channels: bool = False) -> tuple[str, str]:
+    """(database URL, Redis URL) of a benchmark's own: its database made afresh on the server of
+    DATABASE_URL, its own Redis database on the server of REDIS_URL, emptied of queued work."""
+    from urllib.parse import urlparse, urlunparse
+
+    from devtools.devstack import recreate_database
+
+    database_url = recreate_database(
+        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch", database
+    )
+    redis_url = urlunparse(
+        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(
+            path=f"/{redis_db}"
+        )
+    )
+    queue_purge(redis_url, channels=channels)
+    return database_url, redis_url
+
+
 def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
     """The environment of a benchmark's Django and its servers: production settings (no
     debug, a fresh secret) on loopback, messages to the console."""

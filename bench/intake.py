@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from urllib.parse import urlencode, urlparse, urlunparse
+from urllib.parse import urlencode
 
 from bench.emergency_loop import (
     LockSampler,
@@ -68,12 +68,13 @@ from bench.emergency_loop import (
     _postgres_backends,
     analyze,
     bench_env,
+    bench_stores,
     machine,
     percentile,
     queue_purge,
     seed_crew,
 )
-from devtools.devstack import free_port, recreate_database, wait_for_port
+from devtools.devstack import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -564,15 +565,7 @@ def main() -> int:
     began, load_at_start = time.time(), os.getloadavg()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    database_url = recreate_database(
-        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch", DB_NAME
-    )
-    redis_url = urlunparse(
-        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(
-            path=f"/{BENCH_REDIS_DB}"
-        )
-    )
-    queue_purge(redis_url)
+    database_url, redis_url = bench_stores(DB_NAME, BENCH_REDIS_DB)
     env = bench_env(database_url, redis_url)
     os.environ.update(env)
     import django

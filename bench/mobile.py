@@ -56,12 +56,20 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from bench.board import chromium, stop, uvicorn_start
-from bench.emergency_loop import analyze, bench_env, machine, ms, percentile, queue_purge
-from devtools.devstack import free_port, recreate_database
+from bench.emergency_loop import (
+    analyze,
+    bench_env,
+    bench_stores,
+    machine,
+    ms,
+    percentile,
+    queue_purge,
+)
+from devtools.devstack import free_port
 
 RESULTS = Path(__file__).parent / "results" / "mobile.json"
 DB_NAME = "dispatch_bench_mobile"
@@ -490,7 +498,7 @@ def precache_bytes(port: int) -> dict:
 
 # ── 3. replay ────────────────────────────────────────────────────────────────────────────────
 
-QUEUE = """
+QUEUE = r"""
 async (actions) => {
   // The outbox module the page loaded (by its hashed name in production, as app.js imports it).
   const url = performance.getEntriesByType('resource').map((e) => e.name)
@@ -811,15 +819,7 @@ def main() -> int:
     began, load_at_start = time.time(), os.getloadavg()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    database_url = recreate_database(
-        os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dispatch", DB_NAME
-    )
-    redis_url = urlunparse(
-        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")._replace(
-            path=f"/{BENCH_REDIS_DB}"
-        )
-    )
-    queue_purge(redis_url, channels=True)
+    database_url, redis_url = bench_stores(DB_NAME, BENCH_REDIS_DB, channels=True)
     logs = Path(tempfile.mkdtemp(prefix="mobile-"))
     port = free_port()
     base = f"http://localhost:{port}"
