@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-day: $(STAMP)
 
 bench-intake: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.intake
+
+bench-board: $(STAMP)
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.board
 
 # Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
 chaos: $(STAMP)

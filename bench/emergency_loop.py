@@ -193,28 +193,36 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def seed_crew(rng: random.Random, technicians: int, *, territories: bool = False) -> tuple:
+def seed_crew(
+    rng: random.Random,
+    technicians: int,
+    *,
+    territories: bool = False,
+    slug: str = "bench",
+    name: str = "Bench Telecom",
+) -> tuple:
     """The bench tenant, its skills, a dispatcher and `technicians` technicians with homes around
     Almaty and 2–4 skills each, in bulk (inside the caller's transaction): (tenant, skills,
-    dispatcher, technicians, skills by technician id)."""
+    dispatcher, technicians, skills by technician id). Usernames start with the slug, so
+    several tenants may be seeded in one database."""
     from django.contrib.auth.hashers import make_password
 
     from accounts.models import Role, Tenant, User
     from dispatch.management.commands.seed_demo import FIRST, LAST, SKILLS, near
     from technicians.models import Skill, Technician
 
-    tenant = Tenant.objects.create(name="Bench Telecom", slug="bench", time_zone="Asia/Almaty")
+    tenant = Tenant.objects.create(name=name, slug=slug, time_zone="Asia/Almaty")
     skills = Skill.objects.bulk_create(
         [Skill(tenant=tenant, code=code, name=name) for code, name in SKILLS]
     )
     unusable = make_password(None)
     dispatcher = User.objects.create(
-        username="bench.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
+        username=f"{slug}.dispatcher", password=unusable, tenant=tenant, role=Role.DISPATCHER
     )
     users = User.objects.bulk_create(
         [
             User(
-                username=f"bench.technician{i}",
+                username=f"{slug}.technician{i}",
                 password=unusable,
                 tenant=tenant,
                 role=Role.TECHNICIAN,

@@ -1,5 +1,6 @@
 """Settings for the benchmarks: the product's, plus the bare baseline endpoint (bench/urls.py)."""
 
+from config.env import env_str
 from config.settings import *  # noqa: F403
 from config.settings import CHANNEL_LAYERS, REDIS_URL
 
@@ -19,3 +20,11 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# The benchmarks serve plain HTTP on loopback, so a browser keeps the cookies the server sets (a
+# Secure cookie is never sent back over http://), and collect the static files (the production
+# manifest storage needs them) into a folder of their own instead of the checkout's.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+if env_str("BENCH_STATIC_ROOT", ""):
+    STATIC_ROOT = env_str("BENCH_STATIC_ROOT", "")

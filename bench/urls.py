@@ -10,6 +10,10 @@ loop is compared with.
 authentication and permission, a plain `Serializer` validating a few fields, one `Customer` row
 inserted in a transaction, 201 with the row. No idempotency, no window, no event. The product's
 `POST /api/v1/requests/` is compared with it.
+
+`GET /bench/bare/list/` (`bench.board`) is the smallest authenticated DRF read: the board API's
+authentication (a session) and permission, a fixed list of ten small rows, no query of its own.
+The board's first data (`/board/`, its queue and its timeline) is compared with it.
 """
 
 from django.db import transaction
@@ -20,7 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import INTAKE_ROLES, HasRole
+from accounts.permissions import INTAKE_ROLES, STAFF_ROLES, HasRole
 from config.urls import urlpatterns as product_urlpatterns
 from core.api import TenantScoped
 from core.events import event_emit
@@ -71,8 +75,20 @@ class BareCustomerCreateView(TenantScoped, APIView):
         return Response({"id": customer.pk, **data.validated_data}, status=status.HTTP_201_CREATED)
 
 
+BARE_ROWS = [{"id": n, "number": f"SR-{n:06d}", "status": "new"} for n in range(1, 11)]
+
+
+class BareListView(TenantScoped, APIView):
+    # The board API's authentication (the default classes) and permission.
+    permission_classes = [IsAuthenticated, HasRole.of(*STAFF_ROLES)]
+
+    def get(self, request):
+        return Response({"count": len(BARE_ROWS), "results": BARE_ROWS})
+
+
 urlpatterns = [
     *product_urlpatterns,
     path("bench/bare/", BareEventView.as_view(), name="bench-bare"),
     path("bench/bare/customers/", BareCustomerCreateView.as_view(), name="bench-bare-customers"),
+    path("bench/bare/list/", BareListView.as_view(), name="bench-bare-list"),
 ]

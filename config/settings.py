@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "notifications",
     "intake",
     "dispatch",
+    "fieldwork",
 ]
 
 MIDDLEWARE = [
@@ -141,8 +142,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded files (the technicians' photos and the customers' signatures) through Django's
+# storage API: the file system under MEDIA_ROOT by default, or any storage class by
+# FILE_STORAGE_BACKEND (an S3-compatible one from django-storages, configured by its settings).
+# They are never served from MEDIA_URL: pages that show them check who asks.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "media/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env_str("FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -182,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RequestStatusEnum": "requests_app.states.Status",
         "VisitStatusEnum": "technicians.models.Visit.Status",
+        "PhoneActionKindEnum": "fieldwork.services.KINDS",
+        "RequestKindEnum": "requests_app.models.ServiceRequest.Kind",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
@@ -270,7 +281,24 @@ RETENTION_DAYS = {
     "notifications": env_int("RETENTION_NOTIFICATIONS_DAYS", 90, minimum=1),
     "idempotency_keys": env_int("RETENTION_IDEMPOTENCY_KEYS_DAYS", 2, minimum=1),
     "inbound_messages": env_int("RETENTION_INBOUND_MESSAGES_DAYS", 90, minimum=1),
+    # Technicians' positions shared en route (privacy: kept only this long).
+    "location_pings": env_int("RETENTION_LOCATION_DAYS", 30, minimum=1),
 }
+
+# The technician's phone (fieldwork/): positions are stored at most this often per technician,
+# "arrived" is suggested within this distance, and a photo may be this large once resized.
+LOCATION_MIN_INTERVAL_SECONDS = env_int("LOCATION_MIN_INTERVAL_SECONDS", 5, minimum=1)
+ARRIVAL_RADIUS_M = env_int("ARRIVAL_RADIUS_M", 100, minimum=10)
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 1_500_000, minimum=10_000)
+# A request body may carry one such photo (base64 in the phone's JSON action, a third larger).
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, PHOTO_MAX_BYTES * 2 + 1_000_000)
+# A customer's service report link works this long after the job.
+REPORT_LINK_DAYS = env_int("REPORT_LINK_DAYS", 30, minimum=1)
+# The navigation link beside an address ({lat}, {lon}); "none" leaves only the geo: link.
+MAP_LINK_URL = env_str(
+    "MAP_LINK_URL", "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+)
+MAP_LINK_URL = "" if MAP_LINK_URL.lower() == "none" else MAP_LINK_URL
 
 # Phone numbers without a country code are read as numbers of this region (ISO 3166 code)
 # where no tenant says otherwise.

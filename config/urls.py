@@ -9,6 +9,8 @@ from core.feed import EventFeedView
 from core.metrics import metrics
 from dispatch import views
 from dispatch.board_api import DrawerView, QueueView, TimelineView
+from fieldwork import views as fieldwork_views
+from fieldwork.api import MyActionsView, MyConsentView, MyDayView, MyLocationView
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
@@ -29,6 +31,10 @@ api_v1 = [
     path("visits/<int:pk>/transition/", VisitTransitionView.as_view(), name="visit-transition"),
     path("visits/<int:pk>/pin/", VisitPinView.as_view(), name="visit-pin"),
     path("visits/<int:pk>/unassign/", VisitUnassignView.as_view(), name="visit-unassign"),
+    path("me/day/", MyDayView.as_view(), name="my-day"),
+    path("me/actions/", MyActionsView.as_view(), name="my-actions"),
+    path("me/location/", MyLocationView.as_view(), name="my-location"),
+    path("me/consent/", MyConsentView.as_view(), name="my-consent"),
     path("board/queue/", QueueView.as_view(), name="board-queue"),
     path("board/timeline/", TimelineView.as_view(), name="board-timeline"),
     path("board/requests/<int:pk>/", DrawerView.as_view(), name="board-request"),
@@ -50,7 +56,19 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("health/ready/", core_views.ready, name="health-ready"),
     path("tech/", technician_views.day, name="technician-day"),
-    path("tech/visits/<int:pk>/<str:to>/", technician_views.visit_step, name="technician-step"),
+    path("tech/sw.js", technician_views.service_worker, name="technician-sw"),
+    path("tech/manifest.webmanifest", technician_views.manifest, name="technician-manifest"),
+    path("tech/photos/<int:pk>/", fieldwork_views.photo, name="visit-photo"),
+    path("live/<str:token>/", fieldwork_views.customer_live, name="customer-live"),
+    path(
+        "live/<str:token>/state/", fieldwork_views.customer_live_state, name="customer-live-state"
+    ),
+    path("report/<str:token>/", fieldwork_views.service_report, name="service-report"),
+    path(
+        "report/<str:token>/<str:kind>/<int:pk>/",
+        fieldwork_views.service_report_file,
+        name="service-report-file",
+    ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

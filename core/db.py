@@ -24,6 +24,7 @@ class LockScope(IntEnum):
     WINDOW_BOOKING = 1  # bookings of one tenant and day take turns
     DAY_PLAN = 2  # one planner per tenant and day
     OUTAGE_AREA = 3  # emergencies of one outage area are grouped one at a time
+    PHONE_ACTIONS = 4  # one technician's replayed phone actions are applied one at a time
 
 
 def lock_key(*parts: object) -> int:

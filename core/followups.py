@@ -26,6 +26,9 @@ ASSIGN_REQUEST = "dispatch.tasks.assign_request"
 PLAN_DAY = "dispatch.tasks.plan_tenant_day"
 DELIVER_NOTIFICATIONS = "notifications.tasks.deliver_notifications"
 SURVEY_INVITE = "surveys.tasks.invite_after_visit"
+NOTIFY_ASSIGNED = "fieldwork.tasks.notify_emergency_assigned"
+NOTIFY_ON_MY_WAY = "fieldwork.tasks.notify_on_my_way"
+SEND_SERVICE_REPORT = "fieldwork.tasks.send_service_report"
 
 _UNREACHABLE = (BrokerError, *UNREACHABLE)
 

@@ -3,8 +3,9 @@
 Kept for a while, then deleted in batches (short transactions: no long lock on a busy table):
 the live event log (screens catch up from it only minutes back), the engine's decisions (their
 reasons are read for a year of KPIs), delivered or failed customer messages, idempotency
-records (a retry comes within hours), inbound provider messages (replays come within minutes)
-and expired API tokens. Requests, visits and their status changes are never purged here.
+records (a retry comes within hours), inbound provider messages (replays come within minutes),
+expired API tokens, and the positions technicians shared en route (privacy). Requests, visits
+and their status changes are never purged here.
 """
 
 from datetime import timedelta
@@ -16,6 +17,7 @@ from knox.models import AuthToken
 
 from core.models import Event
 from dispatch.models import Decision
+from fieldwork.models import LocationPing
 from intake.models import InboundMessage
 from notifications.models import Notification
 from requests_app.models import IdempotencyKey
@@ -40,6 +42,9 @@ def _purgeable(now):
             received_at__lt=now - timedelta(days=days["inbound_messages"])
         ),
         "api_tokens": AuthToken.objects.filter(expiry__lt=now),
+        "location_pings": LocationPing.objects.filter(
+            received_at__lt=now - timedelta(days=days["location_pings"])
+        ),
     }
 
 

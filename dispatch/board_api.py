@@ -150,6 +150,13 @@ class TimelineQuery(serializers.Serializer):
     technician = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
     territory = serializers.CharField(max_length=80, required=False)
     skill = serializers.SlugField(max_length=40, required=False)
+    search = serializers.CharField(
+        max_length=100, required=False, help_text=_("A technician's name or user name.")
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=300, default=50, help_text=_("Technicians per page.")
+    )
+    offset = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
 
     def __init__(self, *args, zone=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -235,11 +242,15 @@ class TimelineSerializer(serializers.Serializer):
     now = serializers.DateTimeField()
     technicians = TimelineTechnicianSerializer(many=True)
     visits = TimelineVisitSerializer(many=True)
+    count = serializers.IntegerField(help_text=_("Technicians matching the filters."))
+    limit = serializers.IntegerField(help_text=_("Technicians per page."))
+    next_offset = serializers.IntegerField(allow_null=True)
 
 
 @extend_schema(tags=["board"])
 class TimelineView(TenantScoped, APIView):
-    """The crew's shifts, absences and visits over a range of at most 3 days."""
+    """A page of the crew (by name) with their shifts, absences and visits over a range of at
+    most 3 days."""
 
     permission_classes = BOARD_READ
 

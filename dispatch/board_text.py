@@ -10,10 +10,10 @@ from requests_app.models import ServiceRequest
 from technicians.models import Visit
 
 
-def _counted(singular: str, plural: str) -> dict[str, str]:
-    # One sample number per CLDR form the three languages use: 1 → one, 2 → few, 5 → other.
-    samples = (("one", 1), ("few", 2), ("other", 5))
-    return {form: ngettext(singular, plural, n) for form, n in samples}
+def _counted(words) -> dict[str, str]:
+    """`words(n)` is an ngettext call written out (so makemessages finds it), asked once per CLDR
+    form the three languages use: 1 → one, 2 → few, 5 → other."""
+    return {form: words(n) for form, n in (("one", 1), ("few", 2), ("other", 5))}
 
 
 # Why the engine left a technician out of an emergency (dispatch.engine.emergency).
@@ -42,18 +42,21 @@ def board_text() -> dict:
         "escalated": pgettext("request", "Escalated"),
         "outage": _("Outage"),
         "reported_again": _("reported again"),
-        "customers": _counted("%(n)s customer", "%(n)s customers"),
-        "waiting": _counted("%(n)s waiting", "%(n)s waiting"),
+        "customers": _counted(lambda n: ngettext("%(n)s customer", "%(n)s customers", n)),
+        "waiting": _counted(lambda n: ngettext("%(n)s waiting", "%(n)s waiting", n)),
         "page": _("%(first)s–%(last)s of %(count)s"),
+        "crew_page": _("technicians %(first)s–%(last)s of %(count)s"),
         "none_match": _("No open request matches these filters."),
         "none_found": _("No customer found: try the full phone number or another name."),
         "more_found": _("The first 20 shown: type more to narrow down."),
         "alerts": {
-            "escalated": _counted("%(n)s escalated", "%(n)s escalated"),
-            "late": _counted("%(n)s technician late", "%(n)s technicians late"),
-            "at_risk": _counted("%(n)s at risk", "%(n)s at risk"),
-            "unassigned": _counted("%(n)s unassigned", "%(n)s unassigned"),
-            "held": _counted("%(n)s held", "%(n)s held"),
+            "escalated": _counted(lambda n: ngettext("%(n)s escalated", "%(n)s escalated", n)),
+            "late": _counted(
+                lambda n: ngettext("%(n)s technician late", "%(n)s technicians late", n)
+            ),
+            "at_risk": _counted(lambda n: ngettext("%(n)s at risk", "%(n)s at risk", n)),
+            "unassigned": _counted(lambda n: ngettext("%(n)s unassigned", "%(n)s unassigned", n)),
+            "held": _counted(lambda n: ngettext("%(n)s held", "%(n)s held", n)),
         },
         "all_clear": _("Nothing needs you now."),
         "lunch": _("lunch %(minutes)s min"),
@@ -82,8 +85,10 @@ def board_text() -> dict:
             "no_decision": _("The engine has not decided on this request yet."),
             "eta": _("on site in %(minutes)s min"),
             "travel": _("travel %(minutes)s min"),
-            "pushes": _("moves %(n)s visits"),
-            "breaks": _("breaks %(n)s windows"),
+            "pushes": _counted(lambda n: ngettext("moves %(n)s visit", "moves %(n)s visits", n)),
+            "breaks": _counted(
+                lambda n: ngettext("breaks %(n)s window", "breaks %(n)s windows", n)
+            ),
             "more": _("and %(n)s more"),
             "system": _("the system"),
             "chosen": _("chosen"),

@@ -36,6 +36,12 @@ def board(request: HttpRequest) -> HttpResponse:
         .filter(active=True)
         .select_related("user")
         .order_by("user__first_name", "user__last_name"),
+        "territories": Technician.objects.for_tenant(tenant)
+        .filter(active=True)
+        .exclude(territory="")
+        .values_list("territory", flat=True)
+        .distinct()
+        .order_by("territory"),
         "categories": ServiceRequest.Category.choices,
         "kinds": ServiceRequest.Kind.choices,
         "statuses": [

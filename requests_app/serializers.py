@@ -126,6 +126,16 @@ class VisitTransitionSerializer(serializers.Serializer):
     )
     reason = serializers.ChoiceField(choices=Visit.Reason.choices, required=False, default="")
     note = serializers.CharField(max_length=2000, allow_blank=True, default="")
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text=_("Do it although it is out of order, before the shift or before the window."),
+    )
+    why = serializers.CharField(
+        max_length=300,
+        allow_blank=True,
+        default="",
+        help_text=_("Why a confirmed step was taken (kept in the history)."),
+    )
 
 
 def version_field() -> serializers.IntegerField:

@@ -41,6 +41,10 @@ class Technician(TenantOwned):
     last_lat = models.FloatField(null=True, blank=True, validators=LAT)
     last_lon = models.FloatField(null=True, blank=True, validators=LON)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Privacy by default: the phone shares its position only once the technician agrees (on the
+    # phone), and then only between "on my way" and "arrived" (fieldwork.services).
+    location_consent = models.BooleanField(_("shares location while en route"), default=False)
+    location_consent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("technician")

@@ -16,7 +16,11 @@ ROSTER_ROLES = (Role.DISPATCHER, Role.MANAGER, Role.ADMIN)
 def technician_for_user(user: User) -> Technician:
     if not user.has_role(Role.TECHNICIAN):
         raise NotFound()
-    technician = Technician.objects.filter(user=user, tenant_id=user.tenant_id).first()
+    technician = (
+        Technician.objects.filter(user=user, tenant_id=user.tenant_id)
+        .select_related("user")
+        .first()
+    )
     if technician is None:
         raise NotFound()
     return technician

@@ -23,7 +23,7 @@ from requests_app.services import (
 )
 from requests_app.states import Status as RequestStatus
 from requests_app.states import check_transition
-from technicians.models import Technician, Visit
+from technicians.models import Shift, Technician, Visit
 
 VisitStatus = Visit.Status
 
@@ -52,6 +52,89 @@ VISIT_FLOW: dict[str, tuple[frozenset[str], str, str | None]] = {
         "finished_at",
     ),
 }
+
+
+# The order of the steps: a step forward past another one is out of order (it asks for the
+# technician's confirmation); a step back is never allowed.
+STEP_ORDER = {
+    VisitStatus.SCHEDULED: 0,
+    VisitStatus.ACCEPTED: 1,
+    VisitStatus.EN_ROUTE: 2,
+    VisitStatus.ON_SITE: 3,
+    VisitStatus.COMPLETED: 4,
+    VisitStatus.NOT_COMPLETED: 4,
+}
+# Arriving this much before the agreed window is normal; earlier asks for a confirmation.
+EARLY_ARRIVAL = timedelta(minutes=30)
+# A phone's clock may run a little ahead: a step stamped later than this after the server's
+# "now" is taken as happening now.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Guarded(Conflict):
+    """A step that needs the technician's confirmation and a reason (`extra["problems"]`)."""
+
+    code = "guard"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return _("Confirm this step and say why.")
+
+
+def visit_step_problems(*, visit: Visit, to: str, at: datetime) -> list[dict]:
+    """Why a step at `at` is unusual: out of order, before the shift, before the agreed
+    window. Each a code and a sentence to show."""
+    problems = []
+    if visit.status not in VISIT_FLOW[to][0]:
+        problems.append(
+            {
+                "code": "out_of_order",
+                "message": _("“%(target)s” skips a step: the job is “%(current)s”.")
+                % {"target": VisitStatus(to).label, "current": VisitStatus(visit.status).label},
+            }
+        )
+    zone = timezone.get_current_timezone()
+    shift = Shift.objects.filter(
+        technician_id=visit.technician_id, date=timezone.localdate(at, zone)
+    ).first()
+    if shift is not None and at < shift.start:
+        problems.append(
+            {
+                "code": "before_shift",
+                "message": _("Your shift starts at %(time)s.")
+                % {"time": timezone.localtime(shift.start, zone).strftime("%H:%M")},
+            }
+        )
+    window_start = visit.request.window_start
+    early = {VisitStatus.ON_SITE: EARLY_ARRIVAL, VisitStatus.COMPLETED: timedelta(0)}
+    early[VisitStatus.NOT_COMPLETED] = timedelta(0)
+    if window_start is not None and to in early and at < window_start - early[to]:
+        problems.append(
+            {
+                "code": "before_window",
+                "message": _("The agreed window starts at %(time)s.")
+                % {"time": timezone.localtime(window_start, zone).strftime("%H:%M")},
+            }
+        )
+    return problems
+
+
+def _steps_to(current: str, to: str) -> list[str]:
+    """The steps from `current` to `to`, the ones skipped included (in order)."""
+    if current not in STEP_ORDER or current in (VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED):
+        return []
+    if current == VisitStatus.SCHEDULED and to == VisitStatus.EN_ROUTE:
+        return [VisitStatus.ACCEPTED, to]  # the request passes "accepted" on the way
+    if current in VISIT_FLOW[to][0]:
+        return [to]
+    if STEP_ORDER[current] >= STEP_ORDER[to]:
+        return []
+    between = [
+        step
+        for step in (VisitStatus.ACCEPTED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE)
+        if STEP_ORDER[current] < STEP_ORDER[step] < STEP_ORDER[to]
+    ]
+    return [*between, to]
 
 
 def visit_create(
@@ -95,57 +178,97 @@ def visit_create(
             reason=reason or _("Assigned to %(name)s") % {"name": technician},
             emit=emit,
         )
+    if request.kind == ServiceRequest.Kind.EMERGENCY:
+        # "A technician is assigned, arriving around HH:MM": after commit, by the worker.
+        followups.enqueue_on_commit(followups.NOTIFY_ASSIGNED, visit_id=visit.pk)
     return visit
 
 
 @transaction.atomic
 def visit_transition(
-    *, visit: Visit, to: str, actor: User | None = None, reason: str = "", note: str = ""
+    *,
+    visit: Visit,
+    to: str,
+    actor: User | None = None,
+    reason: str = "",
+    note: str = "",
+    at: datetime | None = None,
+    confirm: bool = False,
+    why: str = "",
 ) -> Visit:
-    """accept → en route → on site → completed | not completed (with a reason code)."""
+    """accept → en route → on site → completed | not completed (with a reason code).
+
+    `at` is when it happened (a phone's time, replayed later; never after now). A step out of
+    order, before the shift or before the agreed window is refused (`Guarded`) unless the
+    caller `confirm`s it and says `why`; the history keeps the why, and skipped steps are
+    recorded as passed at the same time."""
     if to not in VISIT_FLOW:
         raise IllegalTransition(_("Unknown visit status."))
-    allowed_from, request_status, stamp = VISIT_FLOW[to]
     visit = Visit.objects.select_for_update().select_related("request").get(pk=visit.pk)
-    if visit.status not in allowed_from:
+    steps = _steps_to(visit.status, to)
+    if not steps:
         raise IllegalTransition(
             _("A visit cannot go from “%(current)s” to “%(target)s”.")
             % {"current": VisitStatus(visit.status).label, "target": VisitStatus(to).label}
         )
     if to == VisitStatus.NOT_COMPLETED and reason not in Visit.Reason.values:
         raise DomainError(_("Choose why the job could not be completed."), field="reason")
-    if "\x00" in note:  # PostgreSQL text cannot hold it: refused, not a server error
+    if "\x00" in note + why:  # PostgreSQL text cannot hold it: refused, not a server error
         raise DomainError(_("The note contains a character that is not text."), field="note")
     now = timezone.now()
+    at = min(at or now, now) if (at or now) <= now + CLOCK_SKEW else now
+    problems = visit_step_problems(visit=visit, to=to, at=at)
+    if problems and not confirm:
+        raise Guarded(extra={"problems": problems})
+    if problems and not why.strip():
+        raise DomainError(_("Say why you confirm this step."), field="why")
+    confirmed = ""
+    if problems:
+        confirmed = _("Confirmed by the technician (%(problems)s): %(why)s") % {
+            "problems": ", ".join(problem["code"] for problem in problems),
+            "why": why.strip(),
+        }
+    for step in steps:
+        _step(visit, step, actor=actor, reason=reason, note=note, at=at, confirmed=confirmed)
+    return visit
+
+
+def _step(
+    visit: Visit, to: str, *, actor: User | None, reason: str, note: str, at, confirmed: str
+) -> None:
+    request_status, stamp = VISIT_FLOW[to][1:]
     visit.status = to
     visit.note = note or visit.note
     if to == VisitStatus.NOT_COMPLETED:
         visit.reason = reason
-    setattr(visit, stamp, now)
+    setattr(visit, stamp, at)
     if to in (VisitStatus.ON_SITE, VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED):
         # Where the technician is, for the planner and the emergency rule (until a phone
         # reports a better position).
         Technician.objects.filter(pk=visit.technician_id).update(
-            last_lat=visit.request.lat, last_lon=visit.request.lon, last_seen_at=now
+            last_lat=visit.request.lat, last_lon=visit.request.lon, last_seen_at=at
         )
-    if to == VisitStatus.ON_SITE and visit.planned_start != now:
-        _retime_on_arrival(visit, now)
-    elif to in (VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED) and now > visit.planned_start:
-        visit.planned_end = now  # frees the rest of the day for the next plan
+    if to == VisitStatus.ON_SITE and visit.planned_start != at:
+        _retime_on_arrival(visit, at)
+    elif to in (VisitStatus.COMPLETED, VisitStatus.NOT_COMPLETED) and at > visit.planned_start:
+        visit.planned_end = at  # frees the rest of the day for the next plan
     visit.save()
     request = ServiceRequest.objects.select_for_update().get(pk=visit.request_id)
+    label = Visit.Reason(reason).label if to == VisitStatus.NOT_COMPLETED else ""
     request_transition(
         request=request,
         to=request_status,
         actor=actor,
-        reason=Visit.Reason(reason).label if to == VisitStatus.NOT_COMPLETED else "",
+        reason=" · ".join(str(part) for part in (label, confirmed) if part),
     )
-    if to == VisitStatus.NOT_COMPLETED:
-        request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
-    if to == VisitStatus.COMPLETED:
+    if to == VisitStatus.EN_ROUTE:
+        followups.enqueue_on_commit(followups.NOTIFY_ON_MY_WAY, visit_id=visit.pk)
+    elif to == VisitStatus.COMPLETED:
+        followups.enqueue_on_commit(followups.SEND_SERVICE_REPORT, visit_id=visit.pk)
         # The customer is asked how it went, after commit (the survey rules decide whether).
         followups.enqueue_on_commit(followups.SURVEY_INVITE, visit_id=visit.pk)
-    return visit
+    if to == VisitStatus.NOT_COMPLETED:
+        request_follow_up(request=request, visit=visit, reason=reason, actor=actor)
 
 
 @transaction.atomic

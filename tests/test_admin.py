@@ -21,6 +21,8 @@ WRITTEN_BY_SERVICES = (
     "requests_app.StatusChange",
     "requests_app.Incident",
     "requests_app.IdempotencyKey",
+    "fieldwork.ClientAction",
+    "fieldwork.LocationPing",
 )
 
 

@@ -2,11 +2,12 @@
 
 import pytest
 from django.test.client import FakePayload
-from django.urls import reverse
+from django.utils import timezone
 
 from intake.models import InboundMessage
 from intake.signatures import signature_for
 from requests_app.models import ServiceRequest
+from technicians.models import Visit
 from tests.dispatch.test_emergency_insertion import planned_visit
 from tests.intake.helpers import SMS_NUMBER, SMS_SECRET, inbound_setup
 
@@ -59,21 +60,26 @@ def test_a_nul_byte_in_a_description_is_a_400_with_the_field(api, dispatcher, cu
     assert "description" in response.json()
 
 
-def test_a_nul_byte_in_a_technicians_note_is_refused_with_a_message(client, technician):
+def test_a_nul_byte_in_a_technicians_note_is_refused_with_a_message(api, technician):
     visit = planned_visit(technician, starts_in=30)
-    client.force_login(technician.user)
-    for step in ("accepted", "en_route", "on_site"):
-        client.post(reverse("technician-step", args=[visit.pk, step]))
+    Visit.objects.filter(pk=visit.pk).update(status="on_site")
+    done = {
+        "client_id": "6f1c1a52-8f5e-4a43-9a55-0a4a3c1c0001",
+        "kind": "step",
+        "visit": visit.pk,
+        "at": timezone.now().isoformat(),
+        "to": "completed",
+        "resolution": "done",
+        "note": "done\x00",
+    }
 
-    response = client.post(
-        reverse("technician-step", args=[visit.pk, "completed"]), {"note": "done\x00"}
-    )
+    response = api(technician.user).post("/api/v1/me/actions/", {"actions": [done]}, format="json")
 
-    assert response.status_code == 302
+    result = response.json()["results"][0]
+    assert (result["outcome"], result["status"]) == ("invalid", 400)
+    assert "note" in result["detail"]
     visit.refresh_from_db()
     assert visit.status == "on_site"  # not finished with a note the database cannot hold
-    messages = [str(m) for m in response.wsgi_request._messages]
-    assert any("note" in m.lower() for m in messages)
 
 
 @pytest.mark.parametrize(

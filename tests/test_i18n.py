@@ -101,11 +101,16 @@ def test_the_board_reads_live_codes_in_the_dispatchers_language(dispatcher):
 
     page = client.get("/board/").content.decode()
 
-    raw = re.search(r'<script id="labels" type="application/json">(.*?)</script>', page, re.S)
+    raw = re.search(r'<script id="board-text" type="application/json">(.*?)</script>', page, re.S)
     labels = json.loads(raw.group(1))
     assert labels["status"]["escalated"] != "Escalated"
     assert labels["plan_note"]["no_capacity"] != "no room left in the day within its window"
     assert labels["category"]["outage"] != "Outage"
+    # Counted words in the language's own plural forms (one, few, many for Russian).
+    assert labels["customers"]["one"] == "%(n)s абонент"
+    assert labels["customers"]["few"] == "%(n)s абонента"
+    assert labels["customers"]["other"] == "%(n)s абонентов"
+    assert labels["alerts"]["late"]["other"] != "%(n)s technicians late"
 
 
 def test_kazakh_dates_read_day_month_year():

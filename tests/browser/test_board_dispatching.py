@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from accounts.models import Role
@@ -44,16 +45,27 @@ def open_board(browser, server, username: str):
 
 def technician_row(page, technician):
     """The timeline's row of a technician (rows follow the labels, in the same order)."""
-    labels = page.locator(".vis-labelset .vis-label")
-    expect(labels.filter(has_text=str(technician))).to_have_count(1, timeout=10_000)
-    names = labels.all_inner_texts()
-    index = next(i for i, text in enumerate(names) if str(technician) in text)
-    return page.locator(".vis-itemset .vis-foreground .vis-group").nth(index)
+    index = page.wait_for_function(
+        """(id) => {
+            const labels = [...document.querySelectorAll(".vis-labelset .vis-label")];
+            const mine = `.tech-label[data-technician="${id}"]`;
+            const i = labels.findIndex((label) => label.querySelector(mine));
+            return i >= 0 ? i + 1 : null;
+        }""",
+        arg=technician.pk,
+        timeout=10_000,
+    ).json_value()
+    return page.locator(".vis-itemset .vis-foreground .vis-group").nth(index - 1)
 
 
 def drag_to_technician(page, request, technician, minutes_from_now: int = 60):
     """Drag the request's queue row onto the technician's row, a little after the now-line."""
     target = technician_row(page, technician)
+    # Once the queue and timeline have their data: a redraw under the pointer loses the drop.
+    page.wait_for_function(
+        "() => { const { queue, timeline } = window.board;"
+        " return !queue.loading && !queue.timer && !timeline.loading; }"
+    )
     now_x = page.locator(".vis-current-time").bounding_box()["x"]
     row = target.bounding_box()
     scale = page.evaluate(
@@ -62,9 +74,21 @@ def drag_to_technician(page, request, technician, minutes_from_now: int = 60):
         " / (w.end - w.start); }"
     )
     x = now_x - row["x"] + minutes_from_now * 60_000 * scale
-    source = page.locator(f"tbody#rows tr[data-id='{request.pk}']")
-    # Forced: the shift and window drawn behind the row take the pointer, as they should.
-    source.drag_to(target, target_position={"x": x, "y": row["height"] / 2}, force=True)
+    grip = page.locator(f"tbody#rows tr[data-id='{request.pk}'] td.num").bounding_box()
+    # The pointer as a hand moves it: press on the row, travel in steps, let go over the row.
+    # Chromium's emulated HTML5 drag now and then starts no drag: then the hand tries again.
+    for _attempt in range(3):
+        try:
+            with page.expect_request("**/assign/check/", timeout=5_000):
+                page.mouse.move(grip["x"] + 10, grip["y"] + 10)
+                page.mouse.down()
+                page.mouse.move(grip["x"] + 40, grip["y"] + 10, steps=3)
+                page.mouse.move(row["x"] + x, row["y"] + row["height"] / 2, steps=12)
+                page.mouse.up()
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the drop never reached the timeline")
 
 
 def test_a_job_dragged_onto_a_technician_moves_on_the_other_dispatchers_board(

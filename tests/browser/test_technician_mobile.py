@@ -27,6 +27,8 @@ def test_a_technician_accepts_and_starts_a_job_from_the_phone(
     page.click("button.step-accepted")
     page.click("button.step-en_route")
     expect(page.get_by_test_id("job").locator(".status")).to_have_text("En route")
+    # Queued on the phone first, then sent: the banner says when the server has it.
+    expect(page.get_by_test_id("sync-banner")).to_contain_text("All changes sent")
 
     request.refresh_from_db()
     assert request.status == "en_route"

@@ -315,7 +315,7 @@ def test_a_bad_timeline_range_is_a_400(api, dispatcher, query):
 
 
 # Scope (three); the crew, their skills, shifts and absences; the visits with their requests.
-TIMELINE_STATEMENTS = 8
+TIMELINE_STATEMENTS = 10
 
 
 def test_the_timeline_reads_the_same_statements_for_a_small_or_large_crew(api, dispatcher, fiber):
@@ -759,3 +759,19 @@ def test_only_dispatchers_offer_windows(api, operator, other_dispatcher):
 
     assert offer(api(operator), request).status_code == 403
     assert offer(api(other_dispatcher), request).status_code == 404
+
+
+def test_the_timeline_pages_the_crew_by_name_and_finds_a_technician(api, dispatcher):
+    for name in ("Dana", "Aigerim", "Bolat", "Chingiz"):
+        TechnicianFactory(tenant=dispatcher.tenant, user__first_name=name)
+    client = api(dispatcher)
+
+    first = client.get(TIMELINE, {"limit": 3}).json()
+    rest = client.get(TIMELINE, {"limit": 3, "offset": 3}).json()
+    found = client.get(TIMELINE, {"search": "bol"}).json()
+
+    assert [t["name"].split()[0] for t in first["technicians"]] == ["Aigerim", "Bolat", "Chingiz"]
+    assert (first["count"], first["limit"], first["next_offset"]) == (4, 3, 3)
+    assert [t["name"].split()[0] for t in rest["technicians"]] == ["Dana"]
+    assert rest["next_offset"] is None
+    assert [t["name"].split()[0] for t in found["technicians"]] == ["Bolat"]

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from unittest import mock
+
 import pytest
 from django.utils import timezone
 
@@ -190,9 +192,19 @@ def test_an_unassigned_request_is_held_across_re_plans(api, dispatcher, technici
     assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
 
 
+@pytest.fixture
+def at_noon():
+    """Today at 12:00 in the tenant's zone: late in the evening a window an hour ahead is
+    tomorrow's, and today's plan would rightly leave it alone."""
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    with mock.patch("django.utils.timezone.now", return_value=noon):
+        yield noon
+
+
 def test_a_dispatcher_releases_a_held_request_and_the_planner_takes_it_again(
-    api, dispatcher, technician
+    api, dispatcher, at_noon
 ):
+    technician = TechnicianFactory(tenant=dispatcher.tenant)  # on shift around noon
     visit = booked(dispatcher, technician)
     client = api(dispatcher)
     client.post(f"/api/v1/visits/{visit.pk}/unassign/", {"reason": "customer called"})

@@ -27,22 +27,71 @@ def client_for(user) -> Client:
     return client
 
 
+def day_of(user) -> dict:
+    return client_for(user).get("/api/v1/me/day/").json()
+
+
+def step(api, user, visit, to, **fields):
+    return api(user).post(
+        f"/api/v1/visits/{visit.pk}/transition/", {"to": to, **fields}, format="json"
+    )
+
+
+def test_the_phone_page_is_a_shell_with_its_words_manifest_and_service_worker(technician):
+    client = client_for(technician.user)
+    page = client.get("/tech/")
+    worker = client.get("/tech/sw.js")
+    manifest = client.get("/tech/manifest.webmanifest").json()
+
+    assert page.status_code == 200
+    assert 'id="phone-text"' in page.content.decode() and "On my way" in page.content.decode()
+    assert worker["Content-Type"] == "application/javascript"
+    assert "/static/js/phone/app.js" in worker.content.decode()
+    assert manifest["start_url"] == "/tech/" and manifest["display"] == "standalone"
+
+
 def test_a_technician_sees_their_assigned_jobs(technician, assigned):
-    response = client_for(technician.user).get("/tech/")
-    assert response.status_code == 200
-    assert assigned.request.number in response.content.decode()
+    numbers = [visit["request"]["number"] for visit in day_of(technician.user)["visits"]]
+    assert numbers == [assigned.request.number]
 
 
 def test_a_technician_does_not_see_other_technicians_jobs(other_technician, assigned):
-    response = client_for(other_technician.user).get("/tech/")
-    assert assigned.request.number not in response.content.decode()
+    assert day_of(other_technician.user)["visits"] == []
 
 
-def test_the_status_flow_runs_accept_en_route_on_site_done(technician, assigned):
-    client = client_for(technician.user)
-    for step in ("accepted", "en_route", "on_site", "completed"):
-        response = client.post(f"/tech/visits/{assigned.pk}/{step}/")
-        assert response.status_code == 302
+def test_the_day_has_what_the_doorstep_needs(technician, assigned, fiber):
+    from tests.factories import RequestFactory
+
+    assigned.request.required_skills.set([fiber])
+    assigned.request.address = "Abay Ave 10"
+    assigned.request.save()
+    before = RequestFactory(
+        tenant=technician.tenant, customer=assigned.request.customer, category="repair"
+    )
+    Visit.objects.create(
+        tenant=technician.tenant,
+        request=before,
+        technician=technician,
+        planned_start=timezone.now() - timedelta(days=9),
+        planned_end=timezone.now() - timedelta(days=9, hours=-1),
+        status="not_completed",
+        reason="customer_absent",
+    )
+
+    job = day_of(technician.user)["visits"][0]
+
+    assert job["customer"]["phone"] == assigned.request.customer.phone
+    assert job["links"]["geo"].startswith("geo:43.238")
+    assert "openstreetmap.org" in job["links"]["map"]
+    assert job["request"]["skills"] == ["Fibre"]
+    assert [e["number"] for e in job["earlier"]] == [before.number]
+    assert job["earlier"][0]["reason_label"] == "Customer not at home"
+    assert job["checklist"] and job["resolutions"]
+
+
+def test_the_status_flow_runs_accept_en_route_on_site_done(api, technician, assigned):
+    for to in ("accepted", "en_route", "on_site", "completed"):
+        assert step(api, technician.user, assigned, to).status_code == 200
     assigned.refresh_from_db()
     assert assigned.status == Visit.Status.COMPLETED
     assert assigned.finished_at is not None
@@ -52,15 +101,14 @@ def test_the_status_flow_runs_accept_en_route_on_site_done(technician, assigned)
     assert trail == ["assigned", "accepted", "en_route", "on_site", "completed"]
 
 
-def test_could_not_complete_needs_a_reason(technician, assigned):
-    client = client_for(technician.user)
-    for step in ("accepted", "en_route", "on_site"):
-        client.post(f"/tech/visits/{assigned.pk}/{step}/")
+def test_could_not_complete_needs_a_reason(api, technician, assigned):
+    for to in ("accepted", "en_route", "on_site"):
+        step(api, technician.user, assigned, to)
 
-    response = client.post(f"/tech/visits/{assigned.pk}/not_completed/", follow=True)
-    assert "Choose why" in response.content.decode()
-    client.post(f"/tech/visits/{assigned.pk}/not_completed/", {"reason": "customer_absent"})
+    refused = step(api, technician.user, assigned, "not_completed")
+    step(api, technician.user, assigned, "not_completed", reason="customer_absent")
 
+    assert "Choose why" in refused.json()["detail"]
     assigned.refresh_from_db()
     assert (assigned.status, assigned.reason) == ("not_completed", "customer_absent")
     trail = list(
@@ -70,18 +118,17 @@ def test_could_not_complete_needs_a_reason(technician, assigned):
     assert trail[-2:] == ["not_completed", "escalated"]
 
 
-def test_skipping_a_step_is_refused_with_a_message(technician, assigned):
-    response = client_for(technician.user).post(
-        f"/tech/visits/{assigned.pk}/completed/", follow=True
-    )
-    assert "cannot go from" in response.content.decode()
+def test_skipping_a_step_asks_for_a_confirmation(api, technician, assigned):
+    response = step(api, technician.user, assigned, "completed")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "guard"
     assigned.refresh_from_db()
     assert assigned.status == Visit.Status.SCHEDULED
 
 
-def test_another_technician_cannot_move_my_visit(other_technician, assigned):
-    response = client_for(other_technician.user).post(f"/tech/visits/{assigned.pk}/accepted/")
-    assert response.status_code == 404
+def test_another_technician_cannot_move_my_visit(api, other_technician, assigned):
+    assert step(api, other_technician.user, assigned, "accepted").status_code == 404
 
 
 def test_the_api_moves_a_visit_for_the_mobile_view(api, technician, assigned):
@@ -105,13 +152,12 @@ def test_the_day_lists_jobs_in_time_order(technician):
             planned_start=start,
             planned_end=start + timedelta(minutes=30),
         )
-    response = client_for(technician.user).get("/tech/")
-    starts = [v.planned_start for v in response.context["visits"]]
-    assert starts == sorted(starts)
+    starts = [v["planned_start"] for v in day_of(technician.user)["visits"]]
+    assert starts == sorted(starts) and len(starts) == 3
 
 
 def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
-    technician, assigned
+    api, technician, assigned
 ):
     from tests.factories import CustomerFactory, RequestFactory
 
@@ -119,9 +165,9 @@ def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
     Visit.objects.filter(pk=assigned.pk).update(
         planned_start=now - timedelta(hours=2), planned_end=now - timedelta(hours=1)
     )
-    client = client_for(technician.user)
-    client.post(f"/tech/visits/{assigned.pk}/accepted/")
-    client.post(f"/tech/visits/{assigned.pk}/en_route/")
+    client = api(technician.user)
+    for to in ("accepted", "en_route"):
+        client.post(f"/api/v1/visits/{assigned.pk}/transition/", {"to": to}, format="json")
     next_request = RequestFactory(
         tenant=technician.tenant,
         status="assigned",
@@ -137,7 +183,7 @@ def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
         planned_end=now + timedelta(minutes=30),
     )
 
-    client.post(f"/tech/visits/{assigned.pk}/on_site/")
+    client.post(f"/api/v1/visits/{assigned.pk}/transition/", {"to": "on_site"}, format="json")
 
     assigned.refresh_from_db()
     following.refresh_from_db()

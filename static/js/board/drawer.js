@@ -1,7 +1,7 @@
 // The job drawer: the customer and how to reach them, the promise, the history with who did
 // what, the visits, the engine's decision ("why not X"), and the actions.
 import {
-  api, categoryOf, config, el, fill, fmt, fmtRange, fromLocalInput, statusOf, text,
+  api, categoryOf, config, counted, el, fill, fmt, fmtRange, fromLocalInput, statusOf, text,
   toLocalInput,
 } from "./common.js";
 
@@ -30,7 +30,7 @@ export class Drawer {
     const typing = this.node.contains(document.activeElement) ? document.activeElement.name : null;
     const reason = this.node.querySelector("input[name=reason]")?.value || "";
     this.render();
-    this.node.hidden = false;
+    this.show(true);
     const field = this.node.querySelector("input[name=reason]");
     if (field) field.value = reason;
     const again = typing && this.node.querySelector(`[name=${typing}]`);
@@ -42,8 +42,14 @@ export class Drawer {
     if (this.id !== null && !this.node.hidden) this.open(this.id);
   }
 
+  show(open) {
+    this.node.hidden = !open;
+    document.getElementById("panes").classList.toggle("with-drawer", open);
+    window.dispatchEvent(new Event("resize")); // the timeline and the map take the new width
+  }
+
   close() {
-    this.node.hidden = true;
+    this.show(false);
     this.id = null;
     this.board.deselect();
   }
@@ -105,8 +111,8 @@ export class Drawer {
           c.eta_minutes != null ? ` · ${fill(t.eta, { minutes: Math.round(c.eta_minutes) })}` : "",
           c.start ? ` · ${fmt(c.start)}` : "",
           c.travel_minutes != null ? ` · ${fill(t.travel, { minutes: Math.round(c.travel_minutes) })}` : "",
-          c.visits_pushed ? ` · ${fill(t.pushes, { n: c.visits_pushed })}` : "",
-          c.windows_broken ? ` · ${fill(t.breaks, { n: c.windows_broken })}` : "")))] : null,
+          c.visits_pushed ? ` · ${counted(t.pushes, c.visits_pushed)}` : "",
+          c.windows_broken ? ` · ${counted(t.breaks, c.windows_broken)}` : "")))] : null,
       excluded.length ? [el("h4", {}, t.excluded), el("ul", { class: "excluded" },
         excluded.map((x) => el("li", {}, el("b", {}, x.name), ": ", text.exclusions[x.reason] || x.reason)),
         more ? el("li", { class: "hint" }, fill(t.more, { n: more.more })) : null)] : null,

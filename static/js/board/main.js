@@ -135,7 +135,7 @@ class Board {
   onEvent(event) {
     if (!event.kind.startsWith("request.")) return;
     this.queue.apply(event.data);
-    this.timeline.reloadSoon();
+    this.timeline.apply(event.data);
     if (event.data.id === this.selected) this.drawer.reload();
   }
 
@@ -152,13 +152,14 @@ class Board {
   }
 
   // focus: opened from the keyboard, so the keyboard moves on into the drawer.
-  select(id, { focus = false } = {}) {
+  async select(id, { focus = false } = {}) {
     this.selected = id;
     this.queue.markSelected(id);
+    this.presence.viewing(id);
+    await this.drawer.open(id, { focus });
+    // After the drawer took its column, so the job is centred in what is left.
     this.timeline.select(id);
     this.map.focus(id);
-    this.presence.viewing(id);
-    this.drawer.open(id, { focus });
   }
 
   deselect() {

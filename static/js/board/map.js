@@ -72,7 +72,8 @@ export class BoardMap {
   focus(requestId) {
     const marker = this.markers.get(requestId);
     if (!marker) return;
-    this.view.panTo(marker.getLatLng());
+    this.view.invalidateSize({ pan: false });
+    this.view.panTo(marker.getLatLng(), { animate: false });
     marker.openTooltip();
   }
 }

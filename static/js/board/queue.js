@@ -55,7 +55,7 @@ export class Queue {
   // Live events come in bursts: one read of the page after the burst, not one per event.
   reloadSoon(delay = 400) {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), delay);
+    this.timer = setTimeout(() => { this.timer = null; this.reload(); }, delay);
   }
 
   async reload() {
@@ -160,6 +160,11 @@ export class Queue {
   }
 
   fill(tr, r) {
+    // A row that reads the same is left alone: the element under a pointer or a caret stays.
+    const others = this.board.presence.on(r.id);
+    const signature = JSON.stringify([r, others, tr.classList.contains("in-incident")]);
+    if (tr.signature === signature) return;
+    tr.signature = signature;
     const urgent = atRisk(r);
     // The class names are what other screens and tests key on: kind, status, at risk.
     tr.className = `kind-${r.kind} status-${r.status}${urgent ? " at-risk" : ""}`
@@ -176,7 +181,6 @@ export class Queue {
     if (r.held) flags.push(text.held);
     const when = r.window_start ? fmtRange(r.window_start, r.window_end)
       : r.response_due ? `${text.due} ${fmt(r.response_due)}` : "";
-    const others = this.board.presence.on(r.id);
     tr.replaceChildren(
       el("td", { class: "num" }, r.number),
       el("td", { class: "what" },

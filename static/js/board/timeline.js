@@ -4,8 +4,10 @@
 import {
   api, clock, config, el, fill, fmtRange, localDay, shortDay, text, zoneOffset,
 } from "./common.js";
+import { atRisk } from "./queue.js";
 
 const MOVABLE = new Set(["scheduled", "accepted"]);
+const CREW_PAGE = 25;
 const DAY = 24 * 3600 * 1000;
 
 // Labels on the time axis, in the tenant's zone and the reader's language.
@@ -32,6 +34,18 @@ export class Timeline {
     this.visits = new Map(); // visit id → visit
     this.technicians = [];
     this.range = { start: midnight(0), end: midnight(2) };
+    this.offset = 0;
+    this.search = document.getElementById("crew-search");
+    this.pageInfo = document.getElementById("crew-page");
+    this.prev = document.getElementById("crew-prev");
+    this.next = document.getElementById("crew-next");
+    let typing;
+    this.search.addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = setTimeout(() => { this.offset = 0; this.reload(); }, 300);
+    });
+    this.prev.addEventListener("click", () => this.page(-1));
+    this.next.addEventListener("click", () => this.page(1));
     this.groups = new vis.DataSet();
     this.items = new vis.DataSet();
     this.timer = null;
@@ -103,7 +117,13 @@ export class Timeline {
 
   reloadSoon(delay = 500) {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), delay);
+    this.timer = setTimeout(() => { this.timer = null; this.reload(); }, delay);
+  }
+
+  // Technicians a page at a time: a browser draws a few dozen rows quickly, hundreds slowly.
+  page(step) {
+    this.offset = Math.max(0, this.offset + step * CREW_PAGE);
+    this.reload();
   }
 
   async reload() {
@@ -113,7 +133,10 @@ export class Timeline {
         this.again = false;
         const params = new URLSearchParams({
           start: this.range.start.toISOString(), end: this.range.end.toISOString(),
+          limit: CREW_PAGE, offset: this.offset,
         });
+        const search = this.search.value.trim();
+        if (search) params.set("search", search);
         const answer = await api(`/api/v1/board/timeline/?${params}`);
         if (answer.ok) this.draw(answer.data);
       } while (this.again);
@@ -143,40 +166,75 @@ export class Timeline {
         className: "absence", content: text.absence, title: a.reason || text.absence,
       }));
     }
-    for (const v of data.visits) {
-      if (v.window_start && v.window_end) {
-        items.push({
-          id: `w-${v.id}`, group: v.technician_id, start: v.window_start, end: v.window_end,
-          type: "background", className: "window", title: `${text.window} ${fmtRange(v.window_start, v.window_end)}`,
-        });
-      }
-      if (v.travel_minutes) {
-        const start = new Date(new Date(v.planned_start).getTime() - v.travel_minutes * 60000);
-        items.push({
-          id: `t-${v.id}`, group: v.technician_id, start, end: v.planned_start, type: "range",
-          className: "travel", content: "", selectable: false, editable: false,
-          title: `${text.travel} ${v.travel_minutes}′`,
-        });
-      }
-      const flags = [v.late ? `⚠ ${text.late}` : "", v.at_risk ? `⚠ ${text.at_risk}` : "",
-        v.pinned ? text.pinned : ""].filter(Boolean);
-      items.push({
-        id: `v-${v.id}`, group: v.technician_id, start: v.planned_start, end: v.planned_end,
-        type: "range",
-        className: `visit kind-${v.kind} vstatus-${v.status}${v.late ? " late" : ""}${v.at_risk ? " at-risk" : ""}${v.pinned ? " pinned" : ""}`,
-        content: `${v.late || v.at_risk ? "⚠ " : ""}${v.request_number} ${v.customer}`,
-        title: [`${v.request_number} · ${v.customer}`, v.address,
-          `${text.visit_status[v.status] || v.status} ${fmtRange(v.planned_start, v.planned_end)}`,
-          v.window_start ? `${text.window} ${fmtRange(v.window_start, v.window_end)}` : "",
-          ...flags].filter(Boolean).join("\n"),
-        editable: config.can_dispatch && MOVABLE.has(v.status)
-          ? { updateTime: true, updateGroup: true, remove: false } : false,
-      });
-    }
+    for (const v of data.visits) items.push(...this.itemsOf(v));
     const ids = new Set(items.map((i) => i.id));
     this.items.remove(this.items.getIds().filter((id) => !ids.has(id)));
     this.items.update(items);
+    const first = data.count ? this.offset + 1 : 0;
+    this.pageInfo.textContent = fill(text.crew_page, {
+      first, last: this.offset + data.technicians.length, count: data.count,
+    });
+    this.prev.disabled = this.offset === 0;
+    this.next.disabled = data.next_offset === null;
     this.board.map.showTechnicians(data.technicians);
+  }
+
+  // A visit is two items: the agreed window behind, and the visit itself with the travel to it
+  // as its lighter first part (an item of its own each would double what the browser lays out).
+  itemsOf(v) {
+    const items = [];
+    if (v.window_start && v.window_end) {
+      items.push({
+        id: `w-${v.id}`, group: v.technician_id, start: v.window_start, end: v.window_end,
+        type: "background", className: "window", title: `${text.window} ${fmtRange(v.window_start, v.window_end)}`,
+      });
+    }
+    const travel = (v.travel_minutes || 0) * 60000;
+    const arrival = new Date(v.planned_start).getTime();
+    const share = travel ? Math.round(100 * travel / (new Date(v.planned_end).getTime() - arrival + travel)) : 0;
+    const flags = [v.late ? `⚠ ${text.late}` : "", v.at_risk ? `⚠ ${text.at_risk}` : "",
+      v.pinned ? text.pinned : ""].filter(Boolean);
+    items.push({
+      id: `v-${v.id}`, group: v.technician_id, start: new Date(arrival - travel), end: v.planned_end,
+      type: "range",
+      style: share ? `--travel: ${share}%` : undefined,
+      className: `visit kind-${v.kind} vstatus-${v.status}${share ? " has-travel" : ""}${v.late ? " late" : ""}${v.at_risk ? " at-risk" : ""}${v.pinned ? " pinned" : ""}`,
+      content: `${v.late || v.at_risk ? "⚠ " : ""}${v.request_number} ${v.customer}`,
+      title: [`${v.request_number} · ${v.customer}`, v.address,
+        `${text.visit_status[v.status] || v.status} ${fmtRange(v.planned_start, v.planned_end)}`,
+        travel ? `${text.travel} ${v.travel_minutes}′` : "",
+        v.window_start ? `${text.window} ${fmtRange(v.window_start, v.window_end)}` : "",
+        ...flags].filter(Boolean).join("\n"),
+      editable: config.can_dispatch && MOVABLE.has(v.status)
+        ? { updateTime: true, updateGroup: true, remove: false } : false,
+    });
+    return items;
+  }
+
+  // A live event: the request's visit moves where it stands, without reading the whole page
+  // again (a full read follows when the events stop, for what the event does not carry).
+  apply(r) {
+    const now = r.visit && this.groups.get(r.visit.technician_id) ? r.visit : null;
+    for (const v of [...this.visits.values()]) {
+      if (v.request_id === r.id && (!now || v.id !== now.id)) {
+        this.visits.delete(v.id);
+        this.items.remove([`v-${v.id}`, `w-${v.id}`]);
+      }
+    }
+    if (now) {
+      const before = this.visits.get(now.id) || { travel_minutes: 0, pinned: false, late: false };
+      const v = {
+        ...before, id: now.id, request_id: r.id, request_number: r.number,
+        technician_id: now.technician_id, status: now.status, planned_start: now.planned_start,
+        planned_end: now.planned_end, window_start: r.window_start, window_end: r.window_end,
+        response_due: r.response_due, kind: r.kind, category: r.category, customer: r.customer,
+        address: r.address, lat: r.lat, lon: r.lon, at_risk: atRisk(r), version: r.version,
+      };
+      this.visits.set(v.id, v);
+      if (!v.window_start) this.items.remove(`w-${v.id}`);
+      this.items.update(this.itemsOf(v));
+    }
+    this.reloadSoon(10_000);
   }
 
   label(t) {
@@ -192,7 +250,9 @@ export class Timeline {
     const visit = this.visits.get(Number(String(item.id).slice(2)));
     if (!visit) return callback(null);
     if (this.board.presence.lockedBy(visit.request_id)) return callback(null);
-    const done = await this.board.actions.assign(visit.request_id, item.group, new Date(item.start));
+    // The item starts with the travel to the job: the arrival is after it.
+    const arrival = new Date(new Date(item.start).getTime() + (visit.travel_minutes || 0) * 60000);
+    const done = await this.board.actions.assign(visit.request_id, item.group, arrival);
     callback(done ? item : null);
     this.reloadSoon(0);
   }
@@ -209,6 +269,13 @@ export class Timeline {
   select(requestId) {
     const ids = [...this.visits.values()].filter((v) => v.request_id === requestId).map((v) => `v-${v.id}`);
     this.view.setSelection(ids);
-    if (ids.length) this.view.focus(ids[0], { animation: false, zoom: false });
+    this.view.checkResize?.();
+    const visit = [...this.visits.values()].find((v) => v.request_id === requestId);
+    if (!visit) return;
+    // The visit with a few hours around it: what comes before and after on that row.
+    const start = new Date(visit.planned_start).getTime() - 3 * 3600e3;
+    const end = new Date(visit.planned_end).getTime() + 3 * 3600e3;
+    this.view.setWindow(new Date(start), new Date(end), { animation: false });
+    this.view.focus(ids[0], { animation: false, zoom: false }); // scrolls to its row
   }
 }
