@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "intake",
     "dispatch",
     "fieldwork",
+    "reports",
 ]
 
 MIDDLEWARE = [
