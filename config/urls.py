@@ -11,6 +11,7 @@ from dispatch import views
 from dispatch.board_api import DrawerView, QueueView, TimelineView
 from fieldwork import views as fieldwork_views
 from fieldwork.api import MyActionsView, MyConsentView, MyDayView, MyLocationView
+from reports.api import DrillDownView, SummaryView, TrendView
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
@@ -46,6 +47,9 @@ api_v1 = [
         name="survey-followup-close-api",
     ),
     path("surveys/imports/", RatingsImportView.as_view(), name="survey-imports-api"),
+    path("kpis/summary/", SummaryView.as_view(), name="kpi-summary"),
+    path("kpis/trend/", TrendView.as_view(), name="kpi-trend"),
+    path("kpis/requests/", DrillDownView.as_view(), name="kpi-requests"),
 ]
 
 urlpatterns = [
@@ -78,6 +82,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("intake.urls")),
     path("", include("surveys.urls")),
+    path("", include("reports.urls")),
 ]
 
 handler404 = "core.api.not_found"

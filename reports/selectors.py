@@ -35,7 +35,9 @@ from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import Role, Tenant, User
+from accounts.permissions import tenants_served
+from core.errors import NotFound
 from requests_app.models import ServiceRequest, StatusChange
 from requests_app.states import Status
 from surveys.models import FollowUpCase, Response
@@ -47,6 +49,23 @@ BUCKETS = ("day", "week", "month")
 REPEAT_DAYS = 30
 # How long before a window opens an emergency or a change still breaks it (docs/kpis.md).
 BREAK_IN_LEAD = timedelta(hours=2)
+
+
+# Who reads reports: managers and admins (a technician sees only their own scorecard).
+REPORT_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def report_tenant_for_user(user: User, tenant_id: int | None = None) -> Tenant:
+    """The client a report is about: the user's own, or another they serve (an admin who
+    answers for several clients picks one); 404 for any other, as if it did not exist."""
+    if not user.is_authenticated or user.tenant_id is None or user.role not in REPORT_ROLES:
+        raise NotFound()
+    if tenant_id is None or tenant_id == user.tenant_id:
+        return user.tenant
+    for served in tenants_served(user):
+        if served.pk == tenant_id:
+            return served
+    raise NotFound()
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,10 @@ class KpiFilter:
     def until(self) -> datetime:
         """The end of the period, never later than now (a window still open is not judged)."""
         return min(self.end, timezone.now())
+
+
+def kpi_filter_for(*, tenant: Tenant, first: date, last: date, **narrowing) -> KpiFilter:
+    return KpiFilter.for_days(tenant=tenant, first=first, last=last, **narrowing)
 
 
 # ---- Populations ------------------------------------------------------------------------
@@ -358,6 +381,10 @@ def kpi_requests(*, key: str, f: KpiFilter, tenant, part: str = "hits") -> Query
             return _requests_named(f, ids)
         return _requests_named(f, misses.values("pk"))
     raise KeyError(key)
+
+
+# Figures whose requests can be listed: the rates, and the counts below.
+DRILLABLE = [*RATES, "promise_misses", "requests_by_channel", "backlog", "complaints"]
 
 
 def _requests_named(f: KpiFilter, ids) -> QuerySet:

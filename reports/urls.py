@@ -1,0 +1,11 @@
+"""Report pages. The API is routed in config/urls.py with the rest of /api/v1/."""
+
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("reports/", views.report, name="reports"),
+    path("reports/requests/", views.drill_down, name="reports-requests"),
+    path("reports/export/<str:kind>/", views.export, name="reports-export"),
+]

@@ -1,0 +1,163 @@
+"""The manager's report pages: the dashboard (figures, trends, tables; its numbers come from
+the KPI API), the requests behind a number, and the exports (CSV and XLSX, streamed)."""
+
+import csv
+import tempfile
+from collections.abc import Iterator
+
+import xlsxwriter
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.permissions import role_required, tenants_served
+from core.errors import DomainError, NotFound
+from reports import selectors
+from reports.api import DrillQuerySerializer
+from reports.report_text import report_words
+from requests_app.models import ServiceRequest
+from technicians.models import Technician
+
+EXPORT_COLUMNS = ("number", "kind", "category", "channel", "status", "customer", "created")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class BadQuery(DomainError):
+    pass
+
+
+def _query(request: HttpRequest, serializer_class=DrillQuerySerializer):
+    query = serializer_class(data=request.GET)
+    if not query.is_valid():
+        first = next(iter(query.errors.values()))
+        raise BadQuery(str(first[0]))
+    data = query.validated_data
+    try:
+        tenant = selectors.report_tenant_for_user(request.user, data.get("tenant"))
+    except NotFound as error:  # a client the user does not serve is no page at all
+        raise Http404 from error
+    f = selectors.kpi_filter_for(
+        tenant=tenant,
+        first=data["start"],
+        last=data["end"],
+        territory=data["territory"],
+        technician_id=data.get("technician"),
+        category=data["category"],
+        channel=data["channel"],
+    )
+    return f, tenant, data
+
+
+@role_required(*selectors.REPORT_ROLES)
+def report(request: HttpRequest) -> HttpResponse:
+    tenant = request.user.tenant
+    end = timezone.localdate(timezone=tenant.zone)
+    technicians = Technician.objects.for_tenant(tenant).select_related("user")
+    territories = sorted({t.territory for t in technicians if t.territory})
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "words": report_words(),
+            "tenants": tenants_served(request.user),
+            "technicians": technicians,
+            "territories": territories,
+            "categories": ServiceRequest.Category.choices,
+            "channels": ServiceRequest.Channel.choices,
+            "start": end - timezone.timedelta(days=29),
+            "end": end,
+            "zone": tenant.time_zone,
+        },
+    )
+
+
+@role_required(*selectors.REPORT_ROLES)
+def drill_down(request: HttpRequest) -> HttpResponse:
+    try:
+        f, tenant, data = _query(request)
+    except BadQuery as error:
+        return render(request, "reports/requests.html", {"error": error.message}, status=400)
+    rows = selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/requests.html",
+        {
+            "page": page,
+            "kpi": data["kpi"],
+            "title": report_words()["kpis"].get(data["kpi"], data["kpi"]),
+            "part": data["part"],
+            "zone": f.zone,
+            "start": data["start"],
+            "end": data["end"],
+            "query": request.GET.urlencode(),
+            "report_tenant": tenant,
+        },
+    )
+
+
+def _rows(queryset, zone) -> Iterator[list[str]]:
+    # iterator(): the export holds one chunk of rows in memory, not the whole list.
+    for row in queryset.iterator(chunk_size=2000):
+        yield [
+            row.number,
+            row.get_kind_display(),
+            row.get_category_display(),
+            row.get_channel_display(),
+            row.get_status_display(),
+            row.customer.name,
+            timezone.localtime(row.created_at, zone).strftime("%Y-%m-%d %H:%M"),
+        ]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _headings() -> list[str]:
+    return [
+        _("Number"),
+        _("Kind"),
+        _("Category"),
+        _("Channel"),
+        _("Status"),
+        _("Customer"),
+        _("Created"),
+    ]
+
+
+@role_required(*selectors.REPORT_ROLES)
+def export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The requests behind a figure as CSV (streamed row by row) or XLSX (written in
+    XlsxWriter's constant-memory mode to a temporary file, then streamed)."""
+    if kind not in ("csv", "xlsx"):
+        return HttpResponse(status=404)
+    try:
+        f, tenant, data = _query(request)
+    except BadQuery as error:
+        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    rows = selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
+    name = f"{data['kpi']}-{data['part']}-{data['start']}-{data['end']}.{kind}"
+    if kind == "csv":
+        writer = csv.writer(_Echo())
+        lines = (writer.writerow(line) for line in _chain([_headings()], _rows(rows, f.zone)))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    # Not a `with`: FileResponse streams the file after this returns, and closes it when done.
+    handle = tempfile.TemporaryFile()  # noqa: SIM115
+    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False})
+    sheet = workbook.add_worksheet(_("Requests")[:31])
+    for number, line in enumerate(_chain([_headings()], _rows(rows, f.zone))):
+        sheet.write_row(number, 0, line)
+    workbook.close()
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
+
+
+def _chain(*parts):
+    for part in parts:
+        yield from part
