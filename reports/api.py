@@ -113,11 +113,23 @@ class TrendView(KpiView):
 
 class DrillQuerySerializer(KpiQuerySerializer):
     kpi = serializers.ChoiceField(choices=list(selectors.DRILLABLE))
-    part = serializers.CharField(
+    part = serializers.ChoiceField(
+        choices=[*PARTS, *ServiceRequest.Channel.values, *selectors.Cause.LABELS],
         default="hits",
-        max_length=40,
         help_text=_("hits, misses or all; a channel or a promise-miss cause for those figures."),
     )
+
+    def validate(self, data):
+        data = super().validate(data)
+        kpi, part = data["kpi"], data["part"]
+        allowed = set(PARTS)
+        if kpi == "requests_by_channel":
+            allowed |= set(ServiceRequest.Channel.values)
+        if kpi == "promise_misses":
+            allowed |= set(selectors.Cause.LABELS)
+        if part not in allowed:
+            raise serializers.ValidationError({"part": [_("Not a part of this figure.")]})
+        return data
 
 
 class DrillRowSerializer(serializers.ModelSerializer):
@@ -147,7 +159,10 @@ class DrillDownView(TenantScoped, ListAPIView):
     permission_classes = [IsAuthenticated, HasRole.of(*selectors.REPORT_ROLES)]
     serializer_class = DrillRowSerializer
 
-    @extend_schema(parameters=[DrillQuerySerializer], responses={**error_responses(400, 404)})
+    @extend_schema(
+        parameters=[DrillQuerySerializer],
+        responses={200: DrillRowSerializer(many=True), **error_responses(400, 404)},
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
