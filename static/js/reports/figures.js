@@ -59,7 +59,9 @@ function table(caption, heading, rows, form, kpi) {
   node.append(el("caption", {}, caption));
   const head = el("tr");
   head.append(el("th", {}, heading), el("th", {}, ""));
-  node.append(el("thead")).append(head);
+  const thead = el("thead");
+  thead.append(head);
+  node.append(thead);
   const body = el("tbody");
   for (const [key, label, count] of rows) {
     const row = el("tr");
