@@ -4,6 +4,7 @@ from `reports.selectors`."""
 
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +17,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasRole
 from core.api import TenantScoped, error_responses
-from reports import selectors
+from reports import selectors, services
+from reports.models import ExportJob
 from requests_app.models import ServiceRequest
 
 MAX_DAYS = 400
@@ -169,3 +171,65 @@ class DrillDownView(TenantScoped, ListAPIView):
     def get_queryset(self):
         f, tenant, data = kpi_query(self.request, DrillQuerySerializer)
         return selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
+
+
+class ExportCreateSerializer(DrillQuerySerializer):
+    kind = serializers.ChoiceField(choices=ExportJob.Kind.choices)
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "rows_total",
+            "rows_done",
+            "error",
+            "created_at",
+            "finished_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return reverse("reports-export-download", args=[job.pk])
+
+
+class ExportCreateView(KpiView):
+    """Ask for a large export of the requests behind a figure: a worker writes it, the answer
+    names the job to poll for its progress and, once ready, its download link."""
+
+    @extend_schema(
+        request=ExportCreateSerializer,
+        responses={201: ExportJobSerializer, **error_responses(400, 404, 415)},
+    )
+    def post(self, request):
+        body = ExportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        tenant = selectors.report_tenant_for_user(request.user, data.get("tenant"))
+        query = {
+            key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in data.items()
+            if key not in ("kind", "tenant")
+        }
+        job = services.export_job_create(
+            user=request.user, tenant=tenant, kind=data["kind"], query=query
+        )
+        return Response(ExportJobSerializer(job).data, status=201)
+
+
+class ExportJobView(KpiView):
+    """An export's progress (%), and its download link once ready."""
+
+    @extend_schema(responses={200: ExportJobSerializer, **error_responses(404)})
+    def get(self, request, pk: int):
+        job = selectors.get_export_for_user(request.user, pk)
+        return Response(ExportJobSerializer(job).data)

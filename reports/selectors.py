@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, Tenant, User
 from accounts.permissions import tenants_served
 from core.errors import NotFound
+from reports.models import DailyKpi, ExportJob
 from requests_app.models import ServiceRequest, StatusChange
 from requests_app.states import Status
 from surveys.models import FollowUpCase, Response
@@ -315,11 +316,97 @@ class Rate:
 
 
 def kpi_rate(*, key: str, f: KpiFilter, tenant) -> Rate:
+    """Live from the rows, or — without a technician or territory filter — the days the
+    nightly roll-up holds summed and the rest (today at least) computed live."""
     definition = RATES[key]
+    if f.technician_id or f.territory:
+        hits, total = _live_counts(definition, f, tenant)
+        return Rate(key, str(definition.label), hits, total)
+    cutoff = _rolled_up_until(f)
+    hits = total = 0
+    if cutoff > f.start:
+        rolled = replace(f, end=cutoff)
+        hits, total = _rolled_counts(key, rolled)
+    if cutoff < f.end:
+        live_hits, live_total = _live_counts(definition, replace(f, start=cutoff), tenant)
+        hits, total = hits + live_hits, total + live_total
+    return Rate(key, str(definition.label), hits, total)
+
+
+def _live_counts(definition: "RateDefinition", f: KpiFilter, tenant) -> tuple[int, int]:
     counts = definition.population(f, tenant).aggregate(
         total=Count("pk"), hits=Count("pk", filter=definition.hit)
     )
-    return Rate(key, str(definition.label), counts["hits"], counts["total"])
+    return counts["hits"], counts["total"]
+
+
+ROLLUP_MARK = "_day"  # a day's marker row: the day was rolled up (even with nothing in it)
+
+
+def _days(f: KpiFilter) -> list[date]:
+    first = timezone.localtime(f.start, f.zone).date()
+    last = timezone.localtime(f.end - timedelta(microseconds=1), f.zone).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), zone)
+
+
+def _rolled_up_until(f: KpiFilter) -> datetime:
+    """The end of the run of days from the period's start that the roll-up holds, never past
+    the start of today (today is always live). One query per report, cached on the filter."""
+    today = timezone.localdate(timezone=f.zone)
+    days = _days(f)
+    refreshed = set(
+        DailyKpi.objects.for_tenant(f.tenant_id)
+        .filter(kpi=ROLLUP_MARK, day__gte=days[0], day__lte=days[-1])
+        .values_list("day", flat=True)
+    )
+    cutoff = f.start
+    for day in days:
+        if day >= today or day not in refreshed:
+            break
+        cutoff = _day_start(day + timedelta(days=1), f.zone)
+    return min(cutoff, f.end)
+
+
+def _rolled_counts(key: str, f: KpiFilter) -> tuple[int, int]:
+    days = _days(f)
+    rows = DailyKpi.objects.for_tenant(f.tenant_id).filter(
+        kpi=key, day__gte=days[0], day__lte=days[-1]
+    )
+    if f.category:
+        rows = rows.filter(category=f.category)
+    if f.channel:
+        rows = rows.filter(channel=f.channel)
+    sums = rows.aggregate(hits=Sum("hits"), total=Sum("total"))
+    return sums["hits"] or 0, sums["total"] or 0
+
+
+def kpi_rates_by_cell(*, f: KpiFilter, tenant) -> list[dict]:
+    """Every rate KPI of the period by category and channel (what the roll-up keeps), and the
+    day's marker. One query per KPI."""
+    cells = [{"kpi": ROLLUP_MARK, "category": "", "channel": "", "hits": 0, "total": 0}]
+    for key, definition in RATES.items():
+        prefix = "request__" if definition.of_visits else ""
+        rows = (
+            definition.population(f, tenant)
+            .values(category_=F(f"{prefix}category"), channel_=F(f"{prefix}channel"))
+            .annotate(total=Count("pk"), hits=Count("pk", filter=definition.hit))
+            .order_by()
+        )
+        cells += [
+            {
+                "kpi": key,
+                "category": row["category_"],
+                "channel": row["channel_"],
+                "hits": row["hits"],
+                "total": row["total"],
+            }
+            for row in rows
+        ]
+    return cells
 
 
 def kpi_rate_trend(*, key: str, f: KpiFilter, tenant, bucket: str) -> list[dict]:
@@ -791,3 +878,44 @@ def kpi_summary(*, f: KpiFilter, tenant) -> dict:
     }
     current["period"] = {"start": f.start, "end": f.end}
     return current
+
+
+# ---- Rows of an export and lookups of the reports' own rows -------------------------------
+
+EXPORT_CHUNK = 2000
+
+
+def kpi_export_headings() -> list[str]:
+    return [
+        str(_("Number")),
+        str(_("Kind")),
+        str(_("Category")),
+        str(_("Channel")),
+        str(_("Status")),
+        str(_("Customer")),
+        str(_("Created")),
+    ]
+
+
+def kpi_export_rows(queryset: QuerySet, zone: ZoneInfo):
+    """The rows of an export, read a chunk at a time (iterator): memory stays flat."""
+    for row in queryset.iterator(chunk_size=EXPORT_CHUNK):
+        yield [
+            row.number,
+            row.get_kind_display(),
+            row.get_category_display(),
+            row.get_channel_display(),
+            row.get_status_display(),
+            row.customer.name,
+            timezone.localtime(row.created_at, zone).strftime("%Y-%m-%d %H:%M"),
+        ]
+
+
+def get_export_for_user(user: User, pk: int):
+    """An export of the user's tenant that the user asked for; 404 otherwise."""
+    if not user.is_authenticated or user.role not in REPORT_ROLES:
+        raise NotFound()
+    found = ExportJob.objects.filter(pk=pk, requested_by=user).first()
+    if found is None:
+        raise NotFound()
+    return found

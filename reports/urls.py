@@ -8,4 +8,9 @@ urlpatterns = [
     path("reports/", views.report, name="reports"),
     path("reports/requests/", views.drill_down, name="reports-requests"),
     path("reports/export/<str:kind>/", views.export, name="reports-export"),
+    path(
+        "reports/exports/<int:pk>/download/",
+        views.export_download,
+        name="reports-export-download",
+    ),
 ]

@@ -3,19 +3,17 @@ the KPI API), the requests behind a number, and the exports (CSV and XLSX, strea
 
 import csv
 import tempfile
-from collections.abc import Iterator
 
-import xlsxwriter
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from accounts.permissions import role_required, tenants_served
 from core.errors import DomainError, NotFound
-from reports import selectors
+from reports import selectors, services
 from reports.api import DrillQuerySerializer
+from reports.models import ExportJob
 from reports.report_text import report_words
 from requests_app.models import ServiceRequest
 from technicians.models import Technician
@@ -98,35 +96,9 @@ def drill_down(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _rows(queryset, zone) -> Iterator[list[str]]:
-    # iterator(): the export holds one chunk of rows in memory, not the whole list.
-    for row in queryset.iterator(chunk_size=2000):
-        yield [
-            row.number,
-            row.get_kind_display(),
-            row.get_category_display(),
-            row.get_channel_display(),
-            row.get_status_display(),
-            row.customer.name,
-            timezone.localtime(row.created_at, zone).strftime("%Y-%m-%d %H:%M"),
-        ]
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def _headings() -> list[str]:
-    return [
-        _("Number"),
-        _("Kind"),
-        _("Category"),
-        _("Channel"),
-        _("Status"),
-        _("Customer"),
-        _("Created"),
-    ]
 
 
 @role_required(*selectors.REPORT_ROLES)
@@ -141,19 +113,20 @@ def export(request: HttpRequest, kind: str) -> HttpResponse:
         return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
     rows = selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
     name = f"{data['kpi']}-{data['part']}-{data['start']}-{data['end']}.{kind}"
+    lines = selectors.kpi_export_rows(rows, f.zone)
     if kind == "csv":
         writer = csv.writer(_Echo())
-        lines = (writer.writerow(line) for line in _chain([_headings()], _rows(rows, f.zone)))
-        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        every = _chain([selectors.kpi_export_headings()], lines)
+        response = StreamingHttpResponse(
+            (writer.writerow(line) for line in every), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
     # Not a `with`: FileResponse streams the file after this returns, and closes it when done.
     handle = tempfile.TemporaryFile()  # noqa: SIM115
-    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False})
-    sheet = workbook.add_worksheet(_("Requests")[:31])
-    for number, line in enumerate(_chain([_headings()], _rows(rows, f.zone))):
-        sheet.write_row(number, 0, line)
-    workbook.close()
+    services.export_file_write(
+        kind=kind, rows=lines, handle=handle, total=0, on_progress=lambda done: None
+    )
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=name, content_type=XLSX)
 
@@ -161,3 +134,20 @@ def export(request: HttpRequest, kind: str) -> HttpResponse:
 def _chain(*parts):
     for part in parts:
         yield from part
+
+
+@role_required(*selectors.REPORT_ROLES)
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """A finished export's file, to the manager who asked for it (never a public media URL)."""
+    try:
+        job = selectors.get_export_for_user(request.user, pk)
+    except NotFound as error:
+        raise Http404 from error
+    if job.status != ExportJob.Status.DONE:
+        raise Http404
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.file.name.rsplit("/", 1)[-1],
+        content_type=XLSX if job.kind == ExportJob.Kind.XLSX else "text/csv; charset=utf-8",
+    )
