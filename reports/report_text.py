@@ -47,4 +47,5 @@ def report_words() -> dict:
         "count": _("Count"),
         "age": _("Age"),
         "error": _("The report could not be loaded."),
+        "export_failed": _("The export failed."),
     }

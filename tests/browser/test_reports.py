@@ -35,6 +35,10 @@ def test_a_manager_sees_the_figures_and_drills_down_to_the_requests_behind_one(
     expect(page.get_by_test_id("tables")).to_contain_text("Travel")
     screenshot(page, "reports-desk")
 
+    # A large export: a real worker writes it while the page shows its progress.
+    page.get_by_role("button", name="Prepare a large export in the background (XLSX)").click()
+    expect(page.get_by_test_id("export-download")).to_be_visible(timeout=30_000)
+
     windows.get_by_test_id("figure").click()
 
     rows = page.get_by_test_id("drill-rows")

@@ -1,4 +1,5 @@
 // The report page: reads the filters, asks the KPI API, draws the figures, trend and tables.
+import { startExport } from "./exports.js";
 import { renderHeadlines, renderTables } from "./figures.js";
 import { filterQuery, getJson } from "./query.js";
 import { renderTrend } from "./trend.js";
@@ -40,5 +41,9 @@ form.addEventListener("submit", (event) => {
   load();
 });
 trendKpi.addEventListener("change", loadTrend);
+document.getElementById("export-background").addEventListener("click", () => {
+  startExport(form, "xlsx", document.getElementById("export-progress"),
+    document.getElementById("export-download"), status, words);
+});
 trendBucket.addEventListener("change", loadTrend);
 load();
