@@ -83,8 +83,9 @@ def test_progress_rises_while_the_file_is_written(api, manager, windows):
 
         return real(**{**kwargs, "on_progress": on_progress})
 
-    with mock.patch.object(services, "PROGRESS_EVERY", 2), mock.patch.object(
-        services, "export_file_write", watching
+    with (
+        mock.patch.object(services, "PROGRESS_EVERY", 2),
+        mock.patch.object(services, "export_file_write", watching),
     ):
         tasks.run_export.run(job_id=job_id)
 
