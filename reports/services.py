@@ -11,11 +11,16 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Tenant, User
 from core import followups
+from core.errors import DomainError, NotFound
 from reports import selectors
-from reports.models import DailyKpi, ExportJob
+from reports.models import DailyKpi, Dispute, ExportJob
+from reports.scorecards import ITEMS
+from requests_app.models import ServiceRequest
+from technicians.models import Technician
 
 RUN_EXPORT = "reports.tasks.run_export"
 # A running export not heard of for this long was lost with its worker: it may run again.
@@ -134,3 +139,52 @@ def daily_kpis_refresh(*, tenant: Tenant, day: date) -> int:
     kept = [cell for cell in cells if cell["total"] or cell["kpi"] == selectors.ROLLUP_MARK]
     DailyKpi.objects.bulk_create(DailyKpi(tenant=tenant, day=day, **cell) for cell in kept)
     return len(kept)
+
+
+# ---- Scorecard disputes --------------------------------------------------------------------
+
+
+class DisputeClosed(DomainError):
+    status_code = 409
+    code = "dispute_answered"
+
+
+@transaction.atomic
+def dispute_open(*, technician: Technician, request_id: int, kpi: str, note: str) -> Dispute:
+    """A technician objects to an item counted against them; one objection per item."""
+    note = note.strip()
+    if not note:
+        raise DomainError(_("Say why the item is not yours."), field="note")
+    if kpi not in ITEMS:
+        raise DomainError(_("Not an item of the scorecard."), field="kpi")
+    request = (
+        ServiceRequest.objects.for_tenant(technician.tenant_id)
+        .filter(pk=request_id, visits__technician=technician)
+        .first()
+    )
+    if request is None:
+        raise NotFound()
+    dispute, created = Dispute.objects.get_or_create(
+        technician=technician,
+        request=request,
+        kpi=kpi,
+        defaults={"tenant_id": technician.tenant_id, "note": note[:2000]},
+    )
+    if not created and dispute.answered_at is not None:
+        raise DisputeClosed(_("This item was already answered."))
+    return dispute
+
+
+@transaction.atomic
+def dispute_answer(*, dispute: Dispute, manager: User, answer: str, upheld: bool) -> Dispute:
+    """The manager's answer: upheld (the item is not the technician's) or not, with a word."""
+    answer = answer.strip()
+    if not answer:
+        raise DomainError(_("Write an answer."), field="answer")
+    locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    if locked.answered_at is not None:
+        raise DisputeClosed(_("This item was already answered."))
+    locked.answer, locked.upheld = answer[:2000], upheld
+    locked.answered_by, locked.answered_at = manager, timezone.now()
+    locked.save(update_fields=["answer", "upheld", "answered_by", "answered_at"])
+    return locked

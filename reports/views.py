@@ -3,20 +3,28 @@ the KPI API), the requests behind a number, and the exports (CSV and XLSX, strea
 
 import csv
 import tempfile
+from datetime import timedelta
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from accounts.permissions import role_required, tenants_served
 from core.errors import DomainError, NotFound
-from reports import selectors, services
+from reports import scorecards, selectors, services
 from reports.api import DrillQuerySerializer
 from reports.models import ExportJob
 from reports.report_text import report_words
 from requests_app.models import ServiceRequest
-from technicians.models import Technician
+from technicians.models import Technician, Visit
 
 EXPORT_COLUMNS = ("number", "kind", "category", "channel", "status", "customer", "created")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -151,3 +159,94 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
         filename=job.file.name.rsplit("/", 1)[-1],
         content_type=XLSX if job.kind == ExportJob.Kind.XLSX else "text/csv; charset=utf-8",
     )
+
+
+def _period(request: HttpRequest, tenant):
+    end = parse_date(request.GET.get("end") or "") or timezone.localdate(timezone=tenant.zone)
+    start = parse_date(request.GET.get("start") or "") or end - timedelta(days=29)
+    if start > end or (end - start).days > 400:
+        start = end - timedelta(days=29)
+    return start, end
+
+
+@login_required
+def scorecard(request: HttpRequest) -> HttpResponse:
+    """A technician's own scorecard; managers and admins name a technician of their tenant."""
+    try:
+        named = int(request.GET["technician"]) if request.GET.get("technician") else None
+        technician = scorecards.get_scorecard_technician_for_user(request.user, named)
+    except (NotFound, ValueError) as error:
+        raise Http404 from error
+    tenant = technician.tenant
+    start, end = _period(request, tenant)
+    f = selectors.kpi_filter_for(tenant=tenant, first=start, last=end)
+    card = scorecards.scorecard(technician=technician, f=f, tenant=tenant)
+    causes = {**selectors.Cause.LABELS, **dict(Visit.Reason.choices)}
+    items = [
+        {
+            "label": line.label,
+            "key": line.key,
+            "number": item.number,
+            "request_id": item.request_id,
+            "cause": causes.get(item.cause, ""),
+            "dispute": card.disputes.get((item.request_id, line.key)),
+        }
+        for line in card.lines
+        for item in [*line.against, *line.excused]
+    ]
+    return render(
+        request,
+        "reports/scorecard.html",
+        {
+            "card": card,
+            "start": start,
+            "end": end,
+            "items": items,
+            "own": request.user.role == Role.TECHNICIAN,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.TECHNICIAN)
+def dispute_open(request: HttpRequest) -> HttpResponse:
+    try:
+        technician = scorecards.get_scorecard_technician_for_user(request.user, None)
+        services.dispute_open(
+            technician=technician,
+            request_id=int(request.POST.get("request") or 0),
+            kpi=request.POST.get("kpi", ""),
+            note=request.POST.get("note", ""),
+        )
+    except (NotFound, ValueError) as error:
+        raise Http404 from error
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your note was sent to your manager."))
+    return redirect(f"{reverse('reports-scorecard')}?{request.GET.urlencode()}")
+
+
+@role_required(*selectors.REPORT_ROLES)
+def disputes(request: HttpRequest) -> HttpResponse:
+    rows = scorecards.disputes_for_user(request.user)
+    return render(request, "reports/disputes.html", {"disputes": rows, "items": scorecards.ITEMS})
+
+
+@require_POST
+@role_required(*selectors.REPORT_ROLES)
+def dispute_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        dispute = scorecards.get_dispute_for_user(request.user, pk)
+    except NotFound as error:
+        raise Http404 from error
+    try:
+        services.dispute_answer(
+            dispute=dispute,
+            manager=request.user,
+            answer=request.POST.get("answer", ""),
+            upheld=request.POST.get("upheld") == "yes",
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("reports-disputes")
