@@ -22,3 +22,9 @@ class DailyKpiAdmin(ReadOnlyAdmin):
 class DisputeAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "technician", "kpi", "request", "upheld", "answered_at"]
     list_filter = ["tenant", "upheld"]
+
+
+@admin.register(models.PromiseRisk)
+class PromiseRiskAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "request", "technician", "cause", "window_end"]
+    list_filter = ["tenant", "cause"]

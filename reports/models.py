@@ -118,3 +118,38 @@ class Dispute(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kpi} {self.request_id}"
+
+
+class PromiseRisk(TenantOwned):
+    """The moment a plan stopped keeping an agreed window, and why: written by the services
+    that break one (`requests_flag_window_risk`, called by the emergency engine's pushes and by
+    a late arrival's), read first when a promise miss is explained (docs/kpis.md)."""
+
+    class Cause(models.TextChoices):
+        NOT_ASSIGNED = "not_assigned", _("Nobody was sent")
+        TECHNICIAN_ABSENT = "technician_absent", _("Technician absent")
+        EMERGENCY_BREAK_IN = "emergency_break_in", _("Emergency break-in")
+        DISPATCHER_CHANGE = "dispatcher_change", _("Dispatcher change")
+        CUSTOMER_RESCHEDULED = "customer_rescheduled", _("Customer rescheduled")
+        PREVIOUS_JOB_OVERRAN = "previous_job_overran", _("Previous job overran")
+        TRAVEL = "travel", _("Travel")
+
+    request = models.ForeignKey(
+        "requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="promise_risks"
+    )
+    technician = models.ForeignKey(
+        "technicians.Technician", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cause = models.CharField(_("cause"), max_length=24, choices=Cause.choices)
+    # The window as it was when the plan broke it (a reschedule may move it later).
+    window_end = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("broken promise")
+        verbose_name_plural = _("broken promises")
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["request", "created_at"], name="promise_risk_request")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.cause}"

@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, Tenant, User
 from accounts.permissions import tenants_served
 from core.errors import NotFound
-from reports.models import DailyKpi, ExportJob
+from reports.models import DailyKpi, ExportJob, PromiseRisk
 from requests_app.models import ServiceRequest, StatusChange
 from requests_app.states import Status
 from surveys.models import FollowUpCase, Response
@@ -487,23 +487,17 @@ def _requests_named(f: KpiFilter, ids) -> QuerySet:
 
 
 class Cause:
-    NOT_ASSIGNED = "not_assigned"
-    TECHNICIAN_ABSENT = "technician_absent"
-    EMERGENCY_BREAK_IN = "emergency_break_in"
-    DISPATCHER_CHANGE = "dispatcher_change"
-    CUSTOMER_RESCHEDULED = "customer_rescheduled"
-    PREVIOUS_JOB_OVERRAN = "previous_job_overran"
-    TRAVEL = "travel"
+    """The causes of a broken promise (`PromiseRisk.Cause`), as the reports name them."""
 
-    LABELS = {
-        NOT_ASSIGNED: _("Nobody was sent"),
-        TECHNICIAN_ABSENT: _("Technician absent"),
-        EMERGENCY_BREAK_IN: _("Emergency break-in"),
-        DISPATCHER_CHANGE: _("Dispatcher change"),
-        CUSTOMER_RESCHEDULED: _("Customer rescheduled"),
-        PREVIOUS_JOB_OVERRAN: _("Previous job overran"),
-        TRAVEL: _("Travel"),
-    }
+    NOT_ASSIGNED = PromiseRisk.Cause.NOT_ASSIGNED.value
+    TECHNICIAN_ABSENT = PromiseRisk.Cause.TECHNICIAN_ABSENT.value
+    EMERGENCY_BREAK_IN = PromiseRisk.Cause.EMERGENCY_BREAK_IN.value
+    DISPATCHER_CHANGE = PromiseRisk.Cause.DISPATCHER_CHANGE.value
+    CUSTOMER_RESCHEDULED = PromiseRisk.Cause.CUSTOMER_RESCHEDULED.value
+    PREVIOUS_JOB_OVERRAN = PromiseRisk.Cause.PREVIOUS_JOB_OVERRAN.value
+    TRAVEL = PromiseRisk.Cause.TRAVEL.value
+
+    LABELS = dict(PromiseRisk.Cause.choices)
     # What a technician can do something about (their scorecard counts only these).
     CONTROLLABLE = {PREVIOUS_JOB_OVERRAN, TRAVEL}
 
@@ -519,8 +513,9 @@ class PromiseMiss:
 
 
 def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
-    """Every window not kept in the period, with the cause read from the rows (rules in
-    docs/kpis.md, first that applies). Five queries, whatever the number of misses."""
+    """Every window not kept in the period, with its cause: the one recorded when the plan
+    broke that window (`PromiseRisk`), else read from the rows (rules in docs/kpis.md, the
+    first that applies). Six queries, whatever the number of misses."""
     definition = RATES["windows_kept"]
     last_visit = Visit.objects.filter(request_id=OuterRef("pk")).order_by("-created_at", "-pk")
     missed = list(
@@ -575,6 +570,11 @@ def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
         .exclude(from_status__in=["", Status.NOT_COMPLETED, Status.ESCALATED])
         .values("request_id", "created_at", "to_status", "actor__role")
     )
+    recorded = {}
+    for risk in PromiseRisk.objects.filter(request_id__in=[row["pk"] for row in missed]).values(
+        "request_id", "window_end", "cause"
+    ):  # in order of time: the last break of the window that was judged wins
+        recorded[(risk["request_id"], risk["window_end"])] = risk["cause"]
     return [
         PromiseMiss(
             request_id=row["pk"],
@@ -582,7 +582,8 @@ def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
             technician_id=row["visit_technician"],
             window_end=row["window_end"],
             first_arrival=row["first_arrival"],
-            cause=_cause(row, absences, emergencies, previous, changes),
+            cause=recorded.get((row["pk"], row["window_end"]))
+            or _cause(row, absences, emergencies, previous, changes),
         )
         for row in missed
     ]

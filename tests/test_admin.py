@@ -26,6 +26,7 @@ WRITTEN_BY_SERVICES = (
     "reports.ExportJob",
     "reports.DailyKpi",
     "reports.Dispute",
+    "reports.PromiseRisk",
 )
 
 
