@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "technicians.models.Visit.Status",
         "PhoneActionKindEnum": "fieldwork.services.KINDS",
         "RequestKindEnum": "requests_app.models.ServiceRequest.Kind",
+        "ExportKindEnum": "reports.models.ExportJob.Kind",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
