@@ -112,6 +112,7 @@ def test_a_technician_sees_only_their_own_scorecard(tenant, crew, manager):
     )
 
     assert own.status_code == 200 and str(mine).encode() in own.content
+    assert b'href="/reports/scorecard/"' in me.get("/tech/").content  # from the top bar
     assert other.status_code == 404
     assert by_manager.status_code == 200 and b"Not enough jobs yet" in by_manager.content
 
