@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "intake",
     "dispatch",
     "fieldwork",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +195,7 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "technicians.models.Visit.Status",
         "PhoneActionKindEnum": "fieldwork.services.KINDS",
         "RequestKindEnum": "requests_app.models.ServiceRequest.Kind",
+        "ExportKindEnum": "reports.models.ExportJob.Kind",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
@@ -273,7 +276,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": env_int("SURVEY_INVITATIONS_EVERY_SECONDS", 300, minimum=30),
     },
+    # The KPI roll-up of the last days, each night (the reports read it; today stays live).
+    "kpi-rollup": {
+        "task": "reports.tasks.refresh_daily_kpis",
+        "schedule": crontab(hour=env_int("KPI_ROLLUP_HOUR", 2, minimum=0), minute=15),
+    },
 }
+# How many past days each nightly roll-up recomputes (late completions reach their day).
+KPI_ROLLUP_DAYS = env_int("KPI_ROLLUP_DAYS", 7, minimum=1)
 # How long rows the platform writes for its own workings are kept (core/retention.py).
 RETENTION_DAYS = {
     "events": env_int("RETENTION_EVENTS_DAYS", 30, minimum=1),

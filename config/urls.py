@@ -11,6 +11,13 @@ from dispatch import views
 from dispatch.board_api import DrawerView, QueueView, TimelineView
 from fieldwork import views as fieldwork_views
 from fieldwork.api import MyActionsView, MyConsentView, MyDayView, MyLocationView
+from reports.api import (
+    DrillDownView,
+    ExportCreateView,
+    ExportJobView,
+    SummaryView,
+    TrendView,
+)
 from requests_app.api import RequestViewSet
 from requests_app.customers_api import CustomerViewSet
 from requests_app.windows_api import WindowsView
@@ -46,6 +53,11 @@ api_v1 = [
         name="survey-followup-close-api",
     ),
     path("surveys/imports/", RatingsImportView.as_view(), name="survey-imports-api"),
+    path("kpis/summary/", SummaryView.as_view(), name="kpi-summary"),
+    path("kpis/trend/", TrendView.as_view(), name="kpi-trend"),
+    path("kpis/requests/", DrillDownView.as_view(), name="kpi-requests"),
+    path("kpis/exports/", ExportCreateView.as_view(), name="kpi-exports"),
+    path("kpis/exports/<int:pk>/", ExportJobView.as_view(), name="kpi-export"),
 ]
 
 urlpatterns = [
@@ -78,6 +90,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("intake.urls")),
     path("", include("surveys.urls")),
+    path("", include("reports.urls")),
 ]
 
 handler404 = "core.api.not_found"

@@ -154,9 +154,10 @@ def push_legs(
     return moved, broken, False
 
 
-def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
+def legs_move(moves: list[tuple[Leg, datetime]], *, cause: str) -> None:
     """Write pushed legs' new times in one statement and tell screens in one batch of events;
-    a leg whose new time misses its agreed window is flagged at risk and its customer told."""
+    a leg whose new time misses its agreed window is flagged at risk and its customer told,
+    and why it was pushed (`PromiseRisk.Cause`) is recorded for the KPI reports."""
     if not moves:
         return
     legs_attach(leg for leg, _ in moves)
@@ -178,7 +179,7 @@ def legs_move(moves: list[tuple[Leg, datetime]]) -> None:
             payload = request_payload(visit.request, visit)
             changes.append(Change("request.updated", payload, visit.technician_id))
     if late:
-        requests_flag_window_risk(late, changes=changes)
+        requests_flag_window_risk(late, changes=changes, cause=cause)
     else:
         events_emit(tenant_id=moves[0][0].visit.tenant_id, changes=changes)
 

@@ -14,6 +14,7 @@ from core.errors import Stale
 from core.events import Change, event_emit, events_emit
 from notifications.models import Notification
 from notifications.services import notification_enqueue, notifications_enqueue
+from reports.models import PromiseRisk
 from requests_app.models import Customer, ServiceRequest, StatusChange
 from requests_app.payloads import active_visit, current_visit, request_payload
 from requests_app.states import check_transition
@@ -199,19 +200,23 @@ def request_noted(
 
 
 @transaction.atomic
-def request_flag_window_risk(*, request: ServiceRequest, visit=None) -> None:
+def request_flag_window_risk(*, request: ServiceRequest, visit=None, cause: str = "") -> None:
     """The plan can no longer keep the agreed window: alert dispatchers and tell the customer
     (with the new expected arrival when a visit still has one). Without an agreed window (an
-    emergency) there is no promise to break: screens just see the new time."""
-    requests_flag_window_risk([(request, visit)])
+    emergency) there is no promise to break: screens just see the new time. A `cause`
+    (`PromiseRisk.Cause`) is recorded for the KPI reports."""
+    requests_flag_window_risk([(request, visit)], cause=cause)
 
 
 def requests_flag_window_risk(
-    flagged: list[tuple[ServiceRequest, object]], *, changes: Iterable[Change] = ()
+    flagged: list[tuple[ServiceRequest, object]],
+    *,
+    changes: Iterable[Change] = (),
+    cause: str = "",
 ) -> None:
     """`request_flag_window_risk` for several requests of one tenant in one go: one update,
     one batch of live events (with the caller's other `changes`), one insert of the customers'
-    messages. Inside the caller's transaction."""
+    messages, one of the causes. Inside the caller's transaction."""
     if not flagged:
         return
     changes, first_times = list(changes), []
@@ -235,6 +240,17 @@ def requests_flag_window_risk(
     if at_risk:
         ServiceRequest.objects.filter(pk__in=at_risk).update(window_at_risk=True, updated_at=now)
     events_emit(tenant_id=flagged[0][0].tenant_id, changes=changes)
+    if cause and first_times:
+        PromiseRisk.objects.bulk_create(
+            PromiseRisk(
+                tenant_id=request.tenant_id,
+                request=request,
+                technician_id=visit.technician_id if visit else None,
+                cause=cause,
+                window_end=request.window_end,
+            )
+            for request, visit in first_times
+        )
     if first_times:
         tenant = first_times[0][0].tenant  # one tenant's language and time zone for all
         messages = []

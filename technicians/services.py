@@ -13,6 +13,7 @@ from core.errors import Conflict, DomainError, IllegalTransition, RulesBroken
 from dispatch.routes import legs_move, load_routes, push_legs
 from dispatch.rules import assignment_problems
 from dispatch.travel import travel_for_tenant
+from reports.models import PromiseRisk
 from requests_app.follow_up import request_follow_up
 from requests_app.models import ServiceRequest
 from requests_app.services import (
@@ -407,4 +408,5 @@ def _retime_on_arrival(visit: Visit, now: datetime) -> None:
     if not moved:
         return
     constraints_deferred(Constraint.VISIT_NO_OVERLAP)
-    legs_move(moved)
+    # The job in hand started late: the later legs wait for it.
+    legs_move(moved, cause=PromiseRisk.Cause.PREVIOUS_JOB_OVERRAN)

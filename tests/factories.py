@@ -8,6 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import Role, Tenant, User
+from reports.models import ExportJob
 from requests_app.models import Customer, ServiceRequest
 from surveys.models import FollowUpCase, Response
 from technicians.models import Shift, Skill, Technician
@@ -122,3 +123,10 @@ def follow_up_case(tenant):
         reason="satisfaction 1 of 5",
         due_at=timezone.now() + timedelta(hours=24),
     )
+
+
+def export_job(tenant):
+    """A KPI export of the tenant, waiting, asked for by one of its managers."""
+    manager = UserFactory(tenant=tenant, role=Role.MANAGER)
+    query = {"kpi": "backlog", "part": "all", "start": "2026-11-01", "end": "2026-11-30"}
+    return ExportJob.objects.create(tenant=tenant, requested_by=manager, kind="csv", query=query)

@@ -23,6 +23,10 @@ WRITTEN_BY_SERVICES = (
     "requests_app.IdempotencyKey",
     "fieldwork.ClientAction",
     "fieldwork.LocationPing",
+    "reports.ExportJob",
+    "reports.DailyKpi",
+    "reports.Dispute",
+    "reports.PromiseRisk",
 )
 
 

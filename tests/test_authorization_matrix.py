@@ -10,7 +10,13 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from technicians.models import Visit
-from tests.factories import CustomerFactory, RequestFactory, TechnicianFactory, follow_up_case
+from tests.factories import (
+    CustomerFactory,
+    RequestFactory,
+    TechnicianFactory,
+    export_job,
+    follow_up_case,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +27,7 @@ MAKERS = {
     "visits": lambda tenant: _visit(tenant),
     "technicians": lambda tenant: TechnicianFactory(tenant=tenant),
     "followups": follow_up_case,
+    "exports": export_job,
 }
 
 

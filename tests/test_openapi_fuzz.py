@@ -31,7 +31,13 @@ from schemathesis.specs.openapi.checks import (
 from config.wsgi import application
 from requests_app.booking import request_create
 from technicians.models import Shift
-from tests.factories import CustomerFactory, SkillFactory, TechnicianFactory, follow_up_case
+from tests.factories import (
+    CustomerFactory,
+    SkillFactory,
+    TechnicianFactory,
+    export_job,
+    follow_up_case,
+)
 
 
 def fuzz_config(*, seed: int, examples: int) -> schemathesis.Config:
@@ -124,6 +130,7 @@ def world(in_process, dispatcher, customer) -> World:
             "customers": customer.pk,
             "technicians": technician.pk,
             "followups": follow_up_case(tenant).pk,
+            "exports": export_job(tenant).pk,
         },
         references={
             "customer": customer.pk,

@@ -43,6 +43,7 @@ from dispatch.routes import (
     load_routes,
 )
 from dispatch.travel import travel_for_tenant
+from reports.models import PromiseRisk
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_transition
 from requests_app.states import UNASSIGNED, Status
@@ -346,7 +347,7 @@ def _apply(request, chosen: Candidate, technician: Technician, routes, on_shift,
         if leg.visit_id in broken and elsewhere.rehome(leg.visit):
             continue
         moves.append((leg, start))
-    legs_move(moves)
+    legs_move(moves, cause=PromiseRisk.Cause.EMERGENCY_BREAK_IN)
     visit = visit_create(
         request=request,
         technician=technician,

@@ -1,0 +1,112 @@
+"""The nightly roll-up: the same figures as the live rows, refreshed idempotently, today live."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from reports import selectors, services, tasks
+from reports.models import DailyKpi
+from reports.selectors import KpiFilter
+from tests.factories import TechnicianFactory
+from tests.reports.conftest import DAY, at, make_request, make_visit
+
+pytestmark = pytest.mark.django_db
+WEEK = [DAY + timedelta(days=n) for n in range(7)]
+
+
+@pytest.fixture
+def week_of_windows(tenant):
+    tech = TechnicianFactory(tenant=tenant, on_shift=False)
+    for n, day in enumerate(WEEK):
+        for hour in range(8, 8 + n + 1):  # n + 1 windows on the nth day, every other one late
+            request = make_request(
+                tenant,
+                window=(at(hour, day=day), at(hour + 1, day=day)),
+                channel="phone" if hour % 2 else "web",
+            )
+            late = (hour - 8) % 2
+            arrived = at(hour + late, 30 if late else 10, day=day)
+            make_visit(request, tech, start=at(hour, day=day), minutes=30, arrived_at=arrived)
+
+
+def _rates(tenant, **narrowing):
+    f = KpiFilter.for_days(tenant=tenant, first=WEEK[0], last=WEEK[-1], **narrowing)
+    return {key: selectors.kpi_rate(key=key, f=f, tenant=tenant) for key in selectors.RATES}
+
+
+def test_the_roll_up_gives_the_figures_the_live_rows_give(tenant, week_of_windows):
+    live = _rates(tenant)
+    live_phone = _rates(tenant, channel="phone")
+
+    for day in WEEK:
+        services.daily_kpis_refresh(tenant=tenant, day=day)
+    with mock.patch.object(selectors, "_live_counts", side_effect=AssertionError("live")):
+        rolled = _rates(tenant)
+        rolled_phone = _rates(tenant, channel="phone")
+
+    assert rolled == live and rolled_phone == live_phone
+    # 28 windows (1 + 2 + … + 7), 16 kept (the first of each day and every other one after).
+    assert (live["windows_kept"].hits, live["windows_kept"].total) == (16, 28)
+
+
+def test_refreshing_a_day_twice_changes_nothing(tenant, week_of_windows):
+    services.daily_kpis_refresh(tenant=tenant, day=WEEK[3])
+    first = list(DailyKpi.objects.order_by("kpi", "category", "channel").values("kpi", "hits"))
+
+    services.daily_kpis_refresh(tenant=tenant, day=WEEK[3])
+
+    again = list(DailyKpi.objects.order_by("kpi", "category", "channel").values("kpi", "hits"))
+    assert again == first
+
+
+def test_days_not_rolled_up_are_read_live(tenant, week_of_windows):
+    live = _rates(tenant)
+    for day in WEEK[:3]:  # the night job has not reached the rest
+        services.daily_kpis_refresh(tenant=tenant, day=day)
+
+    assert _rates(tenant) == live
+
+
+def test_today_is_always_computed_live(tenant):
+    tech = TechnicianFactory(tenant=tenant, on_shift=False)
+    now = timezone.now()
+    request = make_request(tenant, window=(now - timedelta(hours=2), now - timedelta(minutes=1)))
+    make_visit(request, tech, start=now - timedelta(hours=2), arrived_at=now - timedelta(hours=1))
+    today = timezone.localdate(timezone=tenant.zone)
+    DailyKpi.objects.create(
+        tenant=tenant, day=today, kpi=selectors.ROLLUP_MARK, category="", channel=""
+    )  # a stale marker for today must not hide today's rows
+    f = KpiFilter.for_days(tenant=tenant, first=today, last=today)
+
+    kept = selectors.kpi_rate(key="windows_kept", f=f, tenant=tenant)
+
+    assert (kept.hits, kept.total) == (1, 1)
+
+
+def test_the_beat_task_rolls_up_the_last_days_of_every_tenant(tenant, other_tenant, settings):
+    settings.KPI_ROLLUP_DAYS = 3
+
+    tasks.refresh_daily_kpis.run()
+    tasks.refresh_daily_kpis.run()
+
+    marks = DailyKpi.objects.filter(kpi=selectors.ROLLUP_MARK)
+    assert marks.count() == 6  # 3 days × 2 tenants, once each
+    assert timezone.localdate(timezone=tenant.zone) not in set(marks.values_list("day", flat=True))
+
+
+def test_a_year_of_roll_up_costs_as_many_queries_as_a_week(tenant, week_of_windows):
+    for day in WEEK:
+        services.daily_kpis_refresh(tenant=tenant, day=day)
+    week = KpiFilter.for_days(tenant=tenant, first=WEEK[0], last=WEEK[-1])
+    year = KpiFilter.for_days(tenant=tenant, first=WEEK[0], last=WEEK[0] + timedelta(days=364))
+
+    with CaptureQueriesContext(connection) as short:
+        selectors.kpi_rate(key="windows_kept", f=week, tenant=tenant)
+    with CaptureQueriesContext(connection) as long:
+        selectors.kpi_rate(key="windows_kept", f=year, tenant=tenant)
+
+    assert len(long) <= len(short) + 1  # the days after the roll-up: one live query
