@@ -142,7 +142,7 @@ def test_the_api_moves_a_visit_for_the_mobile_view(api, technician, assigned):
 def test_the_day_lists_jobs_in_time_order(technician):
     from tests.factories import RequestFactory
 
-    now = timezone.now().replace(hour=6, minute=0)
+    now = timezone.localtime().replace(hour=6, minute=0)  # 06:00 of the tenant's today
     for hours in (3, 1, 2):
         start = now + timedelta(hours=hours)
         Visit.objects.create(

@@ -123,7 +123,20 @@ def test_a_planned_visit_that_could_not_complete_is_not_planned_again_into_its_o
     assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
 
 
-def test_rebooked_into_the_same_window_it_goes_to_another_technician(tenant):
+@pytest.fixture
+def at_noon():
+    """Today at 12:00 in the tenant's zone: at night the hour just past is outside the client's
+    visit hours, and no window there can be booked again."""
+    from unittest import mock
+
+    from django.utils import timezone
+
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    with mock.patch("django.utils.timezone.now", return_value=noon):
+        yield noon
+
+
+def test_rebooked_into_the_same_window_it_goes_to_another_technician(tenant, at_noon):
     at_the_door = TechnicianFactory(tenant=tenant)
     TechnicianFactory(tenant=tenant, home_lat=43.26, home_lon=76.92)
     customer = RequestFactory(tenant=tenant).customer
