@@ -107,7 +107,8 @@ def seed_surveys(
     collection.campaign_create(
         tenant=tenant,
         name="Yesterday's visits",
-        period_start=timezone.localdate(yesterday, tenant.zone),
+        # From the day the first demo visit finished (just after midnight, the day before).
+        period_start=timezone.localdate(min(v.finished_at for v in visits), tenant.zone),
         period_end=timezone.localdate(now, tenant.zone),
         sample_percent=100,
         actor=manager,
