@@ -128,6 +128,8 @@ def shoot(base: str, tracking: str, phone: str) -> None:
             "en",
         ),
         ("admin-tenant", "admin", DESK, "/admin/", "en"),
+        ("manager-reports", "manager", DESK, "/reports/", "en"),
+        ("manager-surveys", "manager", DESK, "/surveys/", "ru"),
         ("customer-portal", None, PHONE, "/p/almaty-telecom/", "en"),
         ("customer-tracking", None, PHONE, tracking.removeprefix(base), "ru"),
     ]
