@@ -70,6 +70,7 @@ from bench.emergency_loop import (
     _die_with_parent,
     _floor_half_hour,
     analyze,
+    bench_django,
     bench_env,
     bench_stores,
     machine,
@@ -990,18 +991,10 @@ def main() -> int:
         WS_ALLOWED_ORIGINS=f"http://localhost,http://localhost:{asgi_port}",
     )
     os.environ.update(env)
-    import django
-    from django.core.management import call_command
+    server_version = bench_django(DB_NAME)
     from django.db import connection
     from django.utils import timezone
 
-    django.setup()
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server_version = cursor.fetchone()[0]
-    print(f"· migrating {DB_NAME} (PostgreSQL {server_version})", flush=True)
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", "--noinput", verbosity=0)
     migrated = time.time()
     from core.tenancy import every_tenant
 

@@ -168,6 +168,23 @@ def bench_stores(database: str, redis_db: int, *, channels: bool = False) -> tup
     return database_url, redis_url
 
 
+def bench_django(database: str) -> str:
+    """Django set up in this process on the benchmark's database (its environment already in
+    `os.environ`), migrated, static files collected; the server's version, for the results."""
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server_version = cursor.fetchone()[0]
+    print(f"· migrating {database} (PostgreSQL {server_version})", flush=True)
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)
+    return server_version
+
+
 def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
     """The environment of a benchmark's Django and its servers: production settings (no
     debug, a fresh secret) on loopback, messages to the console."""

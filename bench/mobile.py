@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 from bench.board import chromium, stop, uvicorn_start
 from bench.emergency_loop import (
     analyze,
+    bench_django,
     bench_env,
     bench_stores,
     machine,
@@ -833,18 +834,10 @@ def main() -> int:
         LOCATION_MIN_INTERVAL_SECONDS="1",
     )
     os.environ.update(env)
-    import django
-    from django.core.management import call_command
+    server_version = bench_django(DB_NAME)
     from django.db import connection
     from django.utils import timezone
 
-    django.setup()
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server_version = cursor.fetchone()[0]
-    print(f"· migrating {DB_NAME} (PostgreSQL {server_version})", flush=True)
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", "--noinput", verbosity=0)
     migrated = time.time()
     from core.tenancy import every_tenant
 
