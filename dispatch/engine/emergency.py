@@ -273,7 +273,8 @@ def request_assign(*, request_id: int, skip_locked: bool = False, now: datetime 
         request = (
             ServiceRequest.objects.select_for_update(of=("self",))
             .select_related("tenant", "customer")
-            .filter(pk=request_id, status__in=UNASSIGNED)
+            # A request a dispatcher took back is theirs until they release it (as the reconciler).
+            .filter(pk=request_id, status__in=UNASSIGNED, held=False)
             .first()
         )
         if request is None:

@@ -44,6 +44,17 @@ def test_it_assigns_the_nearest_qualified_technician(tenant):
     assert StatusChange.objects.filter(request=request, to_status="assigned").count() == 1
 
 
+def test_an_emergency_a_dispatcher_holds_is_left_to_them(tenant):
+    TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
+    request = emergency(tenant, held=True)
+
+    assert request_assign(request_id=request.pk) == "skipped"
+
+    assert not Visit.objects.filter(request=request).exists()
+    request.refresh_from_db()
+    assert (request.status, request.held) == ("new", True)
+
+
 def test_a_technician_without_the_skill_is_not_chosen(tenant, fiber):
     TechnicianFactory(tenant=tenant, home_lat=NEAR[0], home_lon=NEAR[1])
     qualified = TechnicianFactory(tenant=tenant, home_lat=FAR[0], home_lon=FAR[1], skills=[fiber])
