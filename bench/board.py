@@ -74,6 +74,7 @@ from bench.emergency_loop import (
     bench_env,
     bench_stores,
     machine,
+    metrics_table,
     ms,
     percentile,
     queue_purge,
@@ -954,14 +955,7 @@ def rows(result: dict) -> list[tuple]:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'metric':40} {'product':>17} {'baseline':>17} {'ratio':>6} {'target':>7}  met"]
-    for metric, product, bare, rate, target, met in rows(result):
-        mark = "" if met is None else ("✓" if met else "✗")
-        lines.append(
-            f"{metric:40} {product!s:>17} {bare!s:>17} {rate!s:>6} "
-            f"{'' if target is None else target!s:>7}  {mark}"
-        )
-    return "\n".join(lines)
+    return metrics_table(rows(result), metric=40, baseline=17)
 
 
 def main() -> int:

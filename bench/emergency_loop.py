@@ -185,6 +185,20 @@ def bench_django(database: str) -> str:
     return server_version
 
 
+def metrics_table(rows, *, metric: int = 40, baseline: int = 17) -> str:
+    """The printed table of a benchmark: (metric, product, baseline, ratio, target, met) rows;
+    `met` None leaves the mark out."""
+    heading = f"{'metric':{metric}} {'product':>17} {'baseline':>{baseline}}"
+    lines = [f"{heading} {'ratio':>6} {'target':>7}  met"]
+    for name, product, bare, rate, target, met in rows:
+        mark = "" if met is None else ("✓" if met else "✗")
+        lines.append(
+            f"{name:{metric}} {product!s:>17} {bare!s:>{baseline}} {rate!s:>6} "
+            f"{'' if target is None else target!s:>7}  {mark}"
+        )
+    return "\n".join(lines)
+
+
 def bench_env(database_url: str, redis_url: str, **extra: str) -> dict:
     """The environment of a benchmark's Django and its servers: production settings (no
     debug, a fresh secret) on loopback, messages to the console."""

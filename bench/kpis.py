@@ -52,6 +52,7 @@ from bench.emergency_loop import (
     bench_env,
     bench_stores,
     machine,
+    metrics_table,
     queue_purge,
     seed_crew,
 )
@@ -477,14 +478,7 @@ def rows(result: dict) -> list[tuple]:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'metric':36} {'product':>17} {'baseline':>15} {'ratio':>6} {'target':>7}  met"]
-    for metric, product, bare, rate, target, met in rows(result):
-        mark = "" if met is None else ("✓" if met else "✗")
-        lines.append(
-            f"{metric:36} {product!s:>17} {bare!s:>15} {rate!s:>6} "
-            f"{'' if target is None else target!s:>7}  {mark}"
-        )
-    return "\n".join(lines)
+    return metrics_table(rows(result), metric=36, baseline=15)
 
 
 def main() -> int:
