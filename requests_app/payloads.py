@@ -53,6 +53,7 @@ def request_payload(request: ServiceRequest, visit: Visit | None = None) -> dict
         "response_due": _iso(request.response_due),
         "created_at": _iso(request.created_at),
         "window_at_risk": request.window_at_risk,
+        "held": request.held,
         "plan_note": request.plan_note,
         "incident_id": request.incident_id,
         "reports": request.reports,

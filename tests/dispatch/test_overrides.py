@@ -191,6 +191,18 @@ def test_an_unassigned_request_is_held_across_re_plans(api, dispatcher, technici
     assert not Visit.objects.filter(request=request, status__in=Visit.ACTIVE).exists()
 
 
+def test_the_live_event_of_an_unassign_says_the_request_is_held(api, dispatcher, technician):
+    """Boards merge an event into the row they show: without the flag the row stayed
+    'unassigned' until the next full read."""
+    visit = booked(dispatcher, technician)
+
+    api(dispatcher).post(f"/api/v1/visits/{visit.pk}/unassign/", {"reason": "customer called"})
+
+    event = Event.objects.filter(tenant=dispatcher.tenant, payload__id=visit.request_id).last()
+    assert event.payload["held"] is True
+    assert event.payload["visit"] is None
+
+
 @pytest.fixture
 def at_noon():
     """Today at 12:00 in the tenant's zone: late in the evening a window an hour ahead is
