@@ -4,8 +4,9 @@ Kept for a while, then deleted in batches (short transactions: no long lock on a
 the live event log (screens catch up from it only minutes back), the engine's decisions (their
 reasons are read for a year of KPIs), delivered or failed customer messages, idempotency
 records (a retry comes within hours), inbound provider messages (replays come within minutes),
-expired API tokens, and the positions technicians shared en route (privacy). Requests, visits
-and their status changes are never purged here.
+expired API tokens, the positions technicians shared en route (privacy), and photo or
+signature files whose replay failed after the file was stored. Requests, visits and their
+status changes are never purged here.
 """
 
 from datetime import timedelta
@@ -18,11 +19,14 @@ from knox.models import AuthToken
 from core.models import Event
 from dispatch.models import Decision
 from fieldwork.models import LocationPing
+from fieldwork.services import proof_files_orphaned_purge
 from intake.models import InboundMessage
 from notifications.models import Notification
 from requests_app.models import IdempotencyKey
 
 BATCH = 5000
+# Far longer than any transaction that stores a file and then writes its row.
+ORPHAN_AGE = timedelta(days=1)
 
 
 def _purgeable(now):
@@ -61,4 +65,5 @@ def purge_expired(*, now=None) -> dict[str, int]:
                     break
                 count, _ = rows.model.objects.filter(pk__in=ids).delete()
             deleted[name] += count
+    deleted["orphaned_files"] = proof_files_orphaned_purge(older_than=now - ORPHAN_AGE)
     return deleted

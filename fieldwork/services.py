@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.utils.translation import override
 from accounts.models import User
 from core.db import LockScope, advisory_xact_lock
 from core.errors import Conflict, DomainError, IllegalTransition
+from core.tenancy import every_tenant
 from fieldwork.catalog import checklist_for, resolutions_for
 from fieldwork.links import live_url, report_url
 from fieldwork.models import (
@@ -41,6 +43,7 @@ from technicians.models import Shift, Technician, Visit
 from technicians.services import Guarded, visit_transition
 
 VisitStatus = Visit.Status
+ORPHAN_BATCH = 1000
 KINDS = ("step", "note", "photo", "signature", "parts", "call")
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 SIGNATURE_MAX_BYTES = 300_000
@@ -433,3 +436,35 @@ def customer_sent_report(*, visit_id: int) -> Notification | None:
     with override(customer_language(visit.request)):
         body = _("%(tenant)s: the job %(number)s is done. Your service report: %(link)s") % words
     return _tell_customer(visit, kind="service_report", body=body)
+
+
+def proof_files_orphaned_purge(*, older_than: datetime) -> int:
+    """Delete stored photos and signatures no row refers to, written before `older_than`.
+
+    A file is saved to storage before its row commits (storage is not transactional), so a
+    replay that fails after the save leaves a file behind. The sweep waits long enough
+    that no transaction still writing one is open. It reads in every tenant's scope itself:
+    with none, no row would be found and every file would look orphaned."""
+    storage = default_storage
+    try:
+        tenants, _files = storage.listdir("fieldwork")
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for tenant in tenants:
+        folder = f"fieldwork/{tenant}"
+        paths = [f"{folder}/{name}" for name in storage.listdir(folder)[1]]
+        for start in range(0, len(paths), ORPHAN_BATCH):
+            batch = paths[start : start + ORPHAN_BATCH]
+            with every_tenant():
+                kept = set(VisitPhoto.objects.filter(file__in=batch).values_list("file", flat=True))
+                kept |= set(
+                    ProofOfWork.objects.filter(signature__in=batch).values_list(
+                        "signature", flat=True
+                    )
+                )
+            for path in batch:
+                if path not in kept and storage.get_modified_time(path) < older_than:
+                    storage.delete(path)
+                    deleted += 1
+    return deleted

@@ -259,3 +259,32 @@ def test_on_my_way_straight_from_scheduled_accepts_on_the_way(replay, job):
 
     assert result["outcome"] == "applied"
     assert trail(job) == ["accepted", "en_route"]
+
+
+def test_a_stored_file_no_row_refers_to_is_swept_a_day_later_and_kept_files_stay(
+    replay, job, tenant, tmp_path, settings
+):
+    """Storage is not transactional: a photo saved by a replay that then rolled back stays on
+    disk with nothing pointing at it, until the daily purge."""
+    import os
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.retention import purge_expired
+    from core.tenancy import NO_TENANT, tenant_scope
+
+    settings.MEDIA_ROOT = tmp_path
+    replay(action(job, kind="photo", data=data_url(JPEG)))
+    kept = VisitPhoto.objects.get(visit=job).file.name
+    orphan = default_storage.save(f"fieldwork/{tenant.pk}/orphan.jpg", ContentFile(JPEG))
+    fresh = default_storage.save(f"fieldwork/{tenant.pk}/fresh.jpg", ContentFile(JPEG))
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for name in (kept, orphan):
+        os.utime(default_storage.path(name), (two_days_ago, two_days_ago))
+
+    with tenant_scope(NO_TENANT):  # as a caller that forgot the scope: rows still found
+        assert purge_expired()["orphaned_files"] == 1
+
+    assert not default_storage.exists(orphan)
+    assert default_storage.exists(kept) and default_storage.exists(fresh)
