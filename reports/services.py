@@ -129,15 +129,37 @@ def export_job_fail(*, job_id: int, error: str) -> None:
 # ---- The nightly roll-up -------------------------------------------------------------------
 
 
-@transaction.atomic
+# Days rolled up in one pass: a month's rows of the promise-miss rules stay small in memory.
+ROLLUP_CHUNK_DAYS = 31
+
+
 def daily_kpis_refresh(*, tenant: Tenant, day: date) -> int:
-    """Recompute one day of the tenant's calendar: every rate KPI by category and channel,
-    replacing the day's rows (so running it twice changes nothing). Returns the rows kept."""
-    f = selectors.kpi_filter_for(tenant=tenant, first=day, last=day)
-    cells = selectors.kpi_rates_by_cell(f=f, tenant=tenant)
-    DailyKpi.objects.filter(tenant=tenant, day=day).delete()
+    """Recompute one day of the tenant's calendar (see `daily_kpis_refresh_days`)."""
+    return daily_kpis_refresh_days(tenant=tenant, first=day, last=day)
+
+
+def daily_kpis_refresh_days(*, tenant: Tenant, first: date, last: date) -> int:
+    """Recompute the days `first`…`last` of the tenant's calendar: every figure that adds up
+    over days, by category and channel, replacing those days' rows (so running it twice
+    changes nothing). Grouped queries over a month at a time, each month in its own
+    transaction. Returns the rows kept."""
+    kept = 0
+    while first <= last:
+        until = min(last, first + timedelta(days=ROLLUP_CHUNK_DAYS - 1))
+        kept += _daily_kpis_replace(tenant=tenant, first=first, last=until)
+        first = until + timedelta(days=1)
+    return kept
+
+
+@transaction.atomic
+def _daily_kpis_replace(*, tenant: Tenant, first: date, last: date) -> int:
+    f = selectors.kpi_filter_for(tenant=tenant, first=first, last=last)
+    cells = selectors.kpi_cells_by_day(f=f, tenant=tenant)
+    DailyKpi.objects.filter(tenant=tenant, day__gte=first, day__lte=last).delete()
     kept = [cell for cell in cells if cell["total"] or cell["kpi"] == selectors.ROLLUP_MARK]
-    DailyKpi.objects.bulk_create(DailyKpi(tenant=tenant, day=day, **cell) for cell in kept)
+    DailyKpi.objects.bulk_create(
+        (DailyKpi(tenant=tenant, **cell) for cell in kept), batch_size=5000
+    )
     return len(kept)
 
 

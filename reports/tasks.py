@@ -35,6 +35,9 @@ def refresh_daily_kpis() -> int:
     kept = 0
     for tenant in Tenant.objects.order_by("pk"):
         today = timezone.localdate(timezone=tenant.zone)
-        for back in range(1, settings.KPI_ROLLUP_DAYS + 1):
-            kept += services.daily_kpis_refresh(tenant=tenant, day=today - timedelta(days=back))
+        kept += services.daily_kpis_refresh_days(
+            tenant=tenant,
+            first=today - timedelta(days=settings.KPI_ROLLUP_DAYS),
+            last=today - timedelta(days=1),
+        )
     return kept

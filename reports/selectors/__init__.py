@@ -9,9 +9,11 @@ disagree. Every selector runs a fixed number of queries, whatever the volume.
 
 The package by subdomain: `filters` (who reads, what about), `populations`, `rates`, `rollup`
 (reads of the roll-up), `misses` (promise misses by cause), `figures` (the other KPIs),
-`summary`, `drilldown` and `exports`. Callers import from `reports.selectors`.
+`daily` (what the roll-up keeps), `summary`, `drilldown` and `exports`. Callers import from
+`reports.selectors`.
 """
 
+from reports.selectors.daily import kpi_cells_by_day
 from reports.selectors.drilldown import DRILLABLE, kpi_requests
 from reports.selectors.exports import (
     EXPORT_CHUNK,
@@ -51,7 +53,6 @@ from reports.selectors.rates import (
     RateDefinition,
     kpi_rate,
     kpi_rate_trend,
-    kpi_rates_by_cell,
 )
 from reports.selectors.rollup import ROLLUP_MARK
 from reports.selectors.summary import kpi_figures, kpi_summary
@@ -80,13 +81,13 @@ __all__ = [
     "backlog",
     "complaints",
     "get_export_for_user",
+    "kpi_cells_by_day",
     "kpi_export_headings",
     "kpi_export_rows",
     "kpi_figures",
     "kpi_filter_for",
     "kpi_rate",
     "kpi_rate_trend",
-    "kpi_rates_by_cell",
     "kpi_requests",
     "kpi_summary",
     "promise_misses",

@@ -24,20 +24,37 @@ from reports.selectors.populations import (
     _requests,
     _visits_of,
 )
+from reports.selectors.rollup import rolled_split, rolled_sums
 from surveys.models import FollowUpCase, Response
 from technicians.models import Shift, Visit
 
 # ---- Other KPIs --------------------------------------------------------------------------
 
 
+UNPRODUCTIVE_PREFIX = "unproductive:"  # the roll-up's rows: "unproductive:<reason>"
+CREATED_PREFIX = "created:"  # the roll-up's rows of requests by channel: "created:<channel>"
+WORK_PREFIX = "work:"  # the roll-up's workload sums (no category, no channel)
+
+
 def unproductive_visits_by_reason(*, f: KpiFilter) -> dict[str, int]:
-    rows = (
-        _finished_visits(f)
-        .filter(status=Visit.Status.NOT_COMPLETED)
-        .values("reason")
-        .annotate(n=Count("pk"))
-    )
-    return {row["reason"] or Visit.Reason.OTHER: row["n"] for row in rows}
+    counts: dict[str, int] = {}
+    rolled, live = rolled_split(f)
+    if rolled is not None:
+        for key, (_hits, total) in rolled_sums(rolled, prefix=UNPRODUCTIVE_PREFIX).items():
+            reason = key.removeprefix(UNPRODUCTIVE_PREFIX)
+            counts[reason] = counts.get(reason, 0) + total
+    if live is not None:
+        rows = (
+            _finished_visits(live)
+            .filter(status=Visit.Status.NOT_COMPLETED)
+            .values("reason")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            reason = row["reason"] or Visit.Reason.OTHER
+            counts[reason] = counts.get(reason, 0) + row["n"]
+    return counts
 
 
 @dataclass(frozen=True)
@@ -130,32 +147,85 @@ def _share(part: int, whole: int) -> float | None:
 
 def workload(*, f: KpiFilter) -> Workload:
     """Utilization (on site ÷ shift), travel share (en route ÷ shift) and jobs per
-    technician-day, over the shifts that started in the period and the visits in them."""
+    technician-day, over the shifts that started in the period and the visits in them: the
+    roll-up's days summed (to the second), the rest live."""
+    sums = dict.fromkeys(WORK_FIGURES, 0.0)
+    rolled, live = rolled_split(f)
+    if rolled is not None:
+        for key, (_hits, total) in rolled_sums(rolled, prefix=WORK_PREFIX, cells=False).items():
+            sums[key.removeprefix(WORK_PREFIX)] += total
+    if live is not None:
+        for name, value in workload_sums(shifts_of(live), arrivals_of(live)).items():
+            sums[name] += value
+    return Workload(
+        shift_minutes=max(int(sums["shift_seconds"] // 60) - int(sums["lunch_minutes"]), 0),
+        work_minutes=int(sums["work_seconds"] // 60),
+        travel_minutes=int(sums["travel_seconds"] // 60),
+        technician_days=int(sums["technician_days"]),
+        jobs_completed=int(sums["jobs_completed"]),
+    )
+
+
+WORK_FIGURES = (
+    "shift_seconds",
+    "lunch_minutes",
+    "technician_days",
+    "work_seconds",
+    "travel_seconds",
+    "jobs_completed",
+)
+
+
+def shifts_of(f: KpiFilter) -> QuerySet:
     shifts = Shift.objects.for_tenant(f.tenant_id).filter(start__gte=f.start, start__lt=f.end)
     if f.technician_id:
         shifts = shifts.filter(technician_id=f.technician_id)
     if f.territory:
         shifts = shifts.filter(technician__territory=f.territory)
-    length = ExpressionWrapper(F("end") - F("start"), output_field=DurationField())
-    shift = shifts.aggregate(total=Sum(length), lunch=Sum("lunch_minutes"), days=Count("pk"))
-    visits = Visit.objects.for_tenant(f.tenant_id).filter(
+    return shifts
+
+
+def arrivals_of(f: KpiFilter) -> QuerySet:
+    return Visit.objects.for_tenant(f.tenant_id).filter(
         _visits_of(f), arrived_at__gte=f.start, arrived_at__lt=f.end
     )
+
+
+def shift_sums() -> dict:
+    length = ExpressionWrapper(F("end") - F("start"), output_field=DurationField())
+    return {
+        "shift_seconds": Sum(length),
+        "lunch_minutes": Sum("lunch_minutes"),
+        "technician_days": Count("pk"),
+    }
+
+
+def arrival_sums() -> dict:
     work = ExpressionWrapper(F("finished_at") - F("arrived_at"), output_field=DurationField())
     travel = ExpressionWrapper(F("arrived_at") - F("en_route_at"), output_field=DurationField())
-    done = visits.aggregate(
-        work=Sum(work, filter=Q(finished_at__isnull=False)),
-        travel=Sum(travel, filter=Q(en_route_at__isnull=False)),
-        jobs=Count("pk", filter=Q(status=Visit.Status.COMPLETED)),
-    )
-    minutes = lambda d: int(d.total_seconds() // 60) if d else 0  # noqa: E731
-    return Workload(
-        shift_minutes=max(minutes(shift["total"]) - (shift["lunch"] or 0), 0),
-        work_minutes=minutes(done["work"]),
-        travel_minutes=minutes(done["travel"]),
-        technician_days=shift["days"],
-        jobs_completed=done["jobs"],
-    )
+    return {
+        "work_seconds": Sum(work, filter=Q(finished_at__isnull=False)),
+        "travel_seconds": Sum(travel, filter=Q(en_route_at__isnull=False)),
+        "jobs_completed": Count("pk", filter=Q(status=Visit.Status.COMPLETED)),
+    }
+
+
+def as_numbers(row: dict) -> dict[str, float]:
+    """Durations as seconds, missing sums as 0."""
+    out = {}
+    for name in WORK_FIGURES:
+        if name not in row:
+            continue
+        value = row[name]
+        out[name] = value.total_seconds() if hasattr(value, "total_seconds") else (value or 0)
+    return out
+
+
+def workload_sums(shifts: QuerySet, arrivals: QuerySet) -> dict[str, float]:
+    return {
+        **as_numbers(shifts.aggregate(**shift_sums())),
+        **as_numbers(arrivals.aggregate(**arrival_sums())),
+    }
 
 
 @dataclass(frozen=True)
@@ -182,8 +252,16 @@ def backlog(*, f: KpiFilter, now: datetime | None = None) -> Backlog:
 
 
 def requests_by_channel(*, f: KpiFilter) -> dict[str, int]:
-    rows = _created(f).values("channel").annotate(n=Count("pk")).order_by("channel")
-    return {row["channel"]: row["n"] for row in rows}
+    counts: dict[str, int] = {}
+    rolled, live = rolled_split(f)
+    if rolled is not None:
+        for key, (_hits, total) in rolled_sums(rolled, prefix=CREATED_PREFIX).items():
+            channel = key.removeprefix(CREATED_PREFIX)
+            counts[channel] = counts.get(channel, 0) + total
+    if live is not None:
+        for row in _created(live).values("channel").annotate(n=Count("pk")).order_by():
+            counts[row["channel"]] = counts.get(row["channel"], 0) + row["n"]
+    return dict(sorted(counts.items()))
 
 
 def _complaints(f: KpiFilter) -> QuerySet:
@@ -202,11 +280,13 @@ class Complaints:
     per_1000_completed: float | None
 
 
-def complaints(*, f: KpiFilter, tenant) -> Complaints:
-    """Follow-up cases opened in the period (a low survey score tied to a request)."""
+def complaints(*, f: KpiFilter, tenant, completed: int | None = None) -> Complaints:
+    """Follow-up cases opened in the period (a low survey score tied to a request), per 1,000
+    requests completed (`completed`: the first-time fix's population, when the caller has it)."""
     counts = _complaints(f).aggregate(
         opened=Count("pk"), still_open=Count("pk", filter=Q(status=FollowUpCase.Status.OPEN))
     )
-    completed = _completed(f).count()
+    if completed is None:
+        completed = _completed(f).count()
     rate = round(1000 * counts["opened"] / completed, 1) if completed else None
     return Complaints(counts["opened"], counts["still_open"], rate)

@@ -12,6 +12,7 @@ from accounts.models import Role
 from reports.models import PromiseRisk
 from reports.selectors.filters import BREAK_IN_LEAD, Kind, KpiFilter
 from reports.selectors.rates import RATES, _split
+from reports.selectors.rollup import rolled_split, rolled_sums
 from requests_app.models import StatusChange
 from requests_app.states import Status
 from technicians.models import Absence, Visit
@@ -43,6 +44,8 @@ class PromiseMiss:
     window_end: datetime
     first_arrival: datetime | None
     cause: str
+    category: str = ""
+    channel: str = ""
 
 
 def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
@@ -67,6 +70,8 @@ def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
             "visit_technician",
             "visit_start",
             "visit_travel",
+            "category",
+            "channel",
         )
     )
     if not missed:
@@ -108,6 +113,7 @@ def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
         "request_id", "window_end", "cause"
     ):  # in order of time: the last break of the window that was judged wins
         recorded[(risk["request_id"], risk["window_end"])] = risk["cause"]
+    facts = _Facts(absences, emergencies, previous, changes)
     return [
         PromiseMiss(
             request_id=row["pk"],
@@ -115,30 +121,46 @@ def promise_misses(*, f: KpiFilter, tenant) -> list[PromiseMiss]:
             technician_id=row["visit_technician"],
             window_end=row["window_end"],
             first_arrival=row["first_arrival"],
-            cause=recorded.get((row["pk"], row["window_end"]))
-            or _cause(row, absences, emergencies, previous, changes),
+            cause=recorded.get((row["pk"], row["window_end"])) or _cause(row, facts),
+            category=row["category"],
+            channel=row["channel"],
         )
         for row in missed
     ]
 
 
-def _cause(row, absences, emergencies, previous, changes) -> str:
+class _Facts:
+    """The rows the rules read, grouped by technician (and changes by request), so explaining
+    a month of misses looks at each technician's own rows, not at everyone's."""
+
+    def __init__(self, absences, emergencies, previous, changes):
+        self.absences = _grouped(absences, "technician_id")
+        self.emergencies = _grouped(emergencies, "technician_id")
+        self.previous = _grouped(previous, "technician_id")
+        self.changes = _grouped(changes, "request_id")
+
+
+def _grouped(rows, key) -> dict:
+    out: dict = {}
+    for row in rows:
+        out.setdefault(row[key], []).append(row)
+    return out
+
+
+def _cause(row, facts: _Facts) -> str:
     technician = row["visit_technician"]
     opens, closes = row["window_start"] - BREAK_IN_LEAD, row["window_end"]
     if technician is None:
         return Cause.NOT_ASSIGNED
     if any(
-        a["technician_id"] == technician and a["start"] < closes and a["end"] > row["window_start"]
-        for a in absences
+        a["start"] < closes and a["end"] > row["window_start"]
+        for a in facts.absences.get(technician, ())
     ):
         return Cause.TECHNICIAN_ABSENT
-    if any(
-        e["technician_id"] == technician and opens <= e["planned_start"] < closes
-        for e in emergencies
-    ):
+    if any(opens <= e["planned_start"] < closes for e in facts.emergencies.get(technician, ())):
         return Cause.EMERGENCY_BREAK_IN
     late_changes = [
-        c for c in changes if c["request_id"] == row["pk"] and opens <= c["created_at"] < closes
+        c for c in facts.changes.get(row["pk"], ()) if opens <= c["created_at"] < closes
     ]
     if any(c["actor__role"] in (Role.DISPATCHER, Role.ADMIN) for c in late_changes):
         return Cause.DISPATCHER_CHANGE
@@ -147,9 +169,8 @@ def _cause(row, absences, emergencies, previous, changes) -> str:
     leave_by = (row["visit_start"] or closes) - timedelta(minutes=row["visit_travel"] or 0)
     before = [
         p
-        for p in previous
-        if p["technician_id"] == technician
-        and p["planned_start"] < (row["visit_start"] or closes)
+        for p in facts.previous.get(technician, ())
+        if p["planned_start"] < (row["visit_start"] or closes)
         and p["planned_start"].date() == (row["visit_start"] or closes).date()
     ]
     if any(p["finished_at"] > p["planned_end"] and p["finished_at"] > leave_by for p in before):
@@ -157,8 +178,20 @@ def _cause(row, absences, emergencies, previous, changes) -> str:
     return Cause.TRAVEL
 
 
+MISS_PREFIX = "miss:"  # the roll-up's rows of promise misses: "miss:<cause>"
+
+
 def promise_misses_by_cause(*, f: KpiFilter, tenant) -> dict[str, int]:
+    """The misses of the days the roll-up holds summed, the rest (today at least) explained
+    live; all live when narrowed to a technician or territory."""
     counts = dict.fromkeys(Cause.LABELS, 0)
-    for miss in promise_misses(f=f, tenant=tenant):
-        counts[miss.cause] += 1
+    rolled, live = rolled_split(f)
+    if rolled is not None:
+        for key, (_hits, total) in rolled_sums(rolled, prefix=MISS_PREFIX).items():
+            cause = key.removeprefix(MISS_PREFIX)
+            if cause in counts:
+                counts[cause] += total
+    if live is not None:
+        for miss in promise_misses(f=live, tenant=tenant):
+            counts[miss.cause] += 1
     return counts

@@ -96,9 +96,18 @@ def _emergencies(f: KpiFilter, *, sla_minutes: int) -> QuerySet:
 def _completed(f: KpiFilter) -> QuerySet:
     """Requests completed (for the last time) in the period, still completed."""
     arrived = Visit.objects.filter(request_id=OuterRef("pk"), arrived_at__isnull=False)
+    # Only requests with a completion in the period can have their last one in it: the
+    # status changes' index by tenant, status and time finds them without reading every
+    # completed request's history.
+    completions = StatusChange.objects.filter(
+        tenant_id=f.tenant_id,
+        to_status=Status.COMPLETED,
+        created_at__gte=f.start,
+        created_at__lt=f.end,
+    )
     return (
         _requests(f)
-        .filter(status=Status.COMPLETED)
+        .filter(status=Status.COMPLETED, pk__in=completions.values("request_id"))
         .annotate(
             completed_at=_first_change(Status.COMPLETED, last=True),
             arrivals=Coalesce(

@@ -1,6 +1,6 @@
 """Rate KPIs: one definition each for the headline, the trend and the drill-down."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.db.models import (
     BooleanField,
@@ -24,7 +24,7 @@ from reports.selectors.populations import (
     _repeats,
     _windows,
 )
-from reports.selectors.rollup import ROLLUP_MARK, _rolled_counts, _rolled_up_until
+from reports.selectors.rollup import _rolled_counts, rolled_split, rolled_trend
 from technicians.models import Visit
 
 # ---- Rate KPIs: one definition for the headline, the trend and the drill-down ------------
@@ -117,16 +117,12 @@ def kpi_rate(*, key: str, f: KpiFilter, tenant) -> Rate:
     """Live from the rows, or — without a technician or territory filter — the days the
     nightly roll-up holds summed and the rest (today at least) computed live."""
     definition = RATES[key]
-    if f.technician_id or f.territory:
-        hits, total = _live_counts(definition, f, tenant)
-        return Rate(key, str(definition.label), hits, total)
-    cutoff = _rolled_up_until(f)
+    rolled, live = rolled_split(f)
     hits = total = 0
-    if cutoff > f.start:
-        rolled = replace(f, end=cutoff)
+    if rolled is not None:
         hits, total = _rolled_counts(key, rolled)
-    if cutoff < f.end:
-        live_hits, live_total = _live_counts(definition, replace(f, start=cutoff), tenant)
+    if live is not None:
+        live_hits, live_total = _live_counts(definition, live, tenant)
         hits, total = hits + live_hits, total + live_total
     return Rate(key, str(definition.label), hits, total)
 
@@ -138,50 +134,39 @@ def _live_counts(definition: "RateDefinition", f: KpiFilter, tenant) -> tuple[in
     return counts["hits"], counts["total"]
 
 
-def kpi_rates_by_cell(*, f: KpiFilter, tenant) -> list[dict]:
-    """Every rate KPI of the period by category and channel (what the roll-up keeps), and the
-    day's marker. One query per KPI."""
-    cells = [{"kpi": ROLLUP_MARK, "category": "", "channel": "", "hits": 0, "total": 0}]
-    for key, definition in RATES.items():
-        prefix = "request__" if definition.of_visits else ""
-        rows = (
-            definition.population(f, tenant)
-            .values(category_=F(f"{prefix}category"), channel_=F(f"{prefix}channel"))
-            .annotate(total=Count("pk"), hits=Count("pk", filter=definition.hit))
-            .order_by()
-        )
-        cells += [
-            {
-                "kpi": key,
-                "category": row["category_"],
-                "channel": row["channel_"],
-                "hits": row["hits"],
-                "total": row["total"],
-            }
-            for row in rows
-        ]
-    return cells
-
-
 def kpi_rate_trend(*, key: str, f: KpiFilter, tenant, bucket: str) -> list[dict]:
-    """The rate per day/week/month of the tenant's calendar: one query."""
+    """The rate per day/week/month of the tenant's calendar: the roll-up's days summed by
+    bucket, the rest computed live (a bucket across both adds them). Two queries at most."""
     definition = RATES[key]
-    rows = (
-        definition.population(f, tenant)
-        .annotate(period=Trunc(definition.date_field, bucket, tzinfo=f.zone))
-        .values("period")
-        .annotate(total=Count("pk"), hits=Count("pk", filter=definition.hit))
-        .order_by("period")
-    )
+    rolled, live = rolled_split(f)
+    points: dict = {}
+    if rolled is not None:
+        for period, hits, total in rolled_trend(rolled, key=key, bucket=bucket):
+            _add_point(points, period, hits, total)
+    if live is not None:
+        rows = (
+            definition.population(live, tenant)
+            .annotate(period=Trunc(definition.date_field, bucket, tzinfo=f.zone))
+            .values("period")
+            .annotate(total=Count("pk"), hits=Count("pk", filter=definition.hit))
+            .order_by("period")
+        )
+        for row in rows:
+            _add_point(points, row["period"], row["hits"], row["total"])
     return [
         {
-            "period": row["period"],
-            "hits": row["hits"],
-            "total": row["total"],
-            "percent": Rate(key, "", row["hits"], row["total"]).percent,
+            "period": period,
+            "hits": hits,
+            "total": total,
+            "percent": Rate(key, "", hits, total).percent,
         }
-        for row in rows
+        for period, (hits, total) in sorted(points.items())
     ]
+
+
+def _add_point(points: dict, period, hits: int, total: int) -> None:
+    was_hits, was_total = points.get(period, (0, 0))
+    points[period] = (was_hits + hits, was_total + total)
 
 
 def _split(definition: RateDefinition, rows: QuerySet, part: str) -> QuerySet:

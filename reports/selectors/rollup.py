@@ -1,11 +1,11 @@
 """Reads of the nightly roll-up (`DailyKpi`): which days it holds, and its sums."""
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import (
-    Sum,
-)
+from django.db.models import DateField, Sum
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from reports.models import DailyKpi
@@ -53,3 +53,51 @@ def _rolled_counts(key: str, f: KpiFilter) -> tuple[int, int]:
         rows = rows.filter(channel=f.channel)
     sums = rows.aggregate(hits=Sum("hits"), total=Sum("total"))
     return sums["hits"] or 0, sums["total"] or 0
+
+
+def rolled_split(f: KpiFilter) -> tuple[KpiFilter | None, KpiFilter | None]:
+    """The part of the period to read from the roll-up and the part to compute live (None
+    when empty). The roll-up is by category and channel only: a report narrowed to a
+    technician or a territory is all live."""
+    if f.technician_id or f.territory:
+        return None, f
+    cutoff = _rolled_up_until(f)
+    rolled = replace(f, end=cutoff) if cutoff > f.start else None
+    live = replace(f, start=cutoff) if cutoff < f.end else None
+    return rolled, live
+
+
+def rolled_sums(f: KpiFilter, *, prefix: str, cells: bool = True) -> dict[str, tuple[int, int]]:
+    """The roll-up's hits and totals over the period's days, by KPI, for the KPIs named
+    `prefix…` (one query). `cells=False` for figures kept without category and channel (the
+    workload: a shift has neither)."""
+    days = _days(f)
+    rows = DailyKpi.objects.for_tenant(f.tenant_id).filter(
+        kpi__startswith=prefix, day__gte=days[0], day__lte=days[-1]
+    )
+    if cells and f.category:
+        rows = rows.filter(category=f.category)
+    if cells and f.channel:
+        rows = rows.filter(channel=f.channel)
+    sums = rows.values("kpi").annotate(hits=Sum("hits"), total=Sum("total")).order_by()
+    return {row["kpi"]: (row["hits"] or 0, row["total"] or 0) for row in sums}
+
+
+def rolled_trend(f: KpiFilter, *, key: str, bucket: str) -> list[tuple[datetime, int, int]]:
+    """One rate's roll-up summed by day, week or month of the tenant's calendar: (the
+    bucket's first moment, hits, total), as the live trend gives them."""
+    days = _days(f)
+    rows = DailyKpi.objects.for_tenant(f.tenant_id).filter(
+        kpi=key, day__gte=days[0], day__lte=days[-1]
+    )
+    if f.category:
+        rows = rows.filter(category=f.category)
+    if f.channel:
+        rows = rows.filter(channel=f.channel)
+    sums = (
+        rows.annotate(period=Trunc("day", bucket, output_field=DateField()))
+        .values("period")
+        .annotate(hits=Sum("hits"), total=Sum("total"))
+        .order_by("period")
+    )
+    return [(_day_start(row["period"], f.zone), row["hits"], row["total"]) for row in sums]

@@ -22,7 +22,7 @@ def kpi_figures(*, f: KpiFilter, tenant) -> dict:
     load = workload(f=f)
     restore = time_to_restore(f=f, tenant=tenant)
     mood = satisfaction(f=f)
-    cases = complaints(f=f, tenant=tenant)
+    cases = complaints(f=f, tenant=tenant, completed=rates["first_time_fix"].total)
     return {
         "rates": {
             key: {"label": r.label, "hits": r.hits, "total": r.total, "percent": r.percent}
