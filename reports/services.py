@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import xlsxwriter
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,7 +43,11 @@ def export_job_claim(*, job_id: int) -> ExportJob | None:
         status=ExportJob.Status.RUNNING, updated_at__lt=stale
     )
     claimed = ExportJob.objects.filter(waiting, pk=job_id).update(
-        status=ExportJob.Status.RUNNING, progress=0, rows_done=0, updated_at=timezone.now()
+        status=ExportJob.Status.RUNNING,
+        progress=0,
+        rows_done=0,
+        attempts=F("attempts") + 1,
+        updated_at=timezone.now(),
     )
     return ExportJob.objects.select_related("tenant").get(pk=job_id) if claimed else None
 
@@ -117,6 +121,44 @@ def export_job_run(*, job: ExportJob) -> None:
         progress=100,
         finished_at=timezone.now(),
         updated_at=timezone.now(),
+    )
+
+
+# An export still waiting this long after it was asked for lost its doorbell (Redis dropped the
+# message before a worker took it).
+EXPORT_PENDING_GRACE = timedelta(minutes=2)
+# A worker that died this many times on one export will die again: the export fails instead.
+EXPORT_MAX_ATTEMPTS = 3
+
+
+def export_jobs_to_redrive(*, now, limit: int = 100) -> tuple[list[int], list[int]]:
+    """Exports whose doorbell was lost or whose worker died: (to run again, to give up on).
+    PostgreSQL is the truth: a job waiting past its grace, or running without a word for
+    EXPORT_STALE, is work nobody is doing."""
+    lost = Q(status=ExportJob.Status.PENDING, created_at__lt=now - EXPORT_PENDING_GRACE) | Q(
+        status=ExportJob.Status.RUNNING, updated_at__lt=now - EXPORT_STALE
+    )
+    rows = ExportJob.objects.filter(lost).order_by("created_at").values_list("pk", "attempts")
+    redrive, give_up = [], []
+    for pk, attempts in rows[:limit]:
+        (give_up if attempts >= EXPORT_MAX_ATTEMPTS else redrive).append(pk)
+    return redrive, give_up
+
+
+def export_job_give_up(*, job_id: int) -> bool:
+    """Fail an export that stopped its worker EXPORT_MAX_ATTEMPTS times, if it is still
+    stuck (one conditional update: a worker that came back to life keeps it)."""
+    stale = timezone.now() - EXPORT_STALE
+    stuck = Q(status=ExportJob.Status.PENDING) | Q(
+        status=ExportJob.Status.RUNNING, updated_at__lt=stale
+    )
+    return bool(
+        ExportJob.objects.filter(stuck, pk=job_id, attempts__gte=EXPORT_MAX_ATTEMPTS).update(
+            status=ExportJob.Status.FAILED,
+            error=_("The export stopped %(n)s times; ask for it again or narrow it.")
+            % {"n": EXPORT_MAX_ATTEMPTS},
+            updated_at=timezone.now(),
+        )
     )
 
 
