@@ -33,6 +33,7 @@ class KpiQuerySerializer(serializers.Serializer):
     )
     territory = serializers.CharField(required=False, max_length=80, default="")
     technician = serializers.IntegerField(required=False, min_value=1)
+    team = serializers.IntegerField(required=False, min_value=1, help_text=_("A team's id."))
     category = serializers.ChoiceField(
         choices=ServiceRequest.Category.choices, required=False, default=""
     )
@@ -62,6 +63,7 @@ def kpi_query(request, serializer_class=KpiQuerySerializer):
         last=data["end"],
         territory=data["territory"],
         technician_id=data.get("technician"),
+        team_id=data.get("team"),
         category=data["category"],
         channel=data["channel"],
     )

@@ -89,6 +89,7 @@ def export_job_run(*, job: ExportJob) -> None:
         last=date.fromisoformat(query["end"]),
         territory=query.get("territory", ""),
         technician_id=query.get("technician"),
+        team_id=query.get("team"),
         category=query.get("category", ""),
         channel=query.get("channel", ""),
     )

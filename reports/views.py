@@ -24,7 +24,7 @@ from reports.api import DrillQuerySerializer
 from reports.models import ExportJob
 from reports.report_text import report_words
 from requests_app.models import ServiceRequest
-from technicians.models import Technician, Visit
+from technicians.models import Team, Technician, Visit
 
 EXPORT_COLUMNS = ("number", "kind", "category", "channel", "status", "customer", "created")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,6 +50,7 @@ def _query(request: HttpRequest, serializer_class=DrillQuerySerializer):
         last=data["end"],
         territory=data["territory"],
         technician_id=data.get("technician"),
+        team_id=data.get("team"),
         category=data["category"],
         channel=data["channel"],
     )
@@ -69,6 +70,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "words": report_words(),
             "tenants": tenants_served(request.user),
             "technicians": technicians,
+            "teams": Team.objects.for_tenant(tenant),
             "territories": territories,
             "categories": ServiceRequest.Category.choices,
             "channels": ServiceRequest.Channel.choices,

@@ -92,10 +92,8 @@ def satisfaction(*, f: KpiFilter) -> Satisfaction:
     responses = Response.objects.for_tenant(f.tenant_id).filter(
         submitted_at__gte=f.start, submitted_at__lt=f.end, complete=True
     )
-    if f.technician_id:
-        responses = responses.filter(technician_id=f.technician_id)
-    if f.territory:
-        responses = responses.filter(technician__territory=f.territory)
+    if f.narrows_technicians:
+        responses = responses.filter(f.technicians_q())
     if f.category:
         responses = responses.filter(request__category=f.category)
     if f.channel:
@@ -178,10 +176,8 @@ WORK_FIGURES = (
 
 def shifts_of(f: KpiFilter) -> QuerySet:
     shifts = Shift.objects.for_tenant(f.tenant_id).filter(start__gte=f.start, start__lt=f.end)
-    if f.technician_id:
-        shifts = shifts.filter(technician_id=f.technician_id)
-    if f.territory:
-        shifts = shifts.filter(technician__territory=f.territory)
+    if f.narrows_technicians:
+        shifts = shifts.filter(f.technicians_q())
     return shifts
 
 
@@ -268,7 +264,7 @@ def _complaints(f: KpiFilter) -> QuerySet:
     cases = FollowUpCase.objects.for_tenant(f.tenant_id).filter(
         created_at__gte=f.start, created_at__lt=f.end
     )
-    if f.technician_id or f.territory or f.category or f.channel:
+    if f.narrows_technicians or f.category or f.channel:
         cases = cases.filter(request__in=_requests(f).values("pk"))
     return cases
 

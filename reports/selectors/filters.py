@@ -4,6 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, Tenant, User
@@ -47,6 +48,7 @@ class KpiFilter:
     zone: ZoneInfo
     territory: str = ""
     technician_id: int | None = None
+    team_id: int | None = None
     category: str = ""
     channel: str = ""
 
@@ -62,6 +64,23 @@ class KpiFilter:
         """The period of the same length just before: what a change is measured against."""
         length = self.end - self.start
         return replace(self, start=self.start - length, end=self.start)
+
+    @property
+    def narrows_technicians(self) -> bool:
+        """Narrowed to some technicians (one, a territory, a team): the roll-up, kept by
+        category and channel only, cannot answer."""
+        return bool(self.technician_id or self.territory or self.team_id)
+
+    def technicians_q(self, path: str = "technician") -> Q:
+        """Rows whose technician (at `path`) is one the filter names."""
+        q = Q()
+        if self.technician_id:
+            q &= Q(**{f"{path}_id": self.technician_id})
+        if self.territory:
+            q &= Q(**{f"{path}__territory": self.territory})
+        if self.team_id:
+            q &= Q(**{f"{path}__team_id": self.team_id})
+        return q
 
     @property
     def until(self) -> datetime:

@@ -27,12 +27,7 @@ from technicians.models import Visit
 
 def _visits_of(f: KpiFilter) -> Q:
     """Visits by the technicians the filter names (a territory, one technician)."""
-    q = Q()
-    if f.technician_id:
-        q &= Q(technician_id=f.technician_id)
-    if f.territory:
-        q &= Q(technician__territory=f.territory)
-    return q
+    return f.technicians_q()
 
 
 def _requests(f: KpiFilter) -> QuerySet:
@@ -41,7 +36,7 @@ def _requests(f: KpiFilter) -> QuerySet:
         queryset = queryset.filter(category=f.category)
     if f.channel:
         queryset = queryset.filter(channel=f.channel)
-    if f.technician_id or f.territory:
+    if f.narrows_technicians:
         # A request counts for the technicians who had a visit for it.
         queryset = queryset.filter(
             Exists(Visit.objects.filter(_visits_of(f), request_id=OuterRef("pk")))

@@ -58,8 +58,8 @@ def _rolled_counts(key: str, f: KpiFilter) -> tuple[int, int]:
 def rolled_split(f: KpiFilter) -> tuple[KpiFilter | None, KpiFilter | None]:
     """The part of the period to read from the roll-up and the part to compute live (None
     when empty). The roll-up is by category and channel only: a report narrowed to a
-    technician or a territory is all live."""
-    if f.technician_id or f.territory:
+    technician, a territory or a team is all live."""
+    if f.narrows_technicians:
         return None, f
     cutoff = _rolled_up_until(f)
     rolled = replace(f, end=cutoff) if cutoff > f.start else None

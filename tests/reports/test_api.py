@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from technicians.models import Team, Technician
 from tests.factories import TechnicianFactory, UserFactory
 from tests.reports.conftest import DAY, at, make_request, make_visit
 
@@ -174,3 +175,25 @@ def test_an_export_names_no_other_clients_rows(manager, other_tenant, other_tena
 
     assert foreign.status_code == 404
     assert b"".join(own.streaming_content).decode().strip().count("\n") == 0  # headings only
+
+
+def test_the_figures_can_be_narrowed_to_a_team(api, manager, tenant, day_of_windows):
+    crew = Team.objects.create(tenant=tenant, name="Crew A")
+    empty = Team.objects.create(tenant=tenant, name="Crew B")
+    Technician.objects.filter(tenant=tenant).update(team=crew)
+
+    mine = api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team={crew.pk}").json()
+    none = api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team={empty.pk}").json()
+
+    assert mine["rates"]["windows_kept"]["total"] == 3
+    assert none["rates"]["windows_kept"]["total"] == 0
+    assert api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team=x").status_code == 400
+
+
+def test_the_report_page_offers_the_tenants_teams(manager, tenant, other_tenant):
+    Team.objects.create(tenant=tenant, name="Crew A")
+    Team.objects.create(tenant=other_tenant, name="Their crew")
+
+    page = _browser(manager).get("/reports/").content.decode()
+
+    assert 'name="team"' in page and "Crew A" in page and "Their crew" not in page
