@@ -14,7 +14,7 @@ The package by subdomain: `filters` (who reads, what about), `populations`, `rat
 """
 
 from reports.selectors.daily import kpi_cells_by_day
-from reports.selectors.drilldown import DRILLABLE, kpi_requests
+from reports.selectors.drilldown import DRILLABLE, kpi_requests, kpi_requests_count
 from reports.selectors.exports import (
     EXPORT_CHUNK,
     get_export_for_user,
@@ -89,6 +89,7 @@ __all__ = [
     "kpi_rate",
     "kpi_rate_trend",
     "kpi_requests",
+    "kpi_requests_count",
     "kpi_summary",
     "promise_misses",
     "promise_misses_by_cause",
