@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from reports import services
 from technicians.models import Team, Technician
 from tests.factories import TechnicianFactory, UserFactory
 from tests.reports.conftest import DAY, at, make_request, make_visit
@@ -197,3 +198,31 @@ def test_the_report_page_offers_the_tenants_teams(manager, tenant, other_tenant)
     page = _browser(manager).get("/reports/").content.decode()
 
     assert 'name="team"' in page and "Crew A" in page and "Their crew" not in page
+
+
+def test_the_drill_down_counts_what_the_figure_counts_read_from_the_roll_up(
+    api, manager, tenant, day_of_windows
+):
+    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+    url = f"/api/v1/kpis/requests/?{PERIOD}&kpi=windows_kept&part="
+    client = api(manager)
+
+    with CaptureQueriesContext(connection) as queries:
+        misses = client.get(url + "misses").json()
+    counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+
+    assert misses["count"] == 1 and len(misses["results"]) == 1
+    assert counted == []  # the number came from the roll-up, not from counting the rows
+    assert client.get(url + "hits").json()["count"] == 2
+    assert client.get(url + "all").json()["count"] == 3
+    by_cause = client.get(f"/api/v1/kpis/requests/?{PERIOD}&kpi=promise_misses&part=travel")
+    assert by_cause.json()["count"] == 1 and len(by_cause.json()["results"]) == 1
+
+
+def test_the_drill_down_page_shows_the_figures_count(manager, tenant, day_of_windows):
+    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+
+    page = _browser(manager).get(f"/reports/requests/?{PERIOD}&kpi=windows_kept&part=hits")
+
+    assert page.status_code == 200 and page.context["page"].paginator.count == 2
+    assert len(page.context["page"].object_list) == 2
