@@ -226,3 +226,27 @@ def test_the_drill_down_page_shows_the_figures_count(manager, tenant, day_of_win
 
     assert page.status_code == 200 and page.context["page"].paginator.count == 2
     assert len(page.context["page"].object_list) == 2
+
+
+def test_the_trend_reads_the_roll_up_and_costs_the_same_queries_for_more_days(
+    api, manager, tenant, day_of_windows
+):
+    week = f"start={DAY}&end={DAY + timedelta(days=6)}"
+    url = f"/api/v1/kpis/trend/?{week}&kpi=windows_kept&bucket=day"
+    client = api(manager)
+    live = client.get(url).json()
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY, last=DAY + timedelta(days=6))
+    with CaptureQueriesContext(connection) as one_day:
+        rolled = client.get(url).json()
+    tech = TechnicianFactory(tenant=tenant, on_shift=False)
+    for back in range(1, 6):  # more days of windows, rolled up too
+        day = DAY + timedelta(days=back)
+        request = make_request(tenant, window=(at(9, day=day), at(11, day=day)))
+        make_visit(request, tech, start=at(9, day=day), arrived_at=at(9, 30, day=day))
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY, last=DAY + timedelta(days=6))
+    with CaptureQueriesContext(connection) as six_days:
+        longer = client.get(url).json()
+
+    assert rolled == live
+    assert len(longer) == 6 and len(six_days) == len(one_day)
+    assert longer[0]["period"].endswith("+05:00")
