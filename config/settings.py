@@ -276,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": env_int("SURVEY_INVITATIONS_EVERY_SECONDS", 300, minimum=30),
     },
+    # KPI exports whose message was lost or whose worker died are sent again.
+    "kpi-export-reconcile": {
+        "task": "reports.tasks.reconcile_exports",
+        "schedule": env_int("EXPORT_RECONCILE_EVERY_SECONDS", 120, minimum=30),
+    },
     # The KPI roll-up of the last days, each night (the reports read it; today stays live).
     "kpi-rollup": {
         "task": "reports.tasks.refresh_daily_kpis",

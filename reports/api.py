@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasRole
 from core.api import TenantScoped, error_responses
+from core.drf import Pagination
 from reports import selectors, services
 from reports.models import ExportJob
 from requests_app.models import ServiceRequest
@@ -33,6 +34,7 @@ class KpiQuerySerializer(serializers.Serializer):
     )
     territory = serializers.CharField(required=False, max_length=80, default="")
     technician = serializers.IntegerField(required=False, min_value=1)
+    team = serializers.IntegerField(required=False, min_value=1, help_text=_("A team's id."))
     category = serializers.ChoiceField(
         choices=ServiceRequest.Category.choices, required=False, default=""
     )
@@ -62,6 +64,7 @@ def kpi_query(request, serializer_class=KpiQuerySerializer):
         last=data["end"],
         territory=data["territory"],
         technician_id=data.get("technician"),
+        team_id=data.get("team"),
         category=data["category"],
         channel=data["channel"],
     )
@@ -155,11 +158,27 @@ class DrillRowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CountedPagination(Pagination):
+    """Pages whose total the view already knows (`view.known_count`): the figure's own count,
+    read from the roll-up, instead of counting a year of rows again."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.known_count = getattr(view, "known_count", None)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_count(self, queryset):
+        if self.known_count is not None:
+            return self.known_count
+        return super().get_count(queryset)
+
+
 class DrillDownView(TenantScoped, ListAPIView):
     """The requests a figure counts, newest first, paged."""
 
     permission_classes = [IsAuthenticated, HasRole.of(*selectors.REPORT_ROLES)]
     serializer_class = DrillRowSerializer
+    pagination_class = CountedPagination
+    known_count: int | None = None
 
     @extend_schema(
         parameters=[DrillQuerySerializer],
@@ -172,7 +191,9 @@ class DrillDownView(TenantScoped, ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # the schema asks which model it lists
             return ServiceRequest.objects.none()
         f, tenant, data = kpi_query(self.request, DrillQuerySerializer)
-        return selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
+        asked = {"key": data["kpi"], "f": f, "tenant": tenant, "part": data["part"]}
+        self.known_count = selectors.kpi_requests_count(**asked)
+        return selectors.kpi_requests(**asked)
 
 
 class ExportCreateSerializer(DrillQuerySerializer):

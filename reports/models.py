@@ -33,6 +33,9 @@ class ExportJob(TenantOwned):
     progress = models.PositiveSmallIntegerField(default=0)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
+    # How many times a worker took it: the reconciler gives up on an export that keeps
+    # stopping its worker (EXPORT_MAX_ATTEMPTS) instead of re-driving it for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
     file = models.FileField(upload_to="exports/", blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

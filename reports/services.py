@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import xlsxwriter
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,7 +43,11 @@ def export_job_claim(*, job_id: int) -> ExportJob | None:
         status=ExportJob.Status.RUNNING, updated_at__lt=stale
     )
     claimed = ExportJob.objects.filter(waiting, pk=job_id).update(
-        status=ExportJob.Status.RUNNING, progress=0, rows_done=0, updated_at=timezone.now()
+        status=ExportJob.Status.RUNNING,
+        progress=0,
+        rows_done=0,
+        attempts=F("attempts") + 1,
+        updated_at=timezone.now(),
     )
     return ExportJob.objects.select_related("tenant").get(pk=job_id) if claimed else None
 
@@ -85,6 +89,7 @@ def export_job_run(*, job: ExportJob) -> None:
         last=date.fromisoformat(query["end"]),
         territory=query.get("territory", ""),
         technician_id=query.get("technician"),
+        team_id=query.get("team"),
         category=query.get("category", ""),
         channel=query.get("channel", ""),
     )
@@ -120,6 +125,44 @@ def export_job_run(*, job: ExportJob) -> None:
     )
 
 
+# An export still waiting this long after it was asked for lost its doorbell (Redis dropped the
+# message before a worker took it).
+EXPORT_PENDING_GRACE = timedelta(minutes=2)
+# A worker that died this many times on one export will die again: the export fails instead.
+EXPORT_MAX_ATTEMPTS = 3
+
+
+def export_jobs_to_redrive(*, now, limit: int = 100) -> tuple[list[int], list[int]]:
+    """Exports whose doorbell was lost or whose worker died: (to run again, to give up on).
+    PostgreSQL is the truth: a job waiting past its grace, or running without a word for
+    EXPORT_STALE, is work nobody is doing."""
+    lost = Q(status=ExportJob.Status.PENDING, created_at__lt=now - EXPORT_PENDING_GRACE) | Q(
+        status=ExportJob.Status.RUNNING, updated_at__lt=now - EXPORT_STALE
+    )
+    rows = ExportJob.objects.filter(lost).order_by("created_at").values_list("pk", "attempts")
+    redrive, give_up = [], []
+    for pk, attempts in rows[:limit]:
+        (give_up if attempts >= EXPORT_MAX_ATTEMPTS else redrive).append(pk)
+    return redrive, give_up
+
+
+def export_job_give_up(*, job_id: int) -> bool:
+    """Fail an export that stopped its worker EXPORT_MAX_ATTEMPTS times, if it is still
+    stuck (one conditional update: a worker that came back to life keeps it)."""
+    stale = timezone.now() - EXPORT_STALE
+    stuck = Q(status=ExportJob.Status.PENDING) | Q(
+        status=ExportJob.Status.RUNNING, updated_at__lt=stale
+    )
+    return bool(
+        ExportJob.objects.filter(stuck, pk=job_id, attempts__gte=EXPORT_MAX_ATTEMPTS).update(
+            status=ExportJob.Status.FAILED,
+            error=_("The export stopped %(n)s times; ask for it again or narrow it.")
+            % {"n": EXPORT_MAX_ATTEMPTS},
+            updated_at=timezone.now(),
+        )
+    )
+
+
 def export_job_fail(*, job_id: int, error: str) -> None:
     ExportJob.objects.filter(pk=job_id).update(
         status=ExportJob.Status.FAILED, error=error[:300], updated_at=timezone.now()
@@ -129,15 +172,37 @@ def export_job_fail(*, job_id: int, error: str) -> None:
 # ---- The nightly roll-up -------------------------------------------------------------------
 
 
-@transaction.atomic
+# Days rolled up in one pass: a month's rows of the promise-miss rules stay small in memory.
+ROLLUP_CHUNK_DAYS = 31
+
+
 def daily_kpis_refresh(*, tenant: Tenant, day: date) -> int:
-    """Recompute one day of the tenant's calendar: every rate KPI by category and channel,
-    replacing the day's rows (so running it twice changes nothing). Returns the rows kept."""
-    f = selectors.kpi_filter_for(tenant=tenant, first=day, last=day)
-    cells = selectors.kpi_rates_by_cell(f=f, tenant=tenant)
-    DailyKpi.objects.filter(tenant=tenant, day=day).delete()
+    """Recompute one day of the tenant's calendar (see `daily_kpis_refresh_days`)."""
+    return daily_kpis_refresh_days(tenant=tenant, first=day, last=day)
+
+
+def daily_kpis_refresh_days(*, tenant: Tenant, first: date, last: date) -> int:
+    """Recompute the days `first`…`last` of the tenant's calendar: every figure that adds up
+    over days, by category and channel, replacing those days' rows (so running it twice
+    changes nothing). Grouped queries over a month at a time, each month in its own
+    transaction. Returns the rows kept."""
+    kept = 0
+    while first <= last:
+        until = min(last, first + timedelta(days=ROLLUP_CHUNK_DAYS - 1))
+        kept += _daily_kpis_replace(tenant=tenant, first=first, last=until)
+        first = until + timedelta(days=1)
+    return kept
+
+
+@transaction.atomic
+def _daily_kpis_replace(*, tenant: Tenant, first: date, last: date) -> int:
+    f = selectors.kpi_filter_for(tenant=tenant, first=first, last=last)
+    cells = selectors.kpi_cells_by_day(f=f, tenant=tenant)
+    DailyKpi.objects.filter(tenant=tenant, day__gte=first, day__lte=last).delete()
     kept = [cell for cell in cells if cell["total"] or cell["kpi"] == selectors.ROLLUP_MARK]
-    DailyKpi.objects.bulk_create(DailyKpi(tenant=tenant, day=day, **cell) for cell in kept)
+    DailyKpi.objects.bulk_create(
+        (DailyKpi(tenant=tenant, **cell) for cell in kept), batch_size=5000
+    )
     return len(kept)
 
 

@@ -1,4 +1,4 @@
-"""Background work of the reports: a large export, and the nightly roll-up."""
+"""Background work of the reports: a large export, its reconciler, and the nightly roll-up."""
 
 import logging
 from datetime import timedelta
@@ -28,6 +28,18 @@ def run_export(*, job_id: int) -> str:
     return "done"
 
 
+@task(queue="default", time_limit=120)
+def reconcile_exports() -> dict:
+    """Beat: exports whose message was lost or whose worker died are sent again (the worker
+    claims them with its conditional update, so a live one is never doubled); one that kept
+    stopping its worker fails with a message the page shows."""
+    redrive, give_up = services.export_jobs_to_redrive(now=timezone.now())
+    failed = sum(services.export_job_give_up(job_id=job_id) for job_id in give_up)
+    for job_id in redrive:
+        run_export.delay(job_id=job_id)
+    return {"redriven": len(redrive), "failed": failed}
+
+
 @task(queue="default", time_limit=3600)
 def refresh_daily_kpis() -> int:
     """Roll up the last KPI_ROLLUP_DAYS days of every tenant's calendar (not today, which is
@@ -35,6 +47,9 @@ def refresh_daily_kpis() -> int:
     kept = 0
     for tenant in Tenant.objects.order_by("pk"):
         today = timezone.localdate(timezone=tenant.zone)
-        for back in range(1, settings.KPI_ROLLUP_DAYS + 1):
-            kept += services.daily_kpis_refresh(tenant=tenant, day=today - timedelta(days=back))
+        kept += services.daily_kpis_refresh_days(
+            tenant=tenant,
+            first=today - timedelta(days=settings.KPI_ROLLUP_DAYS),
+            last=today - timedelta(days=1),
+        )
     return kept

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +25,7 @@ from reports.api import DrillQuerySerializer
 from reports.models import ExportJob
 from reports.report_text import report_words
 from requests_app.models import ServiceRequest
-from technicians.models import Technician, Visit
+from technicians.models import Team, Technician, Visit
 
 EXPORT_COLUMNS = ("number", "kind", "category", "channel", "status", "customer", "created")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,6 +51,7 @@ def _query(request: HttpRequest, serializer_class=DrillQuerySerializer):
         last=data["end"],
         territory=data["territory"],
         technician_id=data.get("technician"),
+        team_id=data.get("team"),
         category=data["category"],
         channel=data["channel"],
     )
@@ -69,6 +71,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "words": report_words(),
             "tenants": tenants_served(request.user),
             "technicians": technicians,
+            "teams": Team.objects.for_tenant(tenant),
             "territories": territories,
             "categories": ServiceRequest.Category.choices,
             "channels": ServiceRequest.Channel.choices,
@@ -79,14 +82,27 @@ def report(request: HttpRequest) -> HttpResponse:
     )
 
 
+class CountedPaginator(Paginator):
+    """Pages of a figure's requests whose total is the figure's own count (from the roll-up),
+    when it has one: a year of rows is not counted again."""
+
+    known_count: int | None = None
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count if self.known_count is not None else super().count
+
+
 @role_required(*selectors.REPORT_ROLES)
 def drill_down(request: HttpRequest) -> HttpResponse:
     try:
         f, tenant, data = _query(request)
     except BadQuery as error:
         return render(request, "reports/requests.html", {"error": error.message}, status=400)
-    rows = selectors.kpi_requests(key=data["kpi"], f=f, tenant=tenant, part=data["part"])
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    asked = {"key": data["kpi"], "f": f, "tenant": tenant, "part": data["part"]}
+    paginator = CountedPaginator(selectors.kpi_requests(**asked), 50)
+    paginator.known_count = selectors.kpi_requests_count(**asked)
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "reports/requests.html",

@@ -1,13 +1,21 @@
 from django.contrib import admin
 
 from core.admin import TenantScopedAdmin, TenantScopedInline
-from technicians.models import Absence, Shift, Skill, Technician, Visit
+from technicians.models import Absence, Shift, Skill, Team, Technician, Visit
 
 
 @admin.register(Skill)
 class SkillAdmin(TenantScopedAdmin):
     list_display = ["code", "name", "tenant"]
     list_filter = ["tenant"]
+
+
+@admin.register(Team)
+class TeamAdmin(TenantScopedAdmin):
+    list_display = ["name", "lead", "tenant"]
+    list_filter = ["tenant"]
+    search_fields = ["name"]
+    raw_id_fields = ["lead"]
 
 
 class ShiftInline(TenantScopedInline):
@@ -18,8 +26,8 @@ class ShiftInline(TenantScopedInline):
 
 @admin.register(Technician)
 class TechnicianAdmin(TenantScopedAdmin):
-    list_display = ["__str__", "tenant", "territory", "active"]
-    list_filter = ["tenant", "active", "territory"]
+    list_display = ["__str__", "tenant", "territory", "team", "active"]
+    list_filter = ["tenant", "active", "territory", "team"]
     filter_horizontal = ["skills"]
     raw_id_fields = ["user"]
     inlines = [ShiftInline]

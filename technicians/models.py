@@ -28,6 +28,33 @@ class Skill(TenantOwned):
         return self.name
 
 
+class Team(TenantOwned):
+    """A crew under one lead: the unit the KPI reports compare (which team keeps its promises,
+    who fixes it the first time)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("team lead"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            # Two teams of one name would be one line twice in the report's filter.
+            models.UniqueConstraint(fields=["tenant", "name"], name="team_name_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Technician(TenantOwned):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician"
@@ -36,6 +63,14 @@ class Technician(TenantOwned):
     home_lat = models.FloatField(_("home latitude"), validators=LAT)
     home_lon = models.FloatField(_("home longitude"), validators=LON)
     territory = models.CharField(_("territory"), max_length=80, blank=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="technicians",
+    )
     active = models.BooleanField(_("active"), default=True)
     # Last reported position; falls back to home when never reported.
     last_lat = models.FloatField(null=True, blank=True, validators=LAT)

@@ -11,6 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from reports import services
+from technicians.models import Team, Technician
 from tests.factories import TechnicianFactory, UserFactory
 from tests.reports.conftest import DAY, at, make_request, make_visit
 
@@ -174,3 +176,77 @@ def test_an_export_names_no_other_clients_rows(manager, other_tenant, other_tena
 
     assert foreign.status_code == 404
     assert b"".join(own.streaming_content).decode().strip().count("\n") == 0  # headings only
+
+
+def test_the_figures_can_be_narrowed_to_a_team(api, manager, tenant, day_of_windows):
+    crew = Team.objects.create(tenant=tenant, name="Crew A")
+    empty = Team.objects.create(tenant=tenant, name="Crew B")
+    Technician.objects.filter(tenant=tenant).update(team=crew)
+
+    mine = api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team={crew.pk}").json()
+    none = api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team={empty.pk}").json()
+
+    assert mine["rates"]["windows_kept"]["total"] == 3
+    assert none["rates"]["windows_kept"]["total"] == 0
+    assert api(manager).get(f"/api/v1/kpis/summary/?{PERIOD}&team=x").status_code == 400
+
+
+def test_the_report_page_offers_the_tenants_teams(manager, tenant, other_tenant):
+    Team.objects.create(tenant=tenant, name="Crew A")
+    Team.objects.create(tenant=other_tenant, name="Their crew")
+
+    page = _browser(manager).get("/reports/").content.decode()
+
+    assert 'name="team"' in page and "Crew A" in page and "Their crew" not in page
+
+
+def test_the_drill_down_counts_what_the_figure_counts_read_from_the_roll_up(
+    api, manager, tenant, day_of_windows
+):
+    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+    url = f"/api/v1/kpis/requests/?{PERIOD}&kpi=windows_kept&part="
+    client = api(manager)
+
+    with CaptureQueriesContext(connection) as queries:
+        misses = client.get(url + "misses").json()
+    counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
+
+    assert misses["count"] == 1 and len(misses["results"]) == 1
+    assert counted == []  # the number came from the roll-up, not from counting the rows
+    assert client.get(url + "hits").json()["count"] == 2
+    assert client.get(url + "all").json()["count"] == 3
+    by_cause = client.get(f"/api/v1/kpis/requests/?{PERIOD}&kpi=promise_misses&part=travel")
+    assert by_cause.json()["count"] == 1 and len(by_cause.json()["results"]) == 1
+
+
+def test_the_drill_down_page_shows_the_figures_count(manager, tenant, day_of_windows):
+    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+
+    page = _browser(manager).get(f"/reports/requests/?{PERIOD}&kpi=windows_kept&part=hits")
+
+    assert page.status_code == 200 and page.context["page"].paginator.count == 2
+    assert len(page.context["page"].object_list) == 2
+
+
+def test_the_trend_reads_the_roll_up_and_costs_the_same_queries_for_more_days(
+    api, manager, tenant, day_of_windows
+):
+    week = f"start={DAY}&end={DAY + timedelta(days=6)}"
+    url = f"/api/v1/kpis/trend/?{week}&kpi=windows_kept&bucket=day"
+    client = api(manager)
+    live = client.get(url).json()
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY, last=DAY + timedelta(days=6))
+    with CaptureQueriesContext(connection) as one_day:
+        rolled = client.get(url).json()
+    tech = TechnicianFactory(tenant=tenant, on_shift=False)
+    for back in range(1, 6):  # more days of windows, rolled up too
+        day = DAY + timedelta(days=back)
+        request = make_request(tenant, window=(at(9, day=day), at(11, day=day)))
+        make_visit(request, tech, start=at(9, day=day), arrived_at=at(9, 30, day=day))
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY, last=DAY + timedelta(days=6))
+    with CaptureQueriesContext(connection) as six_days:
+        longer = client.get(url).json()
+
+    assert rolled == live
+    assert len(longer) == 6 and len(six_days) == len(one_day)
+    assert longer[0]["period"].endswith("+05:00")

@@ -1,10 +1,12 @@
 """A large export runs as a task: progress in its row, the file through the storage API, a
 download link for the manager who asked; running the task twice is harmless."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from reports import services, tasks
 from reports.models import ExportJob
@@ -119,3 +121,62 @@ def test_a_failed_export_says_so(api, manager, windows):
 
     polled = api(manager).get(f"/api/v1/kpis/exports/{job_id}/").json()
     assert (polled["status"], polled["error"]) == ("failed", "disk full")
+
+
+def _age(job_id, **moved):
+    ExportJob.objects.filter(pk=job_id).update(**moved)
+
+
+def _reconcile():
+    with mock.patch.object(tasks.run_export, "delay") as delay:
+        outcome = tasks.reconcile_exports.run()
+    return outcome, [call.kwargs["job_id"] for call in delay.call_args_list]
+
+
+def test_an_export_whose_message_was_lost_is_sent_again_by_the_reconciler(api, manager, windows):
+    job_id = _ask(api, manager)[0].json()["id"]  # the message never reached a worker
+    assert _reconcile()[1] == []  # just asked: its message may still be on its way
+
+    _age(job_id, created_at=timezone.now() - timedelta(minutes=5))
+    outcome, sent = _reconcile()
+    assert sent == [job_id] and outcome == {"redriven": 1, "failed": 0}
+
+    tasks.run_export.run(job_id=job_id)
+    assert ExportJob.objects.get(pk=job_id).status == "done"
+    assert _reconcile()[1] == []  # done: nothing left to re-drive
+
+
+def test_an_export_whose_worker_died_is_claimed_again(api, manager, windows):
+    job_id = _ask(api, manager)[0].json()["id"]
+    assert services.export_job_claim(job_id=job_id) is not None  # a worker took it, then died
+    assert _reconcile()[1] == []  # still heard of recently: that worker may be alive
+
+    _age(job_id, updated_at=timezone.now() - timedelta(minutes=11))
+    assert _reconcile()[1] == [job_id]
+    tasks.run_export.run(job_id=job_id)
+
+    job = ExportJob.objects.get(pk=job_id)
+    assert (job.status, job.attempts, job.rows_done) == ("done", 2, 5)
+
+
+def test_an_export_that_keeps_stopping_its_worker_fails_instead_of_looping(api, manager, windows):
+    job_id = _ask(api, manager)[0].json()["id"]
+    _age(
+        job_id,
+        status="running",
+        attempts=services.EXPORT_MAX_ATTEMPTS,
+        updated_at=timezone.now() - timedelta(minutes=11),
+    )
+
+    outcome, sent = _reconcile()
+
+    job = ExportJob.objects.get(pk=job_id)
+    assert sent == [] and outcome == {"redriven": 0, "failed": 1}
+    assert job.status == "failed" and job.error
+    polled = api(manager).get(f"/api/v1/kpis/exports/{job_id}/").json()
+    assert polled["status"] == "failed"
+
+
+def test_the_export_reconciler_runs_on_beat(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["kpi-export-reconcile"]
+    assert entry["task"] == "reports.tasks.reconcile_exports"

@@ -11,8 +11,12 @@ from django.utils import timezone
 from reports import selectors, services, tasks
 from reports.models import DailyKpi
 from reports.selectors import KpiFilter
+from reports.selectors import misses as miss_selectors
+from reports.selectors import rates as rate_selectors
+from requests_app.states import Status
+from technicians.models import Absence, Shift, Visit
 from tests.factories import TechnicianFactory
-from tests.reports.conftest import DAY, at, make_request, make_visit
+from tests.reports.conftest import DAY, at, change, make_request, make_visit
 
 pytestmark = pytest.mark.django_db
 WEEK = [DAY + timedelta(days=n) for n in range(7)]
@@ -44,7 +48,7 @@ def test_the_roll_up_gives_the_figures_the_live_rows_give(tenant, week_of_window
 
     for day in WEEK:
         services.daily_kpis_refresh(tenant=tenant, day=day)
-    with mock.patch.object(selectors, "_live_counts", side_effect=AssertionError("live")):
+    with mock.patch.object(rate_selectors, "_live_counts", side_effect=AssertionError("live")):
         rolled = _rates(tenant)
         rolled_phone = _rates(tenant, channel="phone")
 
@@ -110,3 +114,76 @@ def test_a_year_of_roll_up_costs_as_many_queries_as_a_week(tenant, week_of_windo
         selectors.kpi_rate(key="windows_kept", f=year, tenant=tenant)
 
     assert len(long) <= len(short) + 1  # the days after the roll-up: one live query
+
+
+@pytest.fixture
+def mixed_day(tenant):
+    """Misses of several causes, a failed visit, two channels and a shift, on DAY."""
+    tech = TechnicianFactory(tenant=tenant, on_shift=False)
+    other = TechnicianFactory(tenant=tenant, on_shift=False)
+    make_request(tenant, window=(at(9), at(11)), channel="web")  # nobody was sent
+    absent = make_request(tenant, window=(at(9), at(11)), channel="phone")
+    make_visit(absent, tech, start=at(9))
+    Absence.objects.create(tenant=tenant, technician=tech, start=at(8), end=at(10))
+    drive = make_request(tenant, window=(at(20), at(22)), channel="phone", category="repair")
+    make_visit(drive, other, start=at(20, 30), arrived_at=at(22, 15))
+    failed = make_request(tenant, window=(at(12), at(14)), channel="web")
+    make_visit(
+        failed,
+        other,
+        start=at(12),
+        en_route_at=at(11, 40),
+        arrived_at=at(12, 10),
+        finished_at=at(12, 55),
+        status=Visit.Status.NOT_COMPLETED,
+        reason=Visit.Reason.CUSTOMER_ABSENT,
+    )
+    done = make_request(tenant, window=(at(15), at(17)), status=Status.COMPLETED)
+    make_visit(
+        done,
+        other,
+        start=at(15),
+        en_route_at=at(14, 45),
+        arrived_at=at(15, 5),
+        finished_at=at(16),
+        status=Visit.Status.COMPLETED,
+    )
+    change(done, Status.COMPLETED, when=at(16), from_status=Status.ON_SITE)
+    Shift.objects.create(
+        tenant=tenant, technician=other, date=DAY, start=at(8), end=at(20), lunch_minutes=60
+    )
+
+
+def test_every_figure_of_the_summary_reads_the_same_from_the_roll_up(tenant, mixed_day):
+    f = KpiFilter.for_days(tenant=tenant, first=DAY, last=DAY)
+    live = selectors.kpi_figures(f=f, tenant=tenant)
+    live_trend = selectors.kpi_rate_trend(key="windows_kept", f=f, tenant=tenant, bucket="day")
+
+    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+    with (
+        mock.patch.object(rate_selectors, "_live_counts", side_effect=AssertionError("live")),
+        mock.patch.object(miss_selectors, "promise_misses", side_effect=AssertionError("live")),
+    ):
+        rolled = selectors.kpi_figures(f=f, tenant=tenant)
+        rolled_trend = selectors.kpi_rate_trend(
+            key="windows_kept", f=f, tenant=tenant, bucket="day"
+        )
+
+    assert rolled == live and rolled_trend == live_trend
+    assert live["promise_misses_by_cause"][selectors.Cause.NOT_ASSIGNED] == 1
+    assert live["unproductive_by_reason"] == {Visit.Reason.CUSTOMER_ABSENT: 1}
+    assert live["requests_by_channel"] == {"api": 1, "phone": 2, "web": 2}
+    assert live["workload"]["shift_minutes"] == 660 and live["workload"]["jobs_completed"] == 1
+
+
+def test_a_month_rolls_up_in_as_many_queries_as_a_day(tenant, mixed_day):
+    with CaptureQueriesContext(connection) as day:
+        services.daily_kpis_refresh(tenant=tenant, day=DAY)
+    with CaptureQueriesContext(connection) as month:
+        services.daily_kpis_refresh_days(
+            tenant=tenant, first=DAY - timedelta(days=20), last=DAY + timedelta(days=10)
+        )
+
+    assert len(month) == len(day)
+    marks = DailyKpi.objects.filter(kpi=selectors.ROLLUP_MARK).count()
+    assert marks == 31

@@ -8,12 +8,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from reports import selectors
+from reports import selectors, services
 from reports.selectors import Cause, KpiFilter
 from requests_app.models import ServiceRequest
 from requests_app.states import Status
 from surveys.models import FollowUpCase, Response
-from technicians.models import Absence, Shift, Visit
+from technicians.models import Absence, Shift, Team, Technician, Visit
 from tests.factories import TechnicianFactory, UserFactory
 from tests.reports.conftest import DAY, at, change, make_request, make_visit
 
@@ -323,3 +323,39 @@ def test_the_summary_costs_the_same_number_of_queries_for_more_data(tenant, tech
         selectors.kpi_summary(f=day_filter, tenant=tenant)
 
     assert len(large) == len(small)
+
+
+def test_a_team_narrows_every_figure_to_its_technicians(tenant, tech, tech2):
+    crew = Team.objects.create(tenant=tenant, name="Crew A")
+    Technician.objects.filter(pk=tech.pk).update(team=crew)
+    _window(tenant, tech, 9, at(9, 30))
+    _window(tenant, tech2, 11, at(14))
+    Shift.objects.create(tenant=tenant, technician=tech, date=DAY, start=at(8), end=at(17))
+    Shift.objects.create(tenant=tenant, technician=tech2, date=DAY, start=at(8), end=at(17))
+    team = KpiFilter.for_days(tenant=tenant, first=DAY, last=DAY, team_id=crew.pk)
+
+    kept = selectors.kpi_rate(key="windows_kept", f=team, tenant=tenant)
+    misses = selectors.promise_misses_by_cause(f=team, tenant=tenant)
+
+    assert (kept.hits, kept.total) == (1, 1)
+    assert sum(misses.values()) == 0  # tech2's late arrival is another team's
+    assert selectors.workload(f=team).technician_days == 1
+
+
+def test_a_year_of_summary_read_from_the_roll_up_costs_the_queries_of_a_day(tenant, tech):
+    _window(tenant, tech, 9, at(9, 30))
+    _window(tenant, tech, 12, at(15))
+    year = KpiFilter.for_days(tenant=tenant, first=DAY - timedelta(days=364), last=DAY)
+    services.daily_kpis_refresh_days(tenant=tenant, first=year.previous().start.date(), last=DAY)
+    with CaptureQueriesContext(connection) as small:
+        selectors.kpi_summary(f=year, tenant=tenant)
+    for back in range(1, 60):  # two more months of windows, rolled up too
+        day = DAY - timedelta(days=back)
+        request = make_request(tenant, window=(at(9, day=day), at(11, day=day)))
+        make_visit(request, tech, start=at(9, day=day), arrived_at=at(9, 30, day=day))
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY - timedelta(days=60), last=DAY)
+    with CaptureQueriesContext(connection) as large:
+        summary = selectors.kpi_summary(f=year, tenant=tenant)
+
+    assert len(large) == len(small)
+    assert summary["rates"]["windows_kept"]["total"] == 61

@@ -1,4 +1,5 @@
-"""A realistic demo city: two clients, 40 technicians, shifts today and tomorrow, 300 requests."""
+"""A realistic demo city: two clients, 40 technicians in teams, shifts today and tomorrow, 300
+requests, and three months of finished work behind them for the KPI reports."""
 
 import random
 from datetime import datetime, time, timedelta
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactPoint, Role, Tenant, User
+from reports.demo import seed_kpi_history, seed_teams
 from requests_app.booking import request_create
 from requests_app.models import Customer, ServiceRequest
 from surveys.demo import seed_surveys
@@ -171,6 +173,7 @@ class Command(BaseCommand):
             )
             technician.skills.set(rng.sample(skills, rng.randint(2, 4)))
             technicians.append(technician)
+        seed_teams(tenant, technicians)
         self.ensure_shifts(technicians)
         customers = []
         for i in range(n_requests):
@@ -197,6 +200,8 @@ class Command(BaseCommand):
             manager=User.objects.get(tenant=tenant, role=Role.MANAGER),
             operator=User.objects.get(tenant=tenant, role=Role.OPERATOR),
         )
+        # Months of finished work before today, rolled up: the report page shows trends.
+        seed_kpi_history(rng, tenant, technicians, customers)
 
     def seed_requests(self, rng, tenant, technicians, customers, skills):
         now = timezone.localtime(timezone=tenant.zone)
