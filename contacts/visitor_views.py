@@ -366,8 +366,14 @@ def demo(request: HttpRequest, slug: str) -> HttpResponse:
         if tenant is None:
             raise Http404
         rules = services.contact_settings_ensure(tenant=tenant)
-    return render(
+    response = render(
         request,
         "contacts/demo_site.html",
         {"site": tenant, "key": rules.chat_public_key, "now": timezone.now()},
     )
+    # As strict as a careful client's site: no inline script or style, nothing from elsewhere.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self' ws: wss:; form-action 'none'; base-uri 'none'"
+    )
+    return response

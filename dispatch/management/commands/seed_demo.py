@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactPoint, Role, Tenant, User
+from contacts.demo import seed_contacts
 from requests_app.booking import request_create
 from requests_app.models import Customer, ServiceRequest
 from surveys.demo import seed_surveys
@@ -196,6 +197,9 @@ class Command(BaseCommand):
             customers,
             manager=User.objects.get(tenant=tenant, role=Role.MANAGER),
             operator=User.objects.get(tenant=tenant, role=Role.OPERATOR),
+        )
+        seed_contacts(
+            rng, tenant, customers, operator=User.objects.get(tenant=tenant, role=Role.OPERATOR)
         )
 
     def seed_requests(self, rng, tenant, technicians, customers, skills):
