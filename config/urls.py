@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from contacts.api import (
     AssignView,
     ContactDetailView,
+    ContactKpisView,
     ContactMessagesView,
     ContactQueueView,
     CustomerView,
@@ -70,6 +71,7 @@ api_v1 = [
     path("kpis/requests/", DrillDownView.as_view(), name="kpi-requests"),
     path("kpis/exports/", ExportCreateView.as_view(), name="kpi-exports"),
     path("kpis/exports/<int:pk>/", ExportJobView.as_view(), name="kpi-export"),
+    path("kpis/contacts/", ContactKpisView.as_view(), name="kpi-contacts"),
     path("contacts/", ContactQueueView.as_view(), name="contacts-api-queue"),
     path("contacts/take-next/", TakeNextView.as_view(), name="contacts-api-take-next"),
     path("contacts/presence/", PresenceView.as_view(), name="contacts-api-presence"),

@@ -4,6 +4,7 @@ operator's presence. Thin: validate → service or selector → serialize."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import HasRole
 from contacts import services
+from contacts.kpi_selectors import contact_kpis
 from contacts.models import Contact, OperatorProfile
 from contacts.selectors import (
     CONTACT_ROLES,
@@ -28,6 +30,8 @@ from contacts.selectors import (
 )
 from core.api import TenantScoped, error_responses
 from core.errors import NotFound
+from reports.api import KpiQuerySerializer, kpi_query
+from reports.selectors import REPORT_ROLES
 from requests_app.models import Customer, ServiceRequest
 
 
@@ -328,3 +332,20 @@ class PresenceView(ContactView):
             languages=body.validated_data.get("languages"),
         )
         return Response({"presence": profile.presence, "languages": profile.languages})
+
+
+class ContactKpisView(TenantScoped, APIView):
+    """The contact center's work measured for a client and period (default: the last 30 days):
+    first response, handling time, contacts per operator-hour, backlog, SLA met per channel,
+    contacts that became requests, repeat contacts (definitions in `contacts.kpi_selectors`)."""
+
+    permission_classes = [IsAuthenticated, HasRole.of(*REPORT_ROLES)]
+
+    @extend_schema(
+        parameters=[KpiQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 404)},
+    )
+    def get(self, request):
+        f, tenant, _data = kpi_query(request)
+        figures = contact_kpis(tenant_id=tenant.pk, start=f.start, end=f.end)
+        return Response({"tenant": tenant.pk, "client": tenant.name, **figures})

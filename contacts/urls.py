@@ -9,6 +9,7 @@ urlpatterns = [
     path("contacts/supervisor/", views.supervisor, name="contacts-supervisor"),
     path("contacts/<int:pk>/", views.contact_page, name="contacts-contact"),
     path("contacts/<int:pk>/files/<int:seq>/", views.attachment, name="contacts-attachment"),
+    path("reports/contacts/", views.contact_report, name="contacts-report"),
     path("chat/widget.js", visitor_views.widget_js, name="chat-widget"),
     path("chat/api/config/", visitor_views.config, name="chat-config"),
     path("chat/api/start/", visitor_views.start, name="chat-start"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import role_required, tenants_served
 from contacts import services
+from contacts.kpi_selectors import contact_kpis
 from contacts.models import Contact, ContactMessage, OperatorProfile
 from contacts.selectors import (
     CONTACT_ROLES,
@@ -30,6 +31,8 @@ from contacts.selectors import (
 from core.errors import DomainError, NotFound
 from intake.forms import CATEGORY_MINUTES
 from intake.windows import by_day, offers_for, parse_window
+from reports.api import KpiQuerySerializer
+from reports.selectors import REPORT_ROLES, kpi_filter_for, report_tenant_for_user
 from requests_app.models import ServiceRequest
 
 EMERGENCY_CATEGORIES = (ServiceRequest.Category.OUTAGE, ServiceRequest.Category.REPAIR)
@@ -297,3 +300,33 @@ def _text() -> dict:
         "attachment": _("attachment"),
         "contact_url": reverse("contacts-contact", kwargs={"pk": 0}),
     }
+
+
+@role_required(*REPORT_ROLES)
+def contact_report(request: HttpRequest) -> HttpResponse:
+    """The contact-center view of the reports: the figures of `contacts.kpi_selectors` for a
+    client and a period, beside the previous period of the same length."""
+    query = KpiQuerySerializer(data=request.GET)
+    if not query.is_valid():
+        first = next(iter(query.errors.values()))
+        return render(request, "contacts/report.html", {"error": first[0]}, status=400)
+    data = query.validated_data
+    try:
+        tenant = report_tenant_for_user(request.user, data.get("tenant"))
+    except NotFound:
+        raise Http404 from None
+    f = kpi_filter_for(tenant=tenant, first=data["start"], last=data["end"])
+    before = f.previous()
+    return render(
+        request,
+        "contacts/report.html",
+        {
+            "client": tenant,
+            "tenants": tenants_served(request.user),
+            "start": data["start"],
+            "end": data["end"],
+            "now": contact_kpis(tenant_id=tenant.pk, start=f.start, end=f.end),
+            "before": contact_kpis(tenant_id=tenant.pk, start=before.start, end=before.end),
+            "channels": dict(Contact.Channel.choices),
+        },
+    )

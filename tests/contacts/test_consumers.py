@@ -56,7 +56,7 @@ async def test_a_visitor_hears_the_operators_answer_from_a_client_site_origin(te
 
 
 async def test_a_visitor_never_hears_another_conversation(tenant):
-    mine, token = await chat(tenant)
+    _mine, token = await chat(tenant)
     other, _ = await chat(tenant)
     communicator, _ = await connect(f"/ws/chat/?token={token}")
 
