@@ -83,6 +83,10 @@ class QueueQuery(serializers.Serializer):
     mine = serializers.BooleanField(required=False, default=False)
 
 
+class MessagesQuery(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, default=0, max_value=2**31)
+
+
 class ReplyBody(serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_BODY)
 
@@ -172,10 +176,11 @@ class ContactMessagesView(ContactView):
         responses={200: MessageSerializer(many=True), **error_responses(400, 404)},
     )
     def get(self, request, pk: int):
-        after = serializers.IntegerField(min_value=0, default=0)
-        value = after.run_validation(request.query_params.get("after", 0))
         contact = self.contact(request, pk)
-        return Response([message_payload(m) for m in messages_of(contact, after=value)])
+        query = MessagesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        after = query.validated_data["after"]
+        return Response([message_payload(m) for m in messages_of(contact, after=after)])
 
 
 class TakeNextView(ContactView):
