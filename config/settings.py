@@ -280,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.send_due_invitations",
         "schedule": env_int("SURVEY_INVITATIONS_EVERY_SECONDS", 300, minimum=30),
     },
+    # Campaign messages held for the end of a client's quiet hours.
+    "campaign-messages": {
+        "task": "contacts.tasks.send_due_campaign_messages",
+        "schedule": env_int("CAMPAIGN_MESSAGES_EVERY_SECONDS", 300, minimum=30),
+    },
     # The KPI roll-up of the last days, each night (the reports read it; today stays live).
     "kpi-rollup": {
         "task": "reports.tasks.refresh_daily_kpis",

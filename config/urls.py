@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from contacts.api import (
     AssignView,
+    CampaignsView,
     ContactDetailView,
     ContactKpisView,
     ContactMessagesView,
@@ -73,6 +74,7 @@ api_v1 = [
     path("kpis/exports/<int:pk>/", ExportJobView.as_view(), name="kpi-export"),
     path("kpis/contacts/", ContactKpisView.as_view(), name="kpi-contacts"),
     path("contacts/", ContactQueueView.as_view(), name="contacts-api-queue"),
+    path("contacts/campaigns/", CampaignsView.as_view(), name="contacts-api-campaigns"),
     path("contacts/take-next/", TakeNextView.as_view(), name="contacts-api-take-next"),
     path("contacts/presence/", PresenceView.as_view(), name="contacts-api-presence"),
     path("contacts/<int:pk>/", ContactDetailView.as_view(), name="contacts-api-contact"),

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import HasRole
+from accounts.permissions import HasRole, tenants_served
 from contacts import services
+from contacts.campaigns import campaign_counts, campaign_create, campaign_launch
 from contacts.kpi_selectors import contact_kpis
-from contacts.models import Contact, OperatorProfile
+from contacts.models import Campaign, Contact, OperatorProfile
 from contacts.selectors import (
     CONTACT_ROLES,
     LANGUAGES_SERVED,
@@ -31,7 +32,7 @@ from contacts.selectors import (
 from core.api import TenantScoped, error_responses
 from core.errors import NotFound
 from reports.api import KpiQuerySerializer, kpi_query
-from reports.selectors import REPORT_ROLES
+from reports.selectors import REPORT_ROLES, report_tenant_for_user
 from requests_app.models import Customer, ServiceRequest
 
 
@@ -354,3 +355,80 @@ class ContactKpisView(TenantScoped, APIView):
         f, tenant, _data = kpi_query(request)
         figures = contact_kpis(tenant_id=tenant.pk, start=f.start, end=f.end)
         return Response({"tenant": tenant.pk, "client": tenant.name, **figures})
+
+
+class CampaignBody(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    channel = serializers.ChoiceField(Campaign.Channel.choices)
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body = serializers.CharField(max_length=4000)
+    customers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10000,
+        help_text=_("The customers to reach (default: every customer of the client)."),
+    )
+    tenant = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("A client the user serves (default: theirs).")
+    )
+
+
+class CampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    channel = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent = serializers.IntegerField()
+    scheduled = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+
+
+def _campaign_row(campaign: Campaign, counts: dict) -> dict:
+    return {
+        "id": campaign.pk,
+        "name": campaign.name,
+        "channel": campaign.channel,
+        "created_at": campaign.created_at,
+        **{key: counts.get(key, 0) for key in ("sent", "scheduled", "skipped")},
+    }
+
+
+class CampaignsView(TenantScoped, APIView):
+    """Outbound SMS and e-mail campaigns on a client's behalf (through the notification outbox,
+    with opt-out and quiet hours)."""
+
+    permission_classes = [IsAuthenticated, HasRole.of(*SUPERVISOR_ROLES)]
+
+    @extend_schema(responses={200: CampaignSerializer(many=True), **error_responses()})
+    def get(self, request):
+        tenant_ids = [t.pk for t in tenants_served(request.user)]
+        found = Campaign.objects.filter(tenant_id__in=tenant_ids).order_by("-created_at")[:100]
+        counts = campaign_counts([campaign.pk for campaign in found])
+        return Response([_campaign_row(c, counts.get(c.pk, {})) for c in found])
+
+    @extend_schema(
+        request=CampaignBody,
+        responses={201: CampaignSerializer, **error_responses(400, 404, 415)},
+    )
+    def post(self, request):
+        body = CampaignBody(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        tenant = report_tenant_for_user(request.user, data.get("tenant"))
+        customers = None
+        if "customers" in data:
+            wanted = set(data["customers"])
+            customers = list(Customer.objects.for_tenant(tenant).filter(pk__in=wanted))
+            if len(customers) != len(wanted):
+                raise serializers.ValidationError({"customers": [_("No such customer.")]})
+        with transaction.atomic():
+            campaign = campaign_create(
+                tenant=tenant,
+                name=data["name"],
+                channel=data["channel"],
+                subject=data["subject"],
+                body=data["body"],
+                actor=request.user,
+            )
+            counts = campaign_launch(campaign=campaign, customers=customers)
+        return Response(_campaign_row(campaign, counts), status=201)

@@ -256,3 +256,66 @@ class ContactChange(TenantOwned):
         verbose_name = _("contact change")
         verbose_name_plural = _("contact changes")
         ordering = ["created_at", "pk"]
+
+
+class Campaign(TenantOwned):
+    """An outbound SMS or e-mail campaign on a client's behalf to its customers, sent through
+    the notification outbox in the client's name, never to those who opted out, never in the
+    client's quiet hours."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("E-mail")
+
+    name = models.CharField(_("name"), max_length=120)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbound campaign")
+        verbose_name_plural = _("outbound campaigns")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignMessage(TenantOwned):
+    """One customer of a campaign: sent, waiting for quiet hours to end, or skipped and why."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Waiting for the end of quiet hours")
+        SENT = "sent", _("Handed to the outbox")
+        SKIPPED = "skipped", _("Skipped")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        "requests_app.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    recipient = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    skip_reason = models.CharField(max_length=20, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign message")
+        verbose_name_plural = _("campaign messages")
+        constraints = [
+            # A customer hears a campaign once, however often it is launched or retried.
+            models.UniqueConstraint(
+                fields=["campaign", "customer"], name="campaign_message_once_per_customer"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_after"],
+                name="campaign_message_due",
+                condition=Q(status="scheduled"),
+            )
+        ]
