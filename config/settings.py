@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "dispatch",
     "fieldwork",
     "reports",
+    "contacts",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,9 @@ SPECTACULAR_SETTINGS = {
         "PhoneActionKindEnum": "fieldwork.services.KINDS",
         "RequestKindEnum": "requests_app.models.ServiceRequest.Kind",
         "ExportKindEnum": "reports.models.ExportJob.Kind",
+        "ContactChannelEnum": "contacts.models.Contact.Channel",
+        "RequestChannelEnum": "requests_app.models.ServiceRequest.Channel",
+        "ContactStatusEnum": "contacts.models.Contact.Status",
     },
 }
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", DEBUG)
@@ -280,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
     "kpi-export-reconcile": {
         "task": "reports.tasks.reconcile_exports",
         "schedule": env_int("EXPORT_RECONCILE_EVERY_SECONDS", 120, minimum=30),
+    },
+    # Campaign messages held for the end of a client's quiet hours.
+    "campaign-messages": {
+        "task": "contacts.tasks.send_due_campaign_messages",
+        "schedule": env_int("CAMPAIGN_MESSAGES_EVERY_SECONDS", 300, minimum=30),
     },
     # The KPI roll-up of the last days, each night (the reports read it; today stays live).
     "kpi-rollup": {
@@ -379,6 +388,13 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 PORTAL_RATE = env_str("PORTAL_RATE", "30/m")
 WEBHOOK_RATE = env_str("WEBHOOK_RATE", "120/m")
+# The web chat's public side, per client address: conversations started, and messages sent;
+# each conversation has its own limit too.
+CHAT_START_RATE = env_str("CHAT_START_RATE", "10/h")
+CHAT_RATE = env_str("CHAT_RATE", "60/m")
+CHAT_CONVERSATION_RATE = env_str("CHAT_CONVERSATION_RATE", "20/m")
+# The sample client page with the widget (/chat/demo/<client>/), for demonstrations.
+CHAT_DEMO_PAGES = env_bool("CHAT_DEMO_PAGES", DEBUG)
 # Requests refused for a bad or missing signature, per address: counted apart from signed ones,
 # so a flood of forgeries never crowds out a provider's genuine messages.
 WEBHOOK_REFUSED_RATE = env_str("WEBHOOK_REFUSED_RATE", "30/m")

@@ -4,6 +4,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from contacts.api import (
+    AssignView,
+    CampaignsView,
+    ContactDetailView,
+    ContactKpisView,
+    ContactMessagesView,
+    ContactQueueView,
+    CustomerView,
+    PresenceView,
+    ReplyView,
+    RequestFromContactView,
+    StatusView,
+    TakeNextView,
+)
 from core import views as core_views
 from core.feed import EventFeedView
 from core.metrics import metrics
@@ -58,6 +72,22 @@ api_v1 = [
     path("kpis/requests/", DrillDownView.as_view(), name="kpi-requests"),
     path("kpis/exports/", ExportCreateView.as_view(), name="kpi-exports"),
     path("kpis/exports/<int:pk>/", ExportJobView.as_view(), name="kpi-export"),
+    path("kpis/contacts/", ContactKpisView.as_view(), name="kpi-contacts"),
+    path("contacts/", ContactQueueView.as_view(), name="contacts-api-queue"),
+    path("contacts/campaigns/", CampaignsView.as_view(), name="contacts-api-campaigns"),
+    path("contacts/take-next/", TakeNextView.as_view(), name="contacts-api-take-next"),
+    path("contacts/presence/", PresenceView.as_view(), name="contacts-api-presence"),
+    path("contacts/<int:pk>/", ContactDetailView.as_view(), name="contacts-api-contact"),
+    path(
+        "contacts/<int:pk>/messages/", ContactMessagesView.as_view(), name="contacts-api-messages"
+    ),
+    path("contacts/<int:pk>/reply/", ReplyView.as_view(), name="contacts-api-reply"),
+    path("contacts/<int:pk>/status/", StatusView.as_view(), name="contacts-api-status"),
+    path("contacts/<int:pk>/assign/", AssignView.as_view(), name="contacts-api-assign"),
+    path("contacts/<int:pk>/customer/", CustomerView.as_view(), name="contacts-api-customer"),
+    path(
+        "contacts/<int:pk>/request/", RequestFromContactView.as_view(), name="contacts-api-request"
+    ),
 ]
 
 urlpatterns = [
@@ -91,6 +121,7 @@ urlpatterns = [
     path("", include("intake.urls")),
     path("", include("surveys.urls")),
     path("", include("reports.urls")),
+    path("", include("contacts.urls")),
 ]
 
 handler404 = "core.api.not_found"

@@ -36,6 +36,8 @@ class Change:
     kind: str
     payload: dict
     technician_id: int | None = None
+    # More audiences than the tenant's dispatchers (groups named by `core.groups`).
+    audiences: tuple[str, ...] = ()
 
 
 _deferred: ContextVar[list | None] = ContextVar("deferred_events", default=None)
@@ -84,16 +86,36 @@ def events_emit(*, tenant_id: int, changes: list[Change]) -> list[Event]:
         pushes[groups.dispatchers(tenant_id)].append(message)
         if change.technician_id is not None:
             pushes[groups.technician(change.technician_id)].append(message)
+        for audience in change.audiences:
+            pushes[audience].append(message)
     transaction.on_commit(lambda: broadcast(dict(pushes)))
     return events
 
 
 def event_emit(
-    *, tenant_id: int, kind: str, payload: dict, technician_id: int | None = None
+    *,
+    tenant_id: int,
+    kind: str,
+    payload: dict,
+    technician_id: int | None = None,
+    audiences: tuple[str, ...] = (),
 ) -> Event | None:
     """One change; None when it is held by `events_deferred`."""
-    events = events_emit(tenant_id=tenant_id, changes=[Change(kind, payload, technician_id)])
+    change = Change(kind, payload, technician_id, audiences)
+    events = events_emit(tenant_id=tenant_id, changes=[change])
     return events[0] if events else None
+
+
+def conversation_emit(*, contact_id: int, seq: int, message: dict) -> None:
+    """A message of one conversation, to its audience only (the visitor's socket and the
+    operators who have it open), after commit. Numbered per conversation (`seq`, without gaps):
+    a chat screen that sees a gap catches up from the conversation's messages over HTTP. Not
+    in the tenant's event log: a visitor never learns anything of the client's other work."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("conversation_emit must run inside the transaction that makes it")
+    push = {"type": "chat.push", "seq": seq, "message": message}
+    group = groups.conversation(contact_id)
+    transaction.on_commit(lambda: pusher.send([(group, push)]))
 
 
 def broadcast(pushes: dict[str, list[dict]]) -> None:

@@ -12,3 +12,13 @@ def technician(technician_id: int) -> str:
 def session(session_key: str) -> str:
     """Every socket one browser session opened: closed together when it signs out."""
     return f"session.{session_key}"
+
+
+def contact_center(tenant_id: int) -> str:
+    """The operators and supervisors who answer a client's contacts: its queue's changes."""
+    return f"tenant.{tenant_id}.contacts"
+
+
+def conversation(contact_id: int) -> str:
+    """One contact's conversation: its visitor's socket and the operators who have it open."""
+    return f"contact.{contact_id}"

@@ -8,6 +8,7 @@ from intake import webhooks
 urlpatterns = [
     path("sms/", webhooks.sms, name="hook-sms"),
     path("ivr/", webhooks.ivr, name="hook-ivr"),
+    path("ivr/callback/", webhooks.ivr_callback, name="hook-ivr-callback"),
     path("email/", webhooks.email, name="hook-email"),
 ]
 # The e-mail providers' inbound webhooks, only with their shared secret set: anymail would take

@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from accounts.models import ContactPoint, Tenant
+from contacts.models import Contact
+from contacts.services import Attachment, contact_receive
 from core.errors import Conflict, DomainError, NotFound
 from core.tenancy import scope_for_transaction
 from intake.contacts import (
@@ -29,7 +31,7 @@ from intake.contacts import (
     tenant_for_contact,
 )
 from intake.forms import CATEGORY_MINUTES
-from intake.mail import Malformed, mail_read
+from intake.mail import Mail, Malformed, mail_read
 from intake.models import InboundMessage
 from notifications.models import Notification
 from notifications.services import notification_enqueue
@@ -109,7 +111,10 @@ def sms_receive(
     text = _field(body, name="Body", max_length=1600, required=False)
     message = _record(InboundMessage.Channel.SMS, message_id, tenant=tenant, sender=phone)
     with _speaking(tenant):
-        return _finish(message, _sms_answer(tenant, phone, text))
+        received = _finish(message, _sms_answer(tenant, phone, text))
+    if text:
+        _to_contacts(tenant, Contact.Channel.SMS, phone, text, received)
+    return received
 
 
 def _sms_answer(tenant: Tenant, phone: str, text: str) -> Received:
@@ -324,10 +329,19 @@ def email_receive(*, raw: bytes) -> Received:
         if mail.automatic or _our_own(mail.sender):
             return _finish(message, Received(Outcome.IGNORED, ""))
         customer = customer_by_email(tenant, mail.sender)
+        if is_fax(mail):
+            # A fax is read by a person: no request is guessed from its pages.
+            received = _finish(message, Received(Outcome.OPERATOR, ""))
+            _to_contacts(tenant, Contact.Channel.FAX, mail.sender, mail.description, received, mail)
+            return received
         if customer is None or customer.lat is None:
             received = _referral(tenant, known=True)
             _email_reply(tenant, message, mail.sender, received.reply)
-            return _finish(message, received)
+            received = _finish(message, received)
+            _to_contacts(
+                tenant, Contact.Channel.EMAIL, mail.sender, mail.description, received, mail
+            )
+            return received
         outage = is_outage(mail.description)
         request = request_create(
             tenant=tenant,
@@ -350,7 +364,67 @@ def email_receive(*, raw: bytes) -> Received:
             ) % {"tenant": tenant.name, "number": request.number, "link": change_url(request)}
         _email_reply(tenant, message, mail.sender, reply, request=request)
         outcome = Outcome.JOINED if request.joined else Outcome.CREATED
-        return _finish(message, Received(outcome, reply, request))
+        received = _finish(message, Received(outcome, reply, request))
+    _to_contacts(tenant, Contact.Channel.EMAIL, mail.sender, mail.description, received, mail)
+    return received
+
+
+@transaction.atomic
+def ivr_callback_receive(*, call_id: str | None, caller: str | None, to: str | None) -> Received:
+    """A caller who chose to be called back (the IVR's "call me back" branch): a contact in the
+    operators' queue with the number to call."""
+    call_id = _field(call_id, name="CallSid", max_length=64)
+    to = _field(to, name="To", max_length=32)
+    tenant = _tenant(ContactPoint.Kind.PHONE, to)
+    phone = _phone(caller, name="From", tenant=tenant)
+    message = _record(
+        InboundMessage.Channel.IVR, f"callback:{call_id}", tenant=tenant, sender=phone
+    )
+    with _speaking(tenant):
+        received = _finish(
+            message,
+            Received(Outcome.OPERATOR, _("Thank you. An operator will call you back shortly.")),
+        )
+        text = _("Call-back requested from %(phone)s.") % {"phone": phone}
+    _to_contacts(tenant, Contact.Channel.IVR_CALLBACK, phone, text, received)
+    return received
+
+
+# What the automatic path leaves to a person: these outcomes put the contact in the queue.
+NEEDS_AN_OPERATOR = (Outcome.REFERRED, Outcome.NO_VISIT, Outcome.TOO_LATE, Outcome.OPERATOR)
+
+
+def is_fax(mail: Mail) -> bool:
+    """A fax gateway's e-mail: the pages as a PDF, from a fax address or titled as a fax."""
+    local = mail.sender.partition("@")[0]
+    return bool(mail.pdfs) and ("fax" in local or mail.subject.casefold().startswith("fax"))
+
+
+def _to_contacts(
+    tenant: Tenant, channel: str, sender: str, text: str, received: Received, mail=None
+) -> None:
+    """Every message that came in is part of a contact in the contact center's queue; what the
+    automatic path settled is recorded there as done."""
+    attachment = None
+    if mail is not None and mail.pdfs:
+        name, data = mail.pdfs[0]
+        attachment = Attachment(name=name, content_type="application/pdf", data=data)
+    request = received.request
+    customer = request.customer if request is not None else None
+    if customer is None:
+        lookup = customer_by_email if "@" in sender else customer_by_phone
+        customer = lookup(tenant, sender)
+    contact_receive(
+        tenant=tenant,
+        channel=channel,
+        sender=sender,
+        body=text or "—",
+        customer=customer,
+        subject=mail.subject if mail is not None else "",
+        attachment=attachment,
+        request=request,
+        handled=received.outcome not in NEEDS_AN_OPERATOR,
+    )
 
 
 def is_outage(text: str) -> bool:

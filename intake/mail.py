@@ -20,6 +20,8 @@ from core.errors import DomainError
 # Where the envelope recipient is found first (set by the MTA), then what the sender wrote.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
 MAX_TEXT = 4000
+# A fax arrives as an e-mail with the pages as a PDF; larger files are not kept.
+MAX_ATTACHMENT = 10 * 1024 * 1024
 
 
 class Malformed(DomainError):
@@ -34,6 +36,8 @@ class Mail:
     subject: str
     text: str
     automatic: bool
+    # PDF attachments (file name, bytes): a fax's pages.
+    pdfs: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def description(self) -> str:
@@ -68,6 +72,7 @@ def mail_read(raw: bytes) -> Mail:
         subject=subject[:300],
         text=_text(message)[:MAX_TEXT],
         automatic=automatic or senders[0].startswith(("mailer-daemon@", "postmaster@")),
+        pdfs=_pdfs(message),
     )
 
 
@@ -107,6 +112,22 @@ def _automatic(message: EmailMessage) -> bool:
     submitted = _header(message, "Auto-Submitted").lower()
     precedence = _header(message, "Precedence").lower()
     return (submitted not in ("", "no")) or precedence in ("bulk", "junk", "list")
+
+
+def _pdfs(message: EmailMessage) -> tuple[tuple[str, bytes], ...]:
+    """The PDF attachments that decode and fit; anything broken is left out, never a 500."""
+    found = []
+    try:
+        for part in message.iter_attachments():
+            if part.get_content_type() != "application/pdf":
+                continue
+            data = part.get_payload(decode=True) or b""
+            if data.startswith(b"%PDF") and len(data) <= MAX_ATTACHMENT:
+                name = _clean(part.get_filename() or "fax.pdf")[:100]
+                found.append((name, data))
+    except Exception:
+        return ()
+    return tuple(found[:5])
 
 
 def _text(message: EmailMessage) -> str:

@@ -24,6 +24,7 @@ class InboundMessage(models.Model):
         NO_VISIT = "no_visit", _("No upcoming visit")
         REFERRED = "referred", _("Referred to the portal")
         IGNORED = "ignored", _("Ignored (automatic message)")
+        OPERATOR = "operator", _("Passed to an operator")
 
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     message_id = models.CharField(_("provider message id"), max_length=255)

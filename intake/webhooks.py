@@ -73,6 +73,22 @@ def ivr(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
+@signed("IVR_WEBHOOK_SECRET", kind=ContactPoint.Kind.PHONE)
+@rate_limited
+def ivr_callback(request: HttpRequest) -> HttpResponse:
+    """The IVR's "call me back" branch: the caller's number joins the operators' queue."""
+    try:
+        form = _form(request)
+        received = inbound.ivr_callback_receive(
+            call_id=form.get("CallSid"), caller=form.get("From"), to=form.get("To")
+        )
+    except DomainError as error:
+        return _refusal(error)
+    return _twiml(f"<Say>{escape(received.reply)}</Say>")
+
+
+@csrf_exempt
+@require_POST
 @signed("EMAIL_WEBHOOK_SECRET")
 @rate_limited
 def email(request: HttpRequest) -> HttpResponse:

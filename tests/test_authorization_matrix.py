@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from contacts.services import contact_create
 from technicians.models import Visit
 from tests.factories import (
     CustomerFactory,
@@ -28,6 +29,7 @@ MAKERS = {
     "technicians": lambda tenant: TechnicianFactory(tenant=tenant),
     "followups": follow_up_case,
     "exports": export_job,
+    "contacts": lambda tenant: contact_create(tenant=tenant, channel="email", sender="a@b.kz"),
 }
 
 

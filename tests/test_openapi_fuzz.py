@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
+from contacts.services import contact_create
 from requests_app.booking import request_create
 from technicians.models import Shift
 from tests.factories import (
@@ -131,6 +132,9 @@ def world(in_process, dispatcher, customer) -> World:
             "technicians": technician.pk,
             "followups": follow_up_case(tenant).pk,
             "exports": export_job(tenant).pk,
+            "contacts": contact_create(
+                tenant=tenant, channel="email", sender=customer.email or "a@b.kz"
+            ).pk,
         },
         references={
             "customer": customer.pk,

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ContactPoint, Role, Tenant, User
+from contacts.demo import seed_contacts
 from reports.demo import seed_kpi_history, seed_teams
 from requests_app.booking import request_create
 from requests_app.models import Customer, ServiceRequest
@@ -202,6 +203,9 @@ class Command(BaseCommand):
         )
         # Months of finished work before today, rolled up: the report page shows trends.
         seed_kpi_history(rng, tenant, technicians, customers)
+        seed_contacts(
+            rng, tenant, customers, operator=User.objects.get(tenant=tenant, role=Role.OPERATOR)
+        )
 
     def seed_requests(self, rng, tenant, technicians, customers, skills):
         now = timezone.localtime(timezone=tenant.zone)
