@@ -19,7 +19,10 @@ How the domain rules land in PyVRP 0.14:
   can still be allowed to different technicians.
 - Jobs that no vehicle may or can serve are kept out of the model, with their reason.
 - Lunch breaks: PyVRP 0.14 has no break activity, and a break cannot be faked as a client
-  without a location of its own, so a `break_window` raises `NotImplementedError`.
+  without a location of its own. The search reserves the break's length out of the shift, then
+  `repair.solution_repair` places each break at a time, mends the routes that cannot take one
+  (dropping the fewest jobs) and re-inserts left-out jobs where a qualified technician has room;
+  `repair.solution_checked` runs the independent checker last, so `feasible` is the checker's.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyvrp
@@ -43,6 +46,7 @@ from dispatch.routing.problem import (
     UnassignedReason,
     Vehicle,
 )
+from dispatch.routing.repair import solution_checked, solution_repair
 
 _UNBOUNDED = np.iinfo(np.int64).max
 # Share of the time limit given to finding a plan that serves every job before settling for
@@ -70,9 +74,9 @@ class PyVRPSolver:
         started = time.perf_counter()
         model = build_model(problem)
         best = None if model.data is None else _search(model, time_limit=time_limit, seed=seed)
-        return read_solution(
-            problem=problem, model=model, best=best, runtime_s=time.perf_counter() - started
-        )
+        solution = read_solution(problem=problem, model=model, best=best, runtime_s=0.0)
+        solution = solution_checked(problem, solution_repair(problem, solution))
+        return replace(solution, runtime_s=time.perf_counter() - started)
 
 
 class _EverythingFits:
@@ -128,8 +132,6 @@ def _required(client: pyvrp.Client) -> pyvrp.Client:
 
 
 def build_model(problem: Problem) -> PyVRPModel:
-    if any(v.break_window is not None or v.break_duration for v in problem.vehicles):
-        raise NotImplementedError("breaks are not supported by the PyVRP 0.14 backend")
     allowed, servable, unassigned = _eligibility(problem)
     client_jobs = np.flatnonzero(servable)
     if not len(client_jobs):
@@ -348,7 +350,7 @@ def _vehicle_types(
             int(home_of[i, 1]),
             vehicle.shift_start,
             vehicle.shift_end,
-            _UNBOUNDED if vehicle.max_duration is None else vehicle.max_duration,
+            _working_time(vehicle),
             capacity,
             int(profile_of[i]),
         )
@@ -371,6 +373,16 @@ def _vehicle_types(
         )
     ]
     return vehicle_types, list(groups.values())
+
+
+def _working_time(vehicle: Vehicle) -> int:
+    """The longest route PyVRP may plan: the break's length is kept out of it (placed later)."""
+    longest = vehicle.shift_end - vehicle.shift_start
+    if vehicle.max_duration is not None:
+        longest = min(longest, vehicle.max_duration)
+    if vehicle.break_window is None:
+        return _UNBOUNDED if vehicle.max_duration is None else vehicle.max_duration
+    return max(0, longest - vehicle.break_duration)
 
 
 def _route(
