@@ -28,6 +28,7 @@ from core.db import (
     constraints_deferred,
 )
 from core.observability import assignment_counted
+from dispatch.feasibility import check_solution
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
@@ -291,6 +292,25 @@ def plan_day(
 
 
 def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanResult:
+    # Never trust the solver: a plan the independent checker faults is not written at all.
+    violations = check_solution(model.problem, solution)
+    if violations:
+        log.error(
+            "plan for tenant %s refused: %d violations",
+            model.tenant.pk,
+            len(violations),
+            extra={
+                "event": "plan_refused",
+                "tenant_id": model.tenant.pk,
+                "day": model.origin.date().isoformat(),
+                "solver": solution.solver,
+                "violations": [
+                    {"kind": v.kind, "vehicle": v.vehicle_id, "job": v.job_id, "detail": v.detail}
+                    for v in violations[:50]
+                ],
+            },
+        )
+        return PlanResult(failed=True, runtime_s=solution.runtime_s)
     result = PlanResult(runtime_s=solution.runtime_s, cost=solution.cost)
     technician_ids = sorted(t.pk for t in model.technicians.values())
     # Locks in id order, the same technicians the emergency rule locks one at a time.

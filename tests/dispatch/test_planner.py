@@ -1,5 +1,6 @@
 """The rolling planner: routes that keep every agreed window, around pinned work."""
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from itertools import pairwise
 
@@ -242,6 +243,30 @@ def test_a_plan_that_would_double_book_is_rolled_back_alone(tenant, day, monkeyp
     request.refresh_from_db()
     assert request.status == "new"
     assert live_visits().count() == 1  # only the blocker
+
+
+def test_a_plan_the_checker_faults_is_refused_and_nothing_is_written(tenant, day, caplog):
+    worker(tenant, day)
+    request = planned(tenant, day, 10)
+    now = clock(tenant, day, 7)
+    model = build_day(tenant=tenant, day=day, now=now)
+    solution = get_solver().solve(model.problem, time_limit=1)
+    (route,) = solution.routes
+    # Planted: the service starts an hour after its window closes.
+    late = [
+        replace(stop, start=stop.start + 3 * 3600, end=stop.end + 3 * 3600) for stop in route.stops
+    ]
+    bad = replace(solution, routes=[replace(route, stops=late, end=route.end + 3 * 3600)])
+
+    with caplog.at_level("ERROR", logger="dispatch.engine.planner"):
+        result = apply_plan(model, bad, now=now)
+
+    assert result.failed is True and result.assigned == 0
+    assert live_visits().count() == 0
+    request.refresh_from_db()
+    assert request.status == "new"
+    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "plan_refused"]
+    assert {v["kind"] for v in record.violations} >= {"window"}
 
 
 def test_lunch_is_reserved_out_of_the_route(tenant, day):
