@@ -7,11 +7,13 @@ from typing import Protocol
 
 from dispatch.routing.problem import Problem, Solution
 
-DEFAULT_SOLVER = "pyvrp"
+DEFAULT_SOLVER = "auto"
 
 # Backends are imported on demand, so a backend's heavy dependency loads only when it is used.
 _BACKENDS: dict[str, str] = {
+    "auto": "dispatch.routing.solver:BestFitSolver",
     "pyvrp": "dispatch.routing.pyvrp_backend:PyVRPSolver",
+    "vroom": "dispatch.routing.vroom_backend:VroomSolver",
 }
 
 
@@ -31,3 +33,17 @@ def get_solver(name: str | None = None) -> Solver:
     except KeyError:
         raise ValueError(f"unknown solver {key!r}; known: {', '.join(_BACKENDS)}") from None
     return getattr(import_module(module_name), class_name)()
+
+
+class BestFitSolver:
+    """The backend measured best for the kind of day (bench/fieldday.py, bench/vrptw.py): VROOM
+    when a technician has a break to place (it plans breaks natively; PyVRP can only have them
+    mended afterwards, which served fewer jobs and drove further per job), PyVRP otherwise."""
+
+    name = "auto"
+
+    def solve(self, problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
+        breaks = any(v.break_window is not None and v.break_duration for v in problem.vehicles)
+        return get_solver("vroom" if breaks else "pyvrp").solve(
+            problem, time_limit=time_limit, seed=seed
+        )
