@@ -269,12 +269,32 @@ def test_a_plan_the_checker_faults_is_refused_and_nothing_is_written(tenant, day
     assert {v["kind"] for v in record.violations} >= {"window"}
 
 
-def test_lunch_is_reserved_out_of_the_route(tenant, day):
+def test_lunch_is_a_break_to_place_inside_the_lunch_span(tenant, day):
     technician = worker(tenant, day, start=9, end=12)
     Shift.objects.filter(technician=technician).update(lunch_minutes=60)
     model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
-    assert model.problem.vehicles[0].max_duration == 2 * 3600
-    assert model.problem.vehicles[0].id == f"t{technician.pk}.0"
+    (vehicle,) = model.problem.vehicles
+    # The break may start from 11:00 (the lunch span) and must end by 12:00 (the shift).
+    assert vehicle.break_window == (11 * 3600, 11 * 3600)
+    assert vehicle.break_duration == 3600
+    assert vehicle.max_duration == 3 * 3600
+    assert vehicle.id == f"t{technician.pk}.0"
+
+
+def test_the_plan_places_each_lunch_clear_of_every_visit_and_writes_it_on_the_shift(tenant, day):
+    technician = worker(tenant, day, start=9, end=18)
+    Shift.objects.filter(technician=technician).update(lunch_minutes=30)
+    for i, hour in enumerate((9, 11, 11, 12, 13, 14)):
+        planned(tenant, day, hour, spot=i, minutes=45)
+
+    result = plan(tenant, day)
+
+    shift = Shift.objects.get(technician=technician)
+    assert result.failed is False and shift.break_start is not None
+    assert shift.break_end - shift.break_start == timedelta(minutes=30)
+    assert clock(tenant, day, 11) <= shift.break_start <= clock(tenant, day, 14, 30)
+    for visit in live_visits():
+        assert visit.planned_end <= shift.break_start or visit.planned_start >= shift.break_end
 
 
 def test_fixed_work_splits_the_day_instead_of_becoming_a_job(tenant, day):
