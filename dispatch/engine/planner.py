@@ -242,7 +242,14 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         )
         jobs.append(
             _planned_job(
-                job_id, request, origin, now, at, booked=job_id in movable, excluded=excluded
+                job_id,
+                request,
+                origin,
+                now,
+                at,
+                booked=job_id in movable,
+                excluded=excluded,
+                margin=tenant.window_margin_minutes,
             )
         )
 
@@ -268,10 +275,17 @@ def _lunch_starts(shift: Shift, leave: datetime, back: datetime, origin: datetim
 
 
 def _planned_job(
-    job_id, request: ServiceRequest, origin, now, at, booked=False, excluded=frozenset()
+    job_id,
+    request: ServiceRequest,
+    origin,
+    now,
+    at,
+    booked=False,
+    excluded=frozenset(),
+    margin: int | None = None,
 ) -> SolverJob:
     tw_start = max(request.window_start, now)
-    tw_end = max(tw_start, latest_arrival(request.window_end, now))
+    tw_end = max(tw_start, latest_arrival(request.window_end, now, margin_minutes=margin))
     priority = 6 - request.priority
     if booked:
         # It holds a visit: the customer has the promise in writing. A re-plan that drops it to

@@ -358,3 +358,16 @@ def test_a_booked_visit_keeps_its_place_over_a_new_request_for_the_same_time(ten
     newcomer.refresh_from_db()
     assert booked.status == "assigned"
     assert newcomer.status == "new" and newcomer.plan_note
+
+
+@pytest.mark.parametrize("margin", [0, 30, 45])
+def test_the_latest_arrival_keeps_the_tenants_window_margin(tenant, day, margin):
+    tenant.window_margin_minutes = margin
+    tenant.save()
+    worker(tenant, day)
+    planned(tenant, day, 10)
+
+    model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
+
+    (job,) = model.problem.jobs
+    assert job.tw_end == 12 * 3600 - margin * 60
