@@ -43,7 +43,20 @@ class BestFitSolver:
     name = "auto"
 
     def solve(self, problem: Problem, *, time_limit: float, seed: int = 0) -> Solution:
-        breaks = any(v.break_window is not None and v.break_duration for v in problem.vehicles)
-        return get_solver("vroom" if breaks else "pyvrp").solve(
-            problem, time_limit=time_limit, seed=seed
-        )
+        name = "vroom" if _vroom_fits(problem) else "pyvrp"
+        return get_solver(name).solve(problem, time_limit=time_limit, seed=seed)
+
+
+def _vroom_fits(problem: Problem) -> bool:
+    """A break to place, and nothing VROOM cannot say: a route limit shorter than the shift,
+    or a time before the day's origin (VROOM's clock is unsigned)."""
+    vehicles = problem.vehicles
+    breaks = any(v.break_window is not None and v.break_duration for v in vehicles)
+    limited = any(
+        v.max_duration is not None and v.max_duration < v.shift_end - v.shift_start
+        for v in vehicles
+    )
+    earliest = min(
+        [v.shift_start for v in vehicles] + [j.tw_start for j in problem.jobs], default=0
+    )
+    return breaks and not limited and earliest >= 0

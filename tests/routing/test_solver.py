@@ -381,3 +381,19 @@ def test_it_solves_solomon_c101_within_two_percent_of_the_best_known() -> None:
     assert not solution.unassigned
     gap = (solution.cost / SCALE) / read_bks(TEST_DATA / "bks.csv")["C101"] - 1
     assert gap <= 0.02
+
+
+def test_the_default_solver_plans_a_day_with_breaks_on_vroom_and_any_other_on_pyvrp() -> None:
+    lunch = {"break_window": (4 * 3600, 6 * 3600), "break_duration": 1800}
+    matrix = line_matrix([0, 1])
+    with_lunch = Problem(vehicles=[technician("ann", **lunch)], jobs=[job("a", 1)], duration=matrix)
+    plain = Problem(vehicles=[technician("ann")], jobs=[job("a", 1)], duration=matrix)
+    limited = Problem(
+        vehicles=[technician("ann", max_duration=DAY // 2, **lunch)],
+        jobs=[job("a", 1)],
+        duration=matrix,
+    )
+
+    assert solve(with_lunch).solver == "vroom"
+    assert solve(plain).solver == "pyvrp"
+    assert solve(limited).solver == "pyvrp"
