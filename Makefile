@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board bench-mobile bench-kpis clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-fieldday bench-emergency bench-http bench-day bench-intake bench-board bench-mobile bench-kpis clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ vendor: $(STAMP)
 # Benchmarks: each prints a table and writes bench/results/<name>.json (see bench/README.md).
 bench-vrptw: $(STAMP)
 	$(PY) -m bench.vrptw
+
+bench-fieldday: $(STAMP)
+	$(PY) -m bench.fieldday
 
 bench-emergency: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.emergency_loop

@@ -60,6 +60,7 @@ def board_text() -> dict:
         },
         "all_clear": _("Nothing needs you now."),
         "lunch": _("lunch %(minutes)s min"),
+        "lunch_placed": _("lunch"),
         "travel": _("travel"),
         "window": _("agreed window"),
         "shift": _("shift"),

@@ -241,13 +241,18 @@ def find_gap(
     return None
 
 
-def latest_arrival(window_end: datetime, now: datetime) -> datetime:
+def latest_arrival(
+    window_end: datetime, now: datetime, *, margin_minutes: int | None = None
+) -> datetime:
     """Plans aim to arrive a margin before the promised end, so ordinary delays keep the
     promise. The margin shrinks to a quarter of the time left as the end nears: a fixed one
     would turn "still on time" into "left out" (measured in bench/day). Booking and planning
-    use the same rule, so a window that was offered can be planned."""
+    use the same rule, so a window that was offered can be planned. The margin is the
+    tenant's `window_margin_minutes`; without one, the PLAN_WINDOW_BUFFER_MINUTES setting."""
+    if margin_minutes is None:
+        margin_minutes = settings.PLAN_WINDOW_BUFFER_MINUTES
     left = max(timedelta(0), window_end - now)
-    return window_end - min(timedelta(minutes=settings.PLAN_WINDOW_BUFFER_MINUTES), left / 4)
+    return window_end - min(timedelta(minutes=margin_minutes), left / 4)
 
 
 def working_window(shift, absences, now: datetime) -> tuple[datetime, datetime] | None:

@@ -135,7 +135,9 @@ def windows_offered(
             continue
         routes = day_routes(tenant=tenant, day=day, skills=job.skills, now=now)
         for window in grid:
-            placements = _placements(routes, job, window, travel, now)
+            placements = _placements(
+                routes, job, window, travel, now, margin=tenant.window_margin_minutes
+            )
             if not placements:
                 continue
             best = placements[0]
@@ -206,7 +208,13 @@ def window_reserve(
         read.update(day_route.route.technician.pk for day_route in routes)
         routes.sort(key=lambda day_route: _distance_to_day(day_route, job.point))
         for placement in _placements(
-            routes, job, (start, end), travel, now, enough=BOOKING_CHOICES
+            routes,
+            job,
+            (start, end),
+            travel,
+            now,
+            enough=BOOKING_CHOICES,
+            margin=tenant.window_margin_minutes,
         ):
             visit = _book(placement, request, job, travel, now, emit=emit)
             if visit is not None:
@@ -229,7 +237,9 @@ def _book(
     )
     window = (request.window_start, request.window_end)
     fresh = _day_route_again(placement.day_route, technician, now)
-    again = _placements([fresh], job, window, travel, now)
+    again = _placements(
+        [fresh], job, window, travel, now, margin=request.tenant.window_margin_minutes
+    )
     if not again:
         return None
     gap = again[0].gap
@@ -253,11 +263,18 @@ def _distance_to_day(day_route: DayRoute, point: Point) -> float:
 
 
 def _placements(
-    routes: list[DayRoute], job: JobToBook, window, travel, now, enough: int | None = None
+    routes: list[DayRoute],
+    job: JobToBook,
+    window,
+    travel,
+    now,
+    enough: int | None = None,
+    *,
+    margin: int | None = None,
 ) -> list[Placement]:
     """Where the job fits, cheapest first; with `enough`, only the first that many routes (in
-    the given order) that fit are weighed."""
-    latest = latest_arrival(window[1], now)
+    the given order) that fit are weighed. `margin`: the tenant's window margin (minutes)."""
+    latest = latest_arrival(window[1], now, margin_minutes=margin)
     if latest < window[0] or window[1] <= now:
         return []
     found = []

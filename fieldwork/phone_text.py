@@ -65,6 +65,7 @@ def phone_text() -> dict:
         "cancel": _("Cancel"),
         "out_of_order": _("This skips a step."),
         "before_shift": _("Your shift has not started yet."),
+        "lunch": _("Lunch break"),
         "before_window": _("The agreed window has not started yet."),
         "share_location": _("Share my position while on the way (only then)"),
         "sharing": _("Sharing your position with the customer until you arrive"),

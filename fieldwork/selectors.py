@@ -49,10 +49,22 @@ def technician_day(*, technician: Technician, day: date) -> dict:
             "first_name": technician.user.first_name,
             "location_consent": technician.location_consent,
         },
-        "shift": {"start": _iso(shift.start), "end": _iso(shift.end)} if shift else None,
+        "shift": _shift_payload(shift),
         "visits": [_visit_payload(visit, earlier.get(visit.pk, [])) for visit in visits],
         "parts": [{"code": p.code, "name": p.name, "unit": p.unit} for p in parts],
         "reasons": [{"code": code, "label": str(label)} for code, label in Visit.Reason.choices],
+    }
+
+
+def _shift_payload(shift: Shift | None) -> dict | None:
+    if shift is None:
+        return None
+    return {
+        "start": _iso(shift.start),
+        "end": _iso(shift.end),
+        # The lunch break as the planner placed it (None until a plan placed one).
+        "break_start": _iso(shift.break_start),
+        "break_end": _iso(shift.break_end),
     }
 
 

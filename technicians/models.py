@@ -102,6 +102,9 @@ class Shift(TenantOwned):
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     lunch_minutes = models.PositiveSmallIntegerField(_("lunch break (minutes)"), default=0)
+    # Where the planner placed the lunch break (written with the plan, shown on the day).
+    break_start = models.DateTimeField(_("break from"), null=True, blank=True)
+    break_end = models.DateTimeField(_("break until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shift")
@@ -111,6 +114,12 @@ class Shift(TenantOwned):
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="shift_not_empty"),
             models.UniqueConstraint(fields=["technician", "date"], name="shift_one_per_day"),
+            # A placed break has both ends, in order.
+            models.CheckConstraint(
+                condition=Q(break_start__isnull=True, break_end__isnull=True)
+                | Q(break_end__gt=F("break_start")),
+                name="shift_break_ordered",
+            ),
         ]
 
     def __str__(self) -> str:

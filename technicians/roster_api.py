@@ -31,7 +31,8 @@ class SkillSerializer(serializers.ModelSerializer):
 class ShiftSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shift
-        fields = ["start", "end", "lunch_minutes"]
+        fields = ["start", "end", "lunch_minutes", "break_start", "break_end"]
+        read_only_fields = ["break_start", "break_end"]
 
 
 class AbsenceSerializer(serializers.ModelSerializer):

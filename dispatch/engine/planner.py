@@ -10,7 +10,7 @@ whose route changed meanwhile (an emergency, an acceptance) keeps their route un
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -28,10 +28,12 @@ from core.db import (
     constraints_deferred,
 )
 from core.observability import assignment_counted
+from dispatch.feasibility import check_solution
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
+from dispatch.rules import LUNCH_FROM, LUNCH_TO
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_flag_window_risk, request_transition
@@ -67,6 +69,7 @@ class DayModel:
     movable_visits: dict[str, Visit]
     retimes: list[tuple[Visit, datetime]]  # overdue fixed work, moved to when it can happen
     signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
+    lunch_shifts: dict[str, Shift] = field(default_factory=dict)  # vehicle placing the lunch
 
 
 @dataclass
@@ -143,6 +146,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return index[point]
 
     vehicles, technicians, signatures, jobs = [], {}, {}, []
+    lunch_shifts: dict[str, Shift] = {}
     requests, movable, retimes = {}, {}, []
     for shift in shifts:
         technician = shift.technician
@@ -174,14 +178,23 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         skills = frozenset(skill.code for skill in technician.skills.all())
         usable = [seg for seg in segments if seg[2] > seg[0]]
         lunch = shift.lunch_minutes * 60
+        # The lunch is placed at an hour in the segment that leaves it the most room to start.
+        starts = [_lunch_starts(shift, leave, back, origin) for leave, _, back, _ in usable]
+        host = max(range(len(usable)), key=lambda k: starts[k][1] - starts[k][0], default=None)
+        if host is not None and starts[host][1] < starts[host][0]:
+            host = None
         longest = max(usable, key=lambda seg: seg[2] - seg[0], default=None)
         for number, (leave, frm, back, to) in enumerate(usable):
             vehicle_id = f"t{technician.pk}.{number}"
             technicians[vehicle_id] = technician
             length = _seconds(back, origin) - _seconds(leave, origin)
-            # PyVRP 0.14 has no break activity: lunch is reserved as time the longest segment
-            # may not use (the technician takes it in any gap), not placed at an hour.
-            if (leave, frm, back, to) == longest:
+            break_window = None
+            if lunch and number == host:
+                break_window = starts[host]
+                lunch_shifts[vehicle_id] = shift
+            elif lunch and host is None and (leave, frm, back, to) == longest:
+                # No segment can start the lunch inside its span (a short or split shift):
+                # it is kept as time the longest segment may not use.
                 length = max(0, length - lunch)
             vehicles.append(
                 Vehicle(
@@ -192,6 +205,8 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
                     shift_end=_seconds(back, origin),
                     skills=skills,
                     max_duration=length,
+                    break_window=break_window,
+                    break_duration=lunch if break_window else 0,
                 )
             )
 
@@ -227,7 +242,14 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         )
         jobs.append(
             _planned_job(
-                job_id, request, origin, now, at, booked=job_id in movable, excluded=excluded
+                job_id,
+                request,
+                origin,
+                now,
+                at,
+                booked=job_id in movable,
+                excluded=excluded,
+                margin=tenant.window_margin_minutes,
             )
         )
 
@@ -235,14 +257,35 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         return None
     duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
     problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
-    return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
+    return DayModel(
+        tenant, origin, problem, technicians, requests, movable, retimes, signatures, lunch_shifts
+    )
+
+
+def _lunch_starts(shift: Shift, leave: datetime, back: datetime, origin: datetime) -> tuple:
+    """When the lunch may start within one segment, in seconds from `origin`: the span the
+    board's lunch rule uses (`dispatch.rules`), clipped so the whole break fits the segment."""
+    day = timezone.localtime(shift.start, origin.tzinfo).date()
+    span_from = datetime.combine(day, LUNCH_FROM, tzinfo=origin.tzinfo)
+    span_to = datetime.combine(day, LUNCH_TO, tzinfo=origin.tzinfo)
+    lunch = timedelta(minutes=shift.lunch_minutes)
+    earliest = max(span_from, leave)
+    latest = min(span_to, back) - lunch
+    return _seconds(earliest, origin), _seconds(latest, origin)
 
 
 def _planned_job(
-    job_id, request: ServiceRequest, origin, now, at, booked=False, excluded=frozenset()
+    job_id,
+    request: ServiceRequest,
+    origin,
+    now,
+    at,
+    booked=False,
+    excluded=frozenset(),
+    margin: int | None = None,
 ) -> SolverJob:
     tw_start = max(request.window_start, now)
-    tw_end = max(tw_start, latest_arrival(request.window_end, now))
+    tw_end = max(tw_start, latest_arrival(request.window_end, now, margin_minutes=margin))
     priority = 6 - request.priority
     if booked:
         # It holds a visit: the customer has the promise in writing. A re-plan that drops it to
@@ -291,6 +334,25 @@ def plan_day(
 
 
 def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanResult:
+    # Never trust the solver: a plan the independent checker faults is not written at all.
+    violations = check_solution(model.problem, solution)
+    if violations:
+        log.error(
+            "plan for tenant %s refused: %d violations",
+            model.tenant.pk,
+            len(violations),
+            extra={
+                "event": "plan_refused",
+                "tenant_id": model.tenant.pk,
+                "day": model.origin.date().isoformat(),
+                "solver": solution.solver,
+                "violations": [
+                    {"kind": v.kind, "vehicle": v.vehicle_id, "job": v.job_id, "detail": v.detail}
+                    for v in violations[:50]
+                ],
+            },
+        )
+        return PlanResult(failed=True, runtime_s=solution.runtime_s)
     result = PlanResult(runtime_s=solution.runtime_s, cost=solution.cost)
     technician_ids = sorted(t.pk for t in model.technicians.values())
     # Locks in id order, the same technicians the emergency rule locks one at a time.
@@ -306,6 +368,7 @@ def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanRes
         with transaction.atomic():
             constraints_deferred(Constraint.VISIT_NO_OVERLAP)
             _apply_routes(model, solution, stale, now, result)
+            _apply_breaks(model, solution, stale)
             # Check now, inside the savepoint, so a plan that would double-book is undone
             # alone instead of failing the caller's commit.
             constraints_checked(Constraint.VISIT_NO_OVERLAP)
@@ -336,6 +399,21 @@ def _apply_routes(model, solution, stale: set[int], now, result: PlanResult) -> 
     for job_id, reason in solution.unassigned.items():
         if job_id not in placed:
             _leave_out(model, job_id, reason, result)
+
+
+def _apply_breaks(model: DayModel, solution: Solution, stale: set[int]) -> None:
+    """Each planned lunch is written on the technician's shift, for their day and the board; a
+    technician with no route today has no placed lunch."""
+    for vehicle_id, shift in model.lunch_shifts.items():
+        if shift.technician_id in stale:
+            continue
+        route = solution.route_of(vehicle_id)
+        placed = route.breaks[0] if route is not None and route.breaks else None
+        start = None if placed is None else model.origin + timedelta(seconds=placed.start)
+        end = None if placed is None else model.origin + timedelta(seconds=placed.end)
+        if (shift.break_start, shift.break_end) != (start, end):
+            shift.break_start, shift.break_end = start, end
+            shift.save(update_fields=["break_start", "break_end"])
 
 
 def _requeue_if_moving_in(model, job_id: str, technician: Technician, result) -> None:

@@ -5,6 +5,7 @@ and hand it to `get_solver().solve(...)`.
 """
 
 from dispatch.routing.problem import (
+    Break,
     Problem,
     Solution,
     SolverJob,
@@ -17,6 +18,7 @@ from dispatch.routing.solver import DEFAULT_SOLVER, Solver, get_solver
 
 __all__ = [
     "DEFAULT_SOLVER",
+    "Break",
     "Problem",
     "Solution",
     "Solver",

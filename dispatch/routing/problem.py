@@ -96,6 +96,15 @@ class Stop:
     end: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Break:
+    """A break placed on a route: never during a service or on the road; it may overlap
+    waiting, or be taken at home before leaving or after coming back."""
+
+    start: int
+    end: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class SolverRoute:
     """A technician's day: leaves home at `start`, serves `stops` in order, is back at `end`."""
@@ -106,6 +115,7 @@ class SolverRoute:
     end: int
     travel: int  # seconds on the road, from the duration matrix
     distance: int  # from the distance matrix
+    breaks: list[Break] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

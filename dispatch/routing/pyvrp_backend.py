@@ -19,7 +19,10 @@ How the domain rules land in PyVRP 0.14:
   can still be allowed to different technicians.
 - Jobs that no vehicle may or can serve are kept out of the model, with their reason.
 - Lunch breaks: PyVRP 0.14 has no break activity, and a break cannot be faked as a client
-  without a location of its own, so a `break_window` raises `NotImplementedError`.
+  without a location of its own. The search reserves the break's length out of the shift, then
+  `repair.solution_repair` places each break at a time, mends the routes that cannot take one
+  (dropping the fewest jobs) and re-inserts left-out jobs where a qualified technician has room;
+  `repair.solution_checked` runs the independent checker last, so `feasible` is the checker's.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyvrp
 from pyvrp.constants import MAX_VALUE
 from pyvrp.stop import MaxRuntime
 
+from dispatch.routing.eligibility import UNBOUNDED, eligibility
 from dispatch.routing.problem import (
     Problem,
     Solution,
@@ -43,8 +47,8 @@ from dispatch.routing.problem import (
     UnassignedReason,
     Vehicle,
 )
+from dispatch.routing.repair import solution_checked, solution_repair
 
-_UNBOUNDED = np.iinfo(np.int64).max
 # Share of the time limit given to finding a plan that serves every job before settling for
 # fewer. PyVRP's first local search usually finds one at once when there is one.
 PROBE_SHARE = 0.1
@@ -54,7 +58,9 @@ PROBE_SHARE = 0.1
 class PyVRPModel:
     """A `Problem` in PyVRP's terms, with what it takes to read the answer back."""
 
-    data: pyvrp.ProblemData | None  # None when there is nothing to route
+    # Builds the PyVRP data, every client required or not; None when there is nothing to route.
+    # Built on demand, one at a time: a ProblemData holds every profile's two matrices.
+    make: Callable[[bool], pyvrp.ProblemData] | None
     client_jobs: np.ndarray  # PyVRP client index -> index into problem.jobs
     type_vehicles: list[list[int]]  # PyVRP vehicle type -> indexes into problem.vehicles
     allowed: np.ndarray  # jobs x vehicles: skills and pins permit it
@@ -69,10 +75,10 @@ class PyVRPSolver:
         """Plan `problem`; `time_limit` bounds the search, building the model comes on top."""
         started = time.perf_counter()
         model = build_model(problem)
-        best = None if model.data is None else _search(model, time_limit=time_limit, seed=seed)
-        return read_solution(
-            problem=problem, model=model, best=best, runtime_s=time.perf_counter() - started
-        )
+        best = None if model.make is None else _search(model, time_limit=time_limit, seed=seed)
+        solution = read_solution(problem=problem, model=model, best=best, runtime_s=0.0)
+        solution = solution_checked(problem, solution_repair(problem, solution))
+        return replace(solution, runtime_s=time.perf_counter() - started)
 
 
 class _EverythingFits:
@@ -89,21 +95,22 @@ class _EverythingFits:
         self.started = now if self.started is None else self.started
         self.elapsed = now - self.started
         # PyVRP reports an infeasible best as the largest cost.
-        self.found = self.found or best_cost < _UNBOUNDED
+        self.found = self.found or best_cost < UNBOUNDED
         return self.elapsed > self.time_limit or (not self.found and self.elapsed > self.probe)
 
 
 def _search(model: PyVRPModel, *, time_limit: float, seed: int) -> pyvrp.Solution:
     """Look for a plan serving every job; failing that, choose which jobs to leave out."""
-    assert model.data is not None
+    assert model.make is not None
     if model.may_fit:
-        everything = model.data.replace(clients=[_required(c) for c in model.data.clients()])
         stop = _EverythingFits(time_limit=time_limit, probe=PROBE_SHARE * time_limit)
-        best = _pyvrp_solve(everything, stop=stop, seed=seed)
+        best = _pyvrp_solve(model.make(True), stop=stop, seed=seed)
         if best.is_feasible() and best.is_complete():
             return best
         time_limit = max(time_limit - stop.elapsed, 0.0)
-    return _pyvrp_solve(model.data, stop=MaxRuntime(time_limit), seed=seed)
+        # The probe's data is gone before the second is built: never two copies at once.
+        del best
+    return _pyvrp_solve(model.make(False), stop=MaxRuntime(time_limit), seed=seed)
 
 
 def _pyvrp_solve(
@@ -112,25 +119,8 @@ def _pyvrp_solve(
     return pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False).best
 
 
-def _required(client: pyvrp.Client) -> pyvrp.Client:
-    return pyvrp.Client(
-        location=client.location,
-        delivery=client.delivery,
-        pickup=client.pickup,
-        service_duration=client.service_duration,
-        tw_early=client.tw_early,
-        tw_late=client.tw_late,
-        release_time=client.release_time,
-        prize=client.prize,
-        required=True,
-        name=client.name,
-    )
-
-
 def build_model(problem: Problem) -> PyVRPModel:
-    if any(v.break_window is not None or v.break_duration for v in problem.vehicles):
-        raise NotImplementedError("breaks are not supported by the PyVRP 0.14 backend")
-    allowed, servable, unassigned = _eligibility(problem)
+    allowed, servable, unassigned = eligibility(problem)
     client_jobs = np.flatnonzero(servable)
     if not len(client_jobs):
         return PyVRPModel(None, client_jobs, [], allowed, unassigned)
@@ -146,26 +136,31 @@ def build_model(problem: Problem) -> PyVRPModel:
     vehicle_types, type_vehicles = _vehicle_types(
         problem.vehicles, home_of.reshape(-1, 2), profile_of.ravel(), jobs=jobs
     )
-    data = pyvrp.ProblemData(
-        locations=[pyvrp.Location(x=0, y=0) for _ in locations],
-        clients=_clients(jobs, first_location=len(homes), unit_prize=unit_prize),
-        depots=[pyvrp.Depot(location=idx) for idx in range(len(homes))],
-        vehicle_types=vehicle_types,
-        distance_matrices=distances,
-        duration_matrices=durations,
-    )
+
+    def make(required: bool) -> pyvrp.ProblemData:
+        return pyvrp.ProblemData(
+            locations=[pyvrp.Location(x=0, y=0) for _ in locations],
+            clients=_clients(
+                jobs, first_location=len(homes), unit_prize=unit_prize, required=required
+            ),
+            depots=[pyvrp.Depot(location=idx) for idx in range(len(homes))],
+            vehicle_types=vehicle_types,
+            distance_matrices=distances,
+            duration_matrices=durations,
+        )
+
     may_fit = _may_fit(problem.vehicles, jobs)
-    return PyVRPModel(data, client_jobs, type_vehicles, allowed, unassigned, may_fit)
+    return PyVRPModel(make, client_jobs, type_vehicles, allowed, unassigned, may_fit)
 
 
 def _may_fit(vehicles: Sequence[Vehicle], jobs: list[SolverJob]) -> bool:
     """False when the jobs need more service time or load than the whole fleet has."""
     hours = sum(
-        min(v.shift_end - v.shift_start, _UNBOUNDED if v.max_duration is None else v.max_duration)
+        min(v.shift_end - v.shift_start, UNBOUNDED if v.max_duration is None else v.max_duration)
         for v in vehicles
     )
     if any(v.capacity is None for v in vehicles):
-        room = _UNBOUNDED
+        room = UNBOUNDED
     else:
         room = sum(v.capacity or 0 for v in vehicles)
     return sum(j.service for j in jobs) <= hours and sum(j.demand for j in jobs) <= room
@@ -197,87 +192,9 @@ def read_solution(
     )
 
 
-def _eligibility(
-    problem: Problem,
-) -> tuple[np.ndarray, np.ndarray, dict[str, UnassignedReason]]:
-    """Which vehicle may serve which job, which jobs go to the solver, and why not the others."""
-    jobs, vehicles = problem.jobs, problem.vehicles
-    index = {vehicle.id: i for i, vehicle in enumerate(vehicles)}
-    pins = np.array(
-        [-1 if job.pinned_to is None else index.get(job.pinned_to, -2) for job in jobs],
-        dtype=np.int64,
-    ).reshape(-1, 1)
-    allowed = _qualified(jobs, vehicles) & ((pins == -1) | (pins == np.arange(len(vehicles))))
-    for j, job in enumerate(jobs):
-        if job.excluded:  # rare (someone who could not finish it): a row at a time
-            allowed[j] &= [vehicle.id not in job.excluded for vehicle in vehicles]
-    capacity = _column(vehicles, "capacity", default=_UNBOUNDED)
-    fits = allowed & (_column(jobs, "demand").reshape(-1, 1) <= capacity)
-    reachable = fits & _reachable(problem)
-
-    # The first rule that rules out every vehicle names the reason; with nobody on shift,
-    # the day is simply full.
-    checks = (
-        (pins.ravel() != -2, UnassignedReason.PINNED_VEHICLE_UNAVAILABLE),
-        (allowed.any(axis=1) | (not vehicles), UnassignedReason.SKILLS),
-        (fits.any(axis=1), UnassignedReason.NO_CAPACITY),
-        (reachable.any(axis=1), UnassignedReason.UNREACHABLE),
-    )
-    unassigned: dict[str, UnassignedReason] = {}
-    servable = np.ones(len(jobs), dtype=bool)
-    for passes, reason in checks:
-        for j in np.flatnonzero(servable & ~passes):
-            unassigned[jobs[j].id] = reason
-        servable &= passes
-    return allowed, servable, unassigned
-
-
-def _qualified(jobs: Sequence[SolverJob], vehicles: Sequence[Vehicle]) -> np.ndarray:
-    """jobs x vehicles: the vehicle has every skill the job needs."""
-    skills = sorted({skill for job in jobs for skill in job.skills})
-    column = {skill: k for k, skill in enumerate(skills)}
-    needs = np.zeros((len(jobs), len(skills)), dtype=np.int32)
-    for j, job in enumerate(jobs):
-        needs[j, [column[skill] for skill in job.skills]] = 1
-    lacks = np.array(
-        [[skill not in vehicle.skills for skill in skills] for vehicle in vehicles],
-        dtype=np.int32,
-    ).reshape(len(vehicles), len(skills))
-    return (needs @ lacks.T) == 0
-
-
-def _reachable(problem: Problem) -> np.ndarray:
-    """jobs x vehicles: served alone, straight from home, the job keeps its window and the shift."""
-    jobs, vehicles = problem.jobs, problem.vehicles
-    location, service, tw_start, tw_end = (
-        _column(jobs, name).reshape(-1, 1) for name in ("location", "service", "tw_start", "tw_end")
-    )
-    start, end, shift_start, shift_end = (
-        _column(vehicles, name) for name in ("start", "end", "shift_start", "shift_end")
-    )
-    max_duration = _column(vehicles, "max_duration", default=_UNBOUNDED)
-
-    there = problem.duration[start, location]  # broadcasts to jobs x vehicles
-    back = problem.duration[location, end]
-    begin = np.maximum(shift_start + there, tw_start)
-    # Leaving home later is allowed, so waiting never counts against max_duration.
-    return (
-        (begin <= tw_end)
-        & (begin + service + back <= shift_end)
-        & (there + service + back <= max_duration)
-    )
-
-
-def _column(
-    items: Sequence[SolverJob] | Sequence[Vehicle], name: str, default: int = 0
-) -> np.ndarray:
-    values = (getattr(item, name) for item in items)
-    return np.fromiter((default if v is None else v for v in values), np.int64, len(items))
-
-
 def _matrices(
     problem: Problem, locations: np.ndarray, blocked: list[np.ndarray], *, jobs: list[SolverJob]
-) -> tuple[int, list[np.ndarray], list[np.ndarray]]:
+) -> tuple[int, Sequence[np.ndarray], Sequence[np.ndarray]]:
     """The prize of one priority level, and each profile's distance and duration matrix."""
     cells = np.ix_(locations, locations)
     duration = problem.duration[cells]
@@ -290,9 +207,27 @@ def _matrices(
     cost = min(MAX_VALUE, 4 * unit_prize * max(job.priority for job in jobs))
     shifts = [(v.shift_start, v.shift_end) for v in problem.vehicles]
     delay = min(MAX_VALUE, max(end for _, end in shifts) - min(start for start, _ in shifts) + 1)
-    distances = [_block(distance, cut, value=cost) for cut in blocked]
-    durations = [_block(duration, cut, value=delay) for cut in blocked]
+    distances = _Blocked(distance, blocked, value=cost)
+    durations = _Blocked(duration, blocked, value=delay)
     return unit_prize, distances, durations
+
+
+class _Blocked(Sequence):
+    """Each profile's matrix, made when PyVRP reads it: PyVRP copies every matrix it is given,
+    so a list of ready copies would hold each profile twice while the data is built."""
+
+    def __init__(self, matrix: np.ndarray, blocked: list[np.ndarray], *, value: int) -> None:
+        self.matrix, self.blocked, self.value = matrix, blocked, value
+
+    def __len__(self) -> int:
+        return len(self.blocked)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        return _block(self.matrix, self.blocked[k], value=self.value)
 
 
 def _block(matrix: np.ndarray, blocked: np.ndarray, *, value: int) -> np.ndarray:
@@ -312,7 +247,9 @@ def _unit_prize(distance: np.ndarray) -> int:
     return 2 * int(distance.max(initial=0)) + 1
 
 
-def _clients(jobs: list[SolverJob], *, first_location: int, unit_prize: int) -> list[pyvrp.Client]:
+def _clients(
+    jobs: list[SolverJob], *, first_location: int, unit_prize: int, required: bool = False
+) -> list[pyvrp.Client]:
     with_load = any(job.demand for job in jobs)  # must agree with the vehicles' capacity
     return [
         pyvrp.Client(
@@ -322,7 +259,7 @@ def _clients(jobs: list[SolverJob], *, first_location: int, unit_prize: int) -> 
             tw_early=job.tw_start,
             tw_late=job.tw_end,
             prize=job.priority * unit_prize,
-            required=False,
+            required=required,
             name=job.id,
         )
         for k, job in enumerate(jobs)
@@ -342,13 +279,13 @@ def _vehicle_types(
     day_demand = sum(job.demand for job in jobs)
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, vehicle in enumerate(vehicles):
-        capacity = min(day_demand, _UNBOUNDED if vehicle.capacity is None else vehicle.capacity)
+        capacity = min(day_demand, UNBOUNDED if vehicle.capacity is None else vehicle.capacity)
         key = (
             int(home_of[i, 0]),
             int(home_of[i, 1]),
             vehicle.shift_start,
             vehicle.shift_end,
-            _UNBOUNDED if vehicle.max_duration is None else vehicle.max_duration,
+            _working_time(vehicle),
             capacity,
             int(profile_of[i]),
         )
@@ -371,6 +308,16 @@ def _vehicle_types(
         )
     ]
     return vehicle_types, list(groups.values())
+
+
+def _working_time(vehicle: Vehicle) -> int:
+    """The longest route PyVRP may plan: the break's length is kept out of it (placed later)."""
+    longest = vehicle.shift_end - vehicle.shift_start
+    if vehicle.max_duration is not None:
+        longest = min(longest, vehicle.max_duration)
+    if vehicle.break_window is None:
+        return UNBOUNDED if vehicle.max_duration is None else vehicle.max_duration
+    return max(0, longest - vehicle.break_duration)
 
 
 def _route(

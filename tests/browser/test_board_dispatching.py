@@ -259,3 +259,18 @@ def test_the_queue_pages_on_the_server_and_says_how_many_match(
     expect(page.get_by_test_id("page-info")).to_have_text("1–1 of 1")
     expect(page.locator("tbody#rows tr[data-id]")).to_have_count(1)
     expect(page.locator(f"tbody#rows tr[data-id='{emergency.pk}']")).to_have_count(1)
+
+
+def test_the_timeline_shows_a_placed_lunch_as_an_item_on_the_technicians_row(
+    browser, server, dispatcher, technician
+):
+    from technicians.models import Shift
+
+    # Near the now-line, so it is in the timeline's first view at any hour the test runs.
+    lunch = (timezone.now() + timedelta(minutes=20)).replace(second=0, microsecond=0)
+    Shift.objects.filter(technician=technician).update(
+        lunch_minutes=30, break_start=lunch, break_end=lunch + timedelta(minutes=30)
+    )
+    page = open_board(browser, server, "dispatcher")
+
+    expect(technician_row(page, technician).locator(".vis-item.lunch")).to_have_text("lunch")

@@ -32,3 +32,22 @@ def test_a_technician_accepts_and_starts_a_job_from_the_phone(
 
     request.refresh_from_db()
     assert request.status == "en_route"
+
+
+def test_the_phone_shows_the_lunch_break_the_plan_placed(browser, server, technician):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from technicians.models import Shift
+
+    shift = Shift.objects.get(technician=technician, date=timezone.localdate())
+    lunch = timezone.localtime(shift.start).replace(hour=12, minute=30, second=0, microsecond=0)
+    Shift.objects.filter(pk=shift.pk).update(
+        lunch_minutes=30, break_start=lunch, break_end=lunch + timedelta(minutes=30)
+    )
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    login(page, server, "tech")
+
+    expect(page.get_by_test_id("lunch-line")).to_have_text("Lunch break 12:30–13:00")

@@ -290,6 +290,20 @@ def test_the_timeline_shows_the_active_crew_and_their_visits_today_and_tomorrow(
     assert datetime.fromisoformat(body["end"]) - start == timedelta(days=2)
 
 
+def test_the_timeline_shows_each_lunch_where_the_plan_placed_it(api, dispatcher, technician):
+    shift = Shift.objects.get(technician=technician)
+    lunch = timezone.localtime(shift.start).replace(hour=12, minute=30, second=0, microsecond=0)
+    Shift.objects.filter(pk=shift.pk).update(
+        lunch_minutes=30, break_start=lunch, break_end=lunch + timedelta(minutes=30)
+    )
+
+    [crew] = api(dispatcher).get(TIMELINE).json()["technicians"]
+
+    [placed] = crew["shifts"]
+    assert datetime.fromisoformat(placed["break_start"]) == lunch
+    assert datetime.fromisoformat(placed["break_end"]) == lunch + timedelta(minutes=30)
+
+
 def test_the_timeline_filters_the_crew(api, dispatcher, technician, other_technician, fiber):
     other_technician.skills.set([fiber])
 

@@ -1,5 +1,6 @@
 """The rolling planner: routes that keep every agreed window, around pinned work."""
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from itertools import pairwise
 
@@ -244,12 +245,56 @@ def test_a_plan_that_would_double_book_is_rolled_back_alone(tenant, day, monkeyp
     assert live_visits().count() == 1  # only the blocker
 
 
-def test_lunch_is_reserved_out_of_the_route(tenant, day):
+def test_a_plan_the_checker_faults_is_refused_and_nothing_is_written(tenant, day, caplog):
+    worker(tenant, day)
+    request = planned(tenant, day, 10)
+    now = clock(tenant, day, 7)
+    model = build_day(tenant=tenant, day=day, now=now)
+    solution = get_solver().solve(model.problem, time_limit=1)
+    (route,) = solution.routes
+    # Planted: the service starts an hour after its window closes.
+    late = [
+        replace(stop, start=stop.start + 3 * 3600, end=stop.end + 3 * 3600) for stop in route.stops
+    ]
+    bad = replace(solution, routes=[replace(route, stops=late, end=route.end + 3 * 3600)])
+
+    with caplog.at_level("ERROR", logger="dispatch.engine.planner"):
+        result = apply_plan(model, bad, now=now)
+
+    assert result.failed is True and result.assigned == 0
+    assert live_visits().count() == 0
+    request.refresh_from_db()
+    assert request.status == "new"
+    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "plan_refused"]
+    assert {v["kind"] for v in record.violations} >= {"window"}
+
+
+def test_lunch_is_a_break_to_place_inside_the_lunch_span(tenant, day):
     technician = worker(tenant, day, start=9, end=12)
     Shift.objects.filter(technician=technician).update(lunch_minutes=60)
     model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
-    assert model.problem.vehicles[0].max_duration == 2 * 3600
-    assert model.problem.vehicles[0].id == f"t{technician.pk}.0"
+    (vehicle,) = model.problem.vehicles
+    # The break may start from 11:00 (the lunch span) and must end by 12:00 (the shift).
+    assert vehicle.break_window == (11 * 3600, 11 * 3600)
+    assert vehicle.break_duration == 3600
+    assert vehicle.max_duration == 3 * 3600
+    assert vehicle.id == f"t{technician.pk}.0"
+
+
+def test_the_plan_places_each_lunch_clear_of_every_visit_and_writes_it_on_the_shift(tenant, day):
+    technician = worker(tenant, day, start=9, end=18)
+    Shift.objects.filter(technician=technician).update(lunch_minutes=30)
+    for i, hour in enumerate((9, 11, 11, 12, 13, 14)):
+        planned(tenant, day, hour, spot=i, minutes=45)
+
+    result = plan(tenant, day)
+
+    shift = Shift.objects.get(technician=technician)
+    assert result.failed is False and shift.break_start is not None
+    assert shift.break_end - shift.break_start == timedelta(minutes=30)
+    assert clock(tenant, day, 11) <= shift.break_start <= clock(tenant, day, 14, 30)
+    for visit in live_visits():
+        assert visit.planned_end <= shift.break_start or visit.planned_start >= shift.break_end
 
 
 def test_fixed_work_splits_the_day_instead_of_becoming_a_job(tenant, day):
@@ -313,3 +358,16 @@ def test_a_booked_visit_keeps_its_place_over_a_new_request_for_the_same_time(ten
     newcomer.refresh_from_db()
     assert booked.status == "assigned"
     assert newcomer.status == "new" and newcomer.plan_note
+
+
+@pytest.mark.parametrize("margin", [0, 30, 45])
+def test_the_latest_arrival_keeps_the_tenants_window_margin(tenant, day, margin):
+    tenant.window_margin_minutes = margin
+    tenant.save()
+    worker(tenant, day)
+    planned(tenant, day, 10)
+
+    model = build_day(tenant=tenant, day=day, now=clock(tenant, day, 7))
+
+    (job,) = model.problem.jobs
+    assert job.tw_end == 12 * 3600 - margin * 60

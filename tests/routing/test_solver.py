@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bench.vrptw_instances import SCALE, read_bks, read_instance, to_problem
+from dispatch.feasibility import check_solution
 from dispatch.routing import (
     Problem,
     Solution,
@@ -44,14 +45,15 @@ def job(job_id: str, location: int, **fields) -> SolverJob:
     return SolverJob(id=job_id, location=location, **(defaults | fields))
 
 
-def solve(problem: Problem) -> Solution:
-    solution = get_solver().solve(problem, time_limit=TIME_LIMIT)
+def solve(problem: Problem, name: str | None = None) -> Solution:
+    solution = get_solver(name).solve(problem, time_limit=TIME_LIMIT)
     assert_plan_holds(problem, solution)
     return solution
 
 
 def assert_plan_holds(problem: Problem, solution: Solution) -> None:
     """Every rule, recomputed from the problem rather than taken from the solver."""
+    assert check_solution(problem, solution) == []
     jobs = {j.id: j for j in problem.jobs}
     vehicles = {v.id: v for v in problem.vehicles}
     served = [stop.job_id for route in solution.routes for stop in route.stops]
@@ -62,7 +64,9 @@ def assert_plan_holds(problem: Problem, solution: Solution) -> None:
         assert clock >= vehicle.shift_start
         for stop in route.stops:
             visit = jobs[stop.job_id]
-            assert stop.arrival == clock + problem.duration[here, visit.location]
+            drive = clock + problem.duration[here, visit.location]
+            # A break taken before the drive delays the arrival; otherwise it is exact.
+            assert stop.arrival == drive if not route.breaks else stop.arrival >= drive
             assert max(stop.arrival, visit.tw_start) <= stop.start <= visit.tw_end
             assert stop.end == stop.start + visit.service
             assert visit.skills <= vehicle.skills
@@ -300,15 +304,61 @@ def test_an_empty_day_is_an_empty_plan() -> None:
     assert solution.unassigned == {}
 
 
-def test_a_lunch_break_is_refused_until_it_is_supported() -> None:
+@pytest.mark.parametrize("name", ["pyvrp", "vroom"])
+def test_a_lunch_break_is_placed_inside_its_window_clear_of_every_service(name: str) -> None:
+    # Services every hour from 0:00 to 9:00 would run straight through a 4:00-6:00 lunch window.
     problem = Problem(
-        vehicles=[technician("ann", break_window=(12 * 3600, 14 * 3600), break_duration=1800)],
-        jobs=[job("a", 1)],
-        duration=line_matrix([0, 1]),
+        vehicles=[technician("ann", break_window=(4 * 3600, 6 * 3600), break_duration=1800)],
+        jobs=[job(f"j{k}", 1 + k % 3, tw_start=k * 3600, tw_end=k * 3600 + 1800) for k in range(9)],
+        duration=line_matrix([0, 1, 2, 3]),
     )
 
-    with pytest.raises(NotImplementedError):
-        get_solver().solve(problem, time_limit=TIME_LIMIT)
+    solution = solve(problem, name)
+
+    (lunch,) = solution.route_of("ann").breaks
+    assert 4 * 3600 <= lunch.start <= 6 * 3600 and lunch.end - lunch.start == 1800
+    for stop in solution.route_of("ann").stops:
+        assert stop.end <= lunch.start or stop.start >= lunch.end
+    assert len(solution.unassigned) <= 1 and solution.feasible
+
+
+@pytest.mark.parametrize("name", ["pyvrp", "vroom"])
+def test_a_route_that_cannot_take_its_break_drops_the_fewest_jobs(name: str) -> None:
+    # Back-to-back services fill 3:00-7:00 exactly, so the 4:00-6:00 lunch needs one of them out.
+    jobs = [
+        job(f"j{k}", 1, service=3600, tw_start=(3 + k) * 3600, tw_end=(3 + k) * 3600)
+        for k in range(4)
+    ]
+    problem = Problem(
+        vehicles=[technician("ann", break_window=(4 * 3600, 6 * 3600), break_duration=1800)],
+        jobs=jobs,
+        duration=line_matrix([0, 0]),
+    )
+
+    solution = solve(problem, name)
+
+    assert len(solution.route_of("ann").stops) == 3 and len(solution.unassigned) == 1
+    assert solution.feasible and solution.route_of("ann").breaks
+
+
+@pytest.mark.parametrize("name", ["pyvrp", "vroom"])
+def test_a_job_only_one_technician_can_do_is_not_left_out_while_they_have_room(name: str) -> None:
+    problem = Problem(
+        vehicles=[
+            technician("ann", skills=frozenset({"fiber", "copper"})),
+            *(technician(f"t{k}", skills=frozenset({"copper"})) for k in range(3)),
+        ],
+        jobs=[
+            job("rare", 5, skills=frozenset({"fiber"}), tw_start=3600, tw_end=7200),
+            *(job(f"c{k}", 1 + k % 4, skills=frozenset({"copper"})) for k in range(12)),
+        ],
+        duration=line_matrix([0, 1, 2, 3, 4, 5]),
+    )
+
+    solution = solve(problem, name)
+
+    assert "rare" in {stop.job_id for stop in solution.route_of("ann").stops}
+    assert solution.unassigned == {}
 
 
 def test_an_unknown_solver_name_is_refused() -> None:
@@ -331,3 +381,19 @@ def test_it_solves_solomon_c101_within_two_percent_of_the_best_known() -> None:
     assert not solution.unassigned
     gap = (solution.cost / SCALE) / read_bks(TEST_DATA / "bks.csv")["C101"] - 1
     assert gap <= 0.02
+
+
+def test_the_default_solver_plans_a_day_with_breaks_on_vroom_and_any_other_on_pyvrp() -> None:
+    lunch = {"break_window": (4 * 3600, 6 * 3600), "break_duration": 1800}
+    matrix = line_matrix([0, 1])
+    with_lunch = Problem(vehicles=[technician("ann", **lunch)], jobs=[job("a", 1)], duration=matrix)
+    plain = Problem(vehicles=[technician("ann")], jobs=[job("a", 1)], duration=matrix)
+    limited = Problem(
+        vehicles=[technician("ann", max_duration=DAY // 2, **lunch)],
+        jobs=[job("a", 1)],
+        duration=matrix,
+    )
+
+    assert solve(with_lunch).solver == "vroom"
+    assert solve(plain).solver == "pyvrp"
+    assert solve(limited).solver == "pyvrp"

@@ -190,3 +190,22 @@ def test_arriving_late_pushes_the_rest_of_the_route_and_flags_a_broken_promise(
     assert assigned.planned_start >= now
     assert following.planned_start >= assigned.planned_end
     assert ServiceRequest.objects.get(pk=next_request.pk).window_at_risk is True
+
+
+def test_the_day_shows_the_lunch_break_the_plan_placed(technician):
+    from technicians.models import Shift
+
+    shift = Shift.objects.get(technician=technician, date=timezone.localdate())
+    lunch = timezone.localtime(shift.start).replace(hour=12, minute=30, second=0, microsecond=0)
+    shift.lunch_minutes = 30
+    shift.break_start, shift.break_end = lunch, lunch + timedelta(minutes=30)
+    shift.save()
+
+    placed = day_of(technician.user)["shift"]
+
+    assert placed["break_start"].startswith(lunch.date().isoformat() + "T12:30")
+    assert placed["break_end"].startswith(lunch.date().isoformat() + "T13:00")
+
+
+def test_a_day_without_a_placed_lunch_says_so(technician):
+    assert day_of(technician.user)["shift"]["break_start"] is None

@@ -161,6 +161,11 @@ export class Timeline {
         id: `s-${t.id}-${i}`, group: t.id, start: s.start, end: s.end, type: "background",
         className: "shift", title: `${text.shift} ${fmtRange(s.start, s.end)}`,
       }));
+      t.shifts.filter((s) => s.break_start).forEach((s, i) => items.push({
+        id: `l-${t.id}-${i}`, group: t.id, start: s.break_start, end: s.break_end, type: "range",
+        className: "lunch", content: text.lunch_placed, editable: false, selectable: false,
+        title: `${text.lunch_placed} ${fmtRange(s.break_start, s.break_end)}`,
+      }));
       t.absences.forEach((a, i) => items.push({
         id: `a-${t.id}-${i}`, group: t.id, start: a.start, end: a.end, type: "background",
         className: "absence", content: text.absence, title: a.reason || text.absence,

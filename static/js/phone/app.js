@@ -61,6 +61,9 @@ async function render() {
   if (!day) return;
   $("day-date").textContent = day.date.split("-").reverse().join(".");
   $("consent").checked = day.technician.location_consent;
+  const lunch = $("lunch-line");
+  lunch.hidden = !(day.shift && day.shift.break_start);
+  if (!lunch.hidden) lunch.textContent = `${text.lunch} ${hhmm(day.shift.break_start)}–${hhmm(day.shift.break_end)}`;
   const list = $("jobs");
   const seen = new Set();
   let previous = null;
