@@ -10,7 +10,7 @@ whose route changed meanwhile (an emergency, an acceptance) keeps their route un
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -28,10 +28,12 @@ from core.db import (
     constraints_deferred,
 )
 from core.observability import assignment_counted
+from dispatch.engine import national
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
+from dispatch.routing.partition import PlainDay
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
 from requests_app.services import request_changed, request_flag_window_risk, request_transition
@@ -67,6 +69,8 @@ class DayModel:
     movable_visits: dict[str, Visit]
     retimes: list[tuple[Visit, datetime]]  # overdue fixed work, moved to when it can happen
     signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
+    # A day too large for one solve: no matrix (`problem` is None), planned in parts.
+    plain: PlainDay | None = field(default=None)
 
 
 @dataclass
@@ -233,6 +237,12 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
     if not vehicles and not jobs:
         return None
+    regions = [technicians[vehicle.id].territory for vehicle in vehicles]
+    plain = PlainDay(points=points, vehicles=vehicles, jobs=jobs, regions=regions)
+    if national.is_large(plain):  # no whole-day matrix: each part builds its own
+        model = DayModel(tenant, origin, None, technicians, requests, movable, retimes, signatures)
+        model.plain = plain
+        return model
     duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
     problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
     return DayModel(tenant, origin, problem, technicians, requests, movable, retimes, signatures)
@@ -282,12 +292,26 @@ def plan_day(
         model = build_day(tenant=tenant, day=day, now=now)
         if model is None:
             return PlanResult()
-        solution = get_solver().solve(
-            model.problem, time_limit=time_limit or settings.PLAN_TIME_LIMIT_SECONDS
-        )
+        limit = time_limit or settings.PLAN_TIME_LIMIT_SECONDS
+        if model.plain is not None:
+            solution = _solve_in_parts(model, time_limit=limit)
+        else:
+            solution = get_solver().solve(model.problem, time_limit=limit)
         result = apply_plan(model, solution, now=now)
     log.info("planned tenant %s %s: %s", tenant_id, day, result)
     return result
+
+
+def _solve_in_parts(model: DayModel, *, time_limit: float) -> Solution:
+    """A large day, planned in parts on the plan queue's workers; each part's plan was checked
+    there, and a part that failed is left out (its jobs and technicians keep what they have)."""
+    tenant = model.tenant
+    travel = {"speed_kmh": tenant.travel_speed_kmh, "detour": tenant.travel_detour_factor}
+    plan = national.day_solve_partitioned(day=model.plain, time_limit=time_limit, travel=travel)
+    failed = [part.key for part in plan.parts + plan.boundary if not part.applied]
+    if failed:
+        log.error("tenant %s: parts not applied: %s", tenant.pk, ", ".join(failed))
+    return plan.solution
 
 
 def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanResult:
