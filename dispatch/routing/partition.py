@@ -127,7 +127,7 @@ def _planar(points: Sequence[Point]) -> np.ndarray:
     return np.column_stack([coords[:, 0] * 111.2, coords[:, 1] * 111.2 * np.cos(lat)])
 
 
-def _nearest(frm: np.ndarray, to: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
+def _nearest(frm: np.ndarray, to: np.ndarray, *, chunk: int = 1024) -> np.ndarray:
     """For each row of `frm`, the index of the nearest row of `to` (memory bounded)."""
     out = np.empty(len(frm), dtype=np.int64)
     for begin in range(0, len(frm), chunk):
