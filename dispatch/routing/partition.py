@@ -34,6 +34,8 @@ from dispatch.routing.problem import (
 
 Point = tuple[float, float]  # (lat, lon)
 KMEANS_ROUNDS = 25
+# A job is compared with a territory's homes when it lies within this of their bounding box.
+BOX_MARGIN_KM = 30.0
 # The boundary pass offers each left-out job this many of the nearest idle technicians.
 BOUNDARY_NEIGHBOURS = 8
 
@@ -127,23 +129,44 @@ def _planar(points: Sequence[Point]) -> np.ndarray:
     return np.column_stack([coords[:, 0] * 111.2, coords[:, 1] * 111.2 * np.cos(lat)])
 
 
-def _nearest(frm: np.ndarray, to: np.ndarray, *, chunk: int = 1024) -> np.ndarray:
-    """For each row of `frm`, the index of the nearest row of `to` (memory bounded)."""
+def _nearest(frm: np.ndarray, to: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """For each row of `frm`, the index of the nearest row of `to` (memory bounded):
+    |a - b|² = |a|² - 2 a·b + |b|², and |a|² does not change which b is nearest."""
     out = np.empty(len(frm), dtype=np.int64)
+    to_squared = (to**2).sum(axis=1)
     for begin in range(0, len(frm), chunk):
         block = frm[begin : begin + chunk]
-        squared = ((block[:, None, :] - to[None, :, :]) ** 2).sum(axis=2)
-        out[begin : begin + chunk] = squared.argmin(axis=1)
+        out[begin : begin + chunk] = (to_squared[None, :] - 2 * block @ to.T).argmin(axis=1)
     return out
 
 
 def _job_regions(day: PlainDay, xy: np.ndarray, owners: dict[str, list[int]]) -> list[str]:
-    """A job belongs to the territory of its pinned vehicle, else of the nearest home."""
+    """A job belongs to the territory of its pinned vehicle, else of the nearest home. Homes
+    are searched territory by territory, among the jobs inside its box (plus a margin), so a
+    national day does not compare every job with every home."""
     if not day.vehicles:
         return ["" for _ in day.jobs]
     index = {vehicle.id: i for i, vehicle in enumerate(day.vehicles)}
-    homes = xy[[day.vehicles[i].start for i in range(len(day.vehicles))]]
-    nearest = _nearest(xy[[job.location for job in day.jobs]], homes) if day.jobs else []
+    homes = xy[[vehicle.start for vehicle in day.vehicles]]
+    jobs = xy[[job.location for job in day.jobs]].reshape(-1, 2)
+    best = np.full(len(jobs), np.inf)
+    nearest = np.full(len(jobs), -1, dtype=np.int64)
+    by_region: dict[str, list[int]] = defaultdict(list)
+    for i in range(len(day.vehicles)):
+        by_region[day.region_of(i)].append(i)
+    for members in by_region.values():
+        members = np.array(members)
+        low, high = homes[members].min(axis=0) - BOX_MARGIN_KM, homes[members].max(axis=0)
+        inside = np.flatnonzero(((jobs >= low) & (jobs <= high + BOX_MARGIN_KM)).all(axis=1))
+        if not len(inside):
+            continue
+        near = members[_nearest(jobs[inside], homes[members])]
+        squared = ((jobs[inside] - homes[near]) ** 2).sum(axis=1)
+        better = squared < best[inside]
+        best[inside[better]], nearest[inside[better]] = squared[better], near[better]
+    outside = np.flatnonzero(nearest == -1)
+    if len(outside):
+        nearest[outside] = _nearest(jobs[outside], homes)
     regions = []
     for job, near in zip(day.jobs, nearest, strict=True):
         vehicle = index.get(job.pinned_to) if job.pinned_to is not None else None
