@@ -323,17 +323,7 @@ def problem_from_payload(
 
 def solution_payload(solution: Solution) -> dict:
     return {
-        "routes": [
-            {
-                "vehicle_id": route.vehicle_id,
-                "stops": [[s.job_id, s.arrival, s.start, s.end] for s in route.stops],
-                "start": route.start,
-                "end": route.end,
-                "travel": route.travel,
-                "distance": route.distance,
-            }
-            for route in solution.routes
-        ],
+        "routes": [_route_payload(route) for route in solution.routes],
         "unassigned": {job_id: str(reason) for job_id, reason in solution.unassigned.items()},
         "cost": solution.cost,
         "feasible": solution.feasible,
@@ -342,22 +332,44 @@ def solution_payload(solution: Solution) -> dict:
     }
 
 
+def _route_payload(route: SolverRoute) -> dict:
+    plain = {
+        "vehicle_id": route.vehicle_id,
+        "stops": [[s.job_id, s.arrival, s.start, s.end] for s in route.stops],
+        "start": route.start,
+        "end": route.end,
+        "travel": route.travel,
+        "distance": route.distance,
+    }
+    breaks = getattr(route, "breaks", None)  # placed breaks, where the routes carry them
+    if breaks:
+        plain["breaks"] = [[b.start, b.end] for b in breaks]
+    return plain
+
+
+def _route(plain: dict) -> SolverRoute:
+    extra = {}
+    if plain.get("breaks"):
+        from dispatch.routing import problem
+
+        extra["breaks"] = [problem.Break(start=s, end=e) for s, e in plain["breaks"]]
+    return SolverRoute(
+        vehicle_id=plain["vehicle_id"],
+        stops=[
+            Stop(job_id=job_id, arrival=arrival, start=start, end=end)
+            for job_id, arrival, start, end in plain["stops"]
+        ],
+        start=plain["start"],
+        end=plain["end"],
+        travel=plain["travel"],
+        distance=plain["distance"],
+        **extra,
+    )
+
+
 def solution_from_payload(payload: dict) -> Solution:
     return Solution(
-        routes=[
-            SolverRoute(
-                vehicle_id=route["vehicle_id"],
-                stops=[
-                    Stop(job_id=job_id, arrival=arrival, start=start, end=end)
-                    for job_id, arrival, start, end in route["stops"]
-                ],
-                start=route["start"],
-                end=route["end"],
-                travel=route["travel"],
-                distance=route["distance"],
-            )
-            for route in payload["routes"]
-        ],
+        routes=[_route(route) for route in payload["routes"]],
         unassigned={job_id: UnassignedReason(r) for job_id, r in payload["unassigned"].items()},
         cost=payload["cost"],
         feasible=payload["feasible"],

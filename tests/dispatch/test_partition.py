@@ -115,3 +115,28 @@ def test_the_boundary_part_offers_left_out_jobs_the_idle_technicians_living_near
     owners = {day.vehicles[i].id.split(".")[0] for i in part.vehicles}
     assert 1 <= len(owners) <= 16
     assert boundary_part(day=day, region="south", left_out=[1], idle=[]) is None
+
+
+def test_a_parts_plan_comes_back_from_json_as_the_same_solution():
+    import json
+
+    from dispatch.routing import Solution, SolverRoute, Stop, UnassignedReason
+    from dispatch.routing.partition import solution_from_payload, solution_payload
+
+    solution = Solution(
+        routes=[
+            SolverRoute(
+                vehicle_id="t1.0",
+                stops=[Stop(job_id="r1", arrival=100, start=120, end=220)],
+                start=50,
+                end=300,
+                travel=80,
+                distance=900,
+            )
+        ],
+        unassigned={"r2": UnassignedReason.NO_CAPACITY},
+        cost=900,
+        solver="pyvrp",
+    )
+
+    assert solution_from_payload(json.loads(json.dumps(solution_payload(solution)))) == solution
