@@ -1,7 +1,7 @@
 """A national day planned in parts on real Celery workers, beside a whole-city solve.
 
     python -m bench.national [--technicians 3000 --jobs 30000 --part-size 150
-                              --part-seconds 20 --city-seconds 60 --workers 2 --seed 1]
+                              --part-seconds 15 --city-seconds 60 --workers 2 --seed 1]
 
 (`make bench-national` runs it with the embedded servers when DATABASE_URL / REDIS_URL are
 unset.)
@@ -241,8 +241,12 @@ def whole_city(city, *, seconds: float, seed: int) -> dict:
     wall = time.perf_counter() - started
     check = feasibility_checker()
     violations = None if check is None else len(check(problem, solution))
+    served = sum(len(route.stops) for route in solution.routes)
     return {
-        "served": sum(len(route.stops) for route in solution.routes),
+        "served": served,
+        "travel_min_per_served": round(
+            sum(route.travel for route in solution.routes) / 60 / max(1, served), 2
+        ),
         "violations": violations,
         "wall_s": round(wall, 1),
     }
@@ -262,7 +266,7 @@ def main() -> int:
     parser.add_argument("--technicians", type=int, default=3000)
     parser.add_argument("--jobs", type=int, default=30000)
     parser.add_argument("--part-size", type=int, default=150, help="technicians per part, at most")
-    parser.add_argument("--part-seconds", type=float, default=20, help="solver time per part")
+    parser.add_argument("--part-seconds", type=float, default=15, help="solver time per part")
     parser.add_argument("--city-seconds", type=float, default=60, help="the whole-city solve")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
@@ -322,6 +326,8 @@ def main() -> int:
     whole = whole_city(city, seconds=args.city_seconds, seed=args.seed)
     city_partitioned = len(city_ids & served_ids)
     city_parts = [part for part in plan.parts if part.key.startswith(f"{COMPARED_CITY}/")]
+    city_vehicles = {vehicle.id for vehicle in city.vehicles}
+    city_travel = sum(r.travel for r in solution.routes if r.vehicle_id in city_vehicles)
 
     results = {
         "technicians": len(day.vehicles),
@@ -345,6 +351,10 @@ def main() -> int:
         "city_parts": len(city_parts),
         "city_partitioned_served": city_partitioned,
         "city_whole_served": whole["served"],
+        "city_partitioned_travel_min_per_served": round(
+            city_travel / 60 / max(1, city_partitioned), 2
+        ),
+        "city_whole_travel_min_per_served": whole["travel_min_per_served"],
         "city_whole_violations": whole["violations"],
         "city_whole_wall_s": whole["wall_s"],
         "city_partitioned_to_whole": round(city_partitioned / max(1, whole["served"]), 4),
@@ -396,14 +406,14 @@ def main() -> int:
     print(
         metrics_table(
             [
-                ("jobs served", results["served"], results["jobs"], None, None, None),
-                ("violations", violations, None, None, "0", violations == 0 and checked),
-                ("wall (s)", results["wall_s"], None, None, "600", wall <= 600),
+                ("jobs served (of planned)", results["served"], results["jobs"], "", None, None),
+                ("violations", violations, "", "", "0", violations == 0 and checked),
+                ("wall (s)", results["wall_s"], "", "", "600", wall <= 600),
                 (
                     "peak RSS per worker (MB)",
                     results["peak_rss_mb_per_worker"],
-                    None,
-                    None,
+                    "",
+                    "",
                     "2000",
                     results["peak_rss_mb_per_worker"] <= 2000,
                 ),
