@@ -24,10 +24,12 @@ import resource
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from celery import group
 from django.conf import settings
 
+from config.celery import app
 from dispatch.routing import Solution, UnassignedReason, get_solver
 from dispatch.routing.partition import (
     Part,
@@ -43,6 +45,8 @@ from dispatch.routing.partition import (
 from dispatch.travel import TravelError, travel_for
 
 log = logging.getLogger(__name__)
+# The task that plans one part, asked for by name: tasks build on the engine, not the reverse.
+PLAN_PART = "dispatch.tasks.plan_part"
 # The boundary pass gets this share of a part's time limit.
 BOUNDARY_SHARE = 0.5
 # Waiting for the workers: when no part finished for this long (beyond a part's time limit),
@@ -155,8 +159,7 @@ def _solve_parts(
     day: PlainDay, parts: list[Part], *, time_limit: float, travel: dict, seed: int
 ) -> list[tuple[PartOutcome, Solution | None]]:
     """Each part solved as a `plan_part` task; the checked plans (None for a part not applied)."""
-    from dispatch.tasks import plan_part  # the tasks module imports the engine
-
+    plan_part = _registered(PLAN_PART)
     payloads = [part_payload(day=day, part=part) for part in parts]
     options = {"time_limit": time_limit, "travel": travel, "seed": seed}
     result = group(plan_part.s(part=payload, **options) for payload in payloads).apply_async()
@@ -180,6 +183,14 @@ def _solve_parts(
         result.forget()  # results are read once; the backend need not keep them
     pairs = zip(parts, payloads, strict=True)
     return [_read(part, payload, answers[k]) for k, (part, payload) in enumerate(pairs)]
+
+
+def _registered(task_name: str):
+    """The registered task; outside a worker, the first ask imports every app's tasks module
+    (Celery's autodiscovery), as a worker does at start."""
+    if task_name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[task_name]
 
 
 def _read(part: Part, payload: dict, answer) -> tuple[PartOutcome, Solution | None]:
@@ -246,12 +257,12 @@ def _matrix(travel: dict):
 
 
 def feasibility_checker():
-    """`dispatch.feasibility.check_solution`, or None while that module is not installed."""
+    """`dispatch.feasibility.check_solution`, or None while that module is not installed (it
+    comes from another branch; once both are merged, import it at the top instead)."""
     try:
-        from dispatch.feasibility import check_solution
+        return import_module("dispatch.feasibility").check_solution
     except ImportError:
         return None
-    return check_solution
 
 
 def _violation(violation) -> dict:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from dispatch.routing import problem as routing_problem
 from dispatch.routing.problem import (
     Problem,
     Solution,
@@ -349,10 +350,8 @@ def _route_payload(route: SolverRoute) -> dict:
 
 def _route(plain: dict) -> SolverRoute:
     extra = {}
-    if plain.get("breaks"):
-        from dispatch.routing import problem
-
-        extra["breaks"] = [problem.Break(start=s, end=e) for s, e in plain["breaks"]]
+    if plain.get("breaks"):  # only routes that carry breaks (routing_problem.Break) have any
+        extra["breaks"] = [routing_problem.Break(start=s, end=e) for s, e in plain["breaks"]]
     return SolverRoute(
         vehicle_id=plain["vehicle_id"],
         stops=[
