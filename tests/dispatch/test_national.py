@@ -168,3 +168,10 @@ def test_the_planner_plans_a_day_larger_than_the_partition_size_in_parts(tenant,
     for visit in Visit.objects.select_related("technician", "request"):
         # Each city's jobs went to its own technician.
         assert abs(visit.request.lat - visit.technician.home_lat) < 0.1
+
+
+def test_only_a_day_with_more_technicians_than_the_partition_size_is_planned_in_parts():
+    day = two_city_day()  # two technicians
+
+    assert national.is_large(day, part_size=1)
+    assert not national.is_large(day, part_size=2)
