@@ -237,6 +237,9 @@ MAP_ATTRIBUTION = env_str("MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
+# Only tasks declared with ignore_result=False store a result (a national day's parts).
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -444,6 +447,9 @@ RATELIMIT_FAIL_OPEN = True
 ASSIGN_OVERDUE_SECONDS = env_int("ASSIGN_OVERDUE_SECONDS", 60, minimum=1)
 ASSIGN_MAX_ATTEMPTS = env_int("ASSIGN_MAX_ATTEMPTS", 5, minimum=1)
 PLAN_TIME_LIMIT_SECONDS = env_int("PLAN_TIME_LIMIT_SECONDS", 10, minimum=1)
+# A day with more technicians than this is planned in parts of at most this many, each a task
+# on the plan queue (dispatch/engine/national.py).
+PLAN_PARTITION_SIZE = env_int("PLAN_PARTITION_SIZE", 300, minimum=10)
 PLAN_DAYS_AHEAD = env_int("PLAN_DAYS_AHEAD", 1, minimum=0)
 PLAN_DEBOUNCE_SECONDS = env_int("PLAN_DEBOUNCE_SECONDS", 20, minimum=1)
 # Planned arrivals aim this much before the end of the agreed window (slack for delays).

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from config.celery import task
-from dispatch.engine import emergency, planner, reconcile
+from dispatch.engine import emergency, national, planner, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ def _one_request(step, *, request_id: int, **options) -> str:
         return "failed"
 
 
-@task(queue="plan", time_limit=600)
+# A national day waits for its parts (dispatch/engine/national.py): longer than one solve.
+@task(queue="plan", time_limit=1800)
 def plan_tenant_day(*, tenant_id: int, day: str) -> dict | None:
     result = planner.plan_day(tenant_id=tenant_id, day=date.fromisoformat(day))
     return None if result is None else vars(result)
@@ -71,3 +72,10 @@ def plan_all() -> int:
             plan_tenant_day.delay(tenant_id=tenant.pk, day=day.isoformat())
             count += 1
     return count
+
+
+# Returns its routes through the result backend (the only task that does): the caller of a
+# partitioned day reads every part's plan back. Plain data in and out, no database.
+@task(queue="plan", time_limit=900, ignore_result=False)
+def plan_part(*, part: dict, time_limit: float, travel: dict, seed: int = 0) -> dict:
+    return national.part_solve(part=part, time_limit=time_limit, travel=travel, seed=seed)

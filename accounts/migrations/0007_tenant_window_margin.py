@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_tenant_superusers_demoted'),
+        ("accounts", "0006_tenant_superusers_demoted"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='window_margin_minutes',
-            field=models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MaxValueValidator(120)], verbose_name='planning margin before a window ends (minutes)'),
+            model_name="tenant",
+            name="window_margin_minutes",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                validators=[django.core.validators.MaxValueValidator(120)],
+                verbose_name="planning margin before a window ends (minutes)",
+            ),
         ),
     ]

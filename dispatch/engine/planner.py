@@ -28,11 +28,13 @@ from core.db import (
     constraints_deferred,
 )
 from core.observability import assignment_counted
+from dispatch.engine import national
 from dispatch.feasibility import check_solution
 from dispatch.models import Decision
 from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
+from dispatch.routing.partition import PlainDay
 from dispatch.rules import LUNCH_FROM, LUNCH_TO
 from dispatch.travel import travel_for_tenant
 from requests_app.models import ServiceRequest
@@ -70,6 +72,8 @@ class DayModel:
     retimes: list[tuple[Visit, datetime]]  # overdue fixed work, moved to when it can happen
     signatures: dict[int, tuple]  # technician id → their live visits when the plan was made
     lunch_shifts: dict[str, Shift] = field(default_factory=dict)  # vehicle placing the lunch
+    # A day too large for one solve: no matrix (`problem` is None), planned in parts.
+    plain: PlainDay | None = field(default=None)
 
 
 @dataclass
@@ -255,6 +259,14 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
     if not vehicles and not jobs:
         return None
+    regions = [technicians[vehicle.id].territory for vehicle in vehicles]
+    plain = PlainDay(points=points, vehicles=vehicles, jobs=jobs, regions=regions)
+    if national.is_large(plain):  # no whole-day matrix: each part builds its own
+        model = DayModel(
+            tenant, origin, None, technicians, requests, movable, retimes, signatures, lunch_shifts
+        )
+        model.plain = plain
+        return model
     duration, distance = travel_for_tenant(tenant).matrix(points or [(0.0, 0.0)])
     problem = Problem(vehicles=vehicles, jobs=jobs, duration=duration, distance=distance)
     return DayModel(
@@ -325,17 +337,33 @@ def plan_day(
         model = build_day(tenant=tenant, day=day, now=now)
         if model is None:
             return PlanResult()
-        solution = get_solver().solve(
-            model.problem, time_limit=time_limit or settings.PLAN_TIME_LIMIT_SECONDS
-        )
+        limit = time_limit or settings.PLAN_TIME_LIMIT_SECONDS
+        if model.plain is not None:
+            solution = _solve_in_parts(model, time_limit=limit)
+        else:
+            solution = get_solver().solve(model.problem, time_limit=limit)
         result = apply_plan(model, solution, now=now)
     log.info("planned tenant %s %s: %s", tenant_id, day, result)
     return result
 
 
+def _solve_in_parts(model: DayModel, *, time_limit: float) -> Solution:
+    """A large day, planned in parts on the plan queue's workers; each part's plan was checked
+    there, and a part that failed is left out (its jobs and technicians keep what they have)."""
+    tenant = model.tenant
+    travel = {"speed_kmh": tenant.travel_speed_kmh, "detour": tenant.travel_detour_factor}
+    plan = national.day_solve_partitioned(day=model.plain, time_limit=time_limit, travel=travel)
+    failed = [part.key for part in plan.parts + plan.boundary if not part.applied]
+    if failed:
+        log.error("tenant %s: parts not applied: %s", tenant.pk, ", ".join(failed))
+    return plan.solution
+
+
 def apply_plan(model: DayModel, solution: Solution, *, now: datetime) -> PlanResult:
-    # Never trust the solver: a plan the independent checker faults is not written at all.
-    violations = check_solution(model.problem, solution)
+    # Never trust the solver: a plan the independent checker faults is not written at all. A
+    # day planned in parts has no whole-day matrix: each part was checked on its worker, and a
+    # part that failed is not in `solution`.
+    violations = [] if model.problem is None else check_solution(model.problem, solution)
     if violations:
         log.error(
             "plan for tenant %s refused: %d violations",
