@@ -24,12 +24,12 @@ import resource
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from importlib import import_module
 
 from celery import group
 from django.conf import settings
 
 from config.celery import app
+from dispatch.feasibility import check_solution
 from dispatch.routing import Solution, UnassignedReason, get_solver
 from dispatch.routing.partition import (
     Part,
@@ -227,15 +227,12 @@ def part_solve(*, part: dict, time_limit: float, travel: dict, seed: int = 0) ->
     started = time.perf_counter()
     problem = problem_from_payload(part, matrix=_matrix(travel))
     solution = get_solver().solve(problem, time_limit=time_limit, seed=seed)
-    check = feasibility_checker()
-    violations = [] if check is None else [_violation(v) for v in check(problem, solution)]
-    if check is None:
-        log.warning("part %s: dispatch.feasibility is not installed; plan not checked", part["key"])
+    violations = [_violation(v) for v in check_solution(problem, solution)]
     return {
         "key": part["key"],
         "solution": solution_payload(solution),
         "violations": violations,
-        "checked": check is not None,
+        "checked": True,
         "runtime_s": round(time.perf_counter() - started, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "pid": os.getpid(),
@@ -254,15 +251,6 @@ def _matrix(travel: dict):
             return cached.fallback.matrix(points)
 
     return matrix
-
-
-def feasibility_checker():
-    """`dispatch.feasibility.check_solution`, or None while that module is not installed (it
-    comes from another branch; once both are merged, import it at the top instead)."""
-    try:
-        return import_module("dispatch.feasibility").check_solution
-    except ImportError:
-        return None
 
 
 def _violation(violation) -> dict:

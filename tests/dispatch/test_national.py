@@ -8,7 +8,8 @@ from django.utils import timezone
 from config.celery import app
 from dispatch.engine import national
 from dispatch.engine.planner import plan_day
-from dispatch.routing import SolverJob, UnassignedReason, Vehicle
+from dispatch.feasibility import check_solution
+from dispatch.routing import Solution, SolverJob, UnassignedReason, Vehicle
 from dispatch.routing.partition import PlainDay, part_payload, partition_day, problem_from_payload
 from dispatch.travel import GreatCircle
 from technicians.models import Shift, Visit
@@ -61,9 +62,6 @@ def test_a_two_part_day_planned_through_the_plan_tasks_serves_every_job():
 
 
 def test_each_parts_plan_is_checked_by_the_feasibility_checker():
-    check = national.feasibility_checker()
-    if check is None:
-        pytest.skip("dispatch.feasibility (the checker, issue 11 item 2) is not on this branch")
     day = two_city_day()
     plan = national.day_solve_partitioned(day=day, time_limit=1, travel=TRAVEL, part_size=1)
 
@@ -74,9 +72,8 @@ def test_each_parts_plan_is_checked_by_the_feasibility_checker():
         )
         ids = {vehicle.id for vehicle in problem.vehicles}
         routes = [route for route in plan.solution.routes if route.vehicle_id in ids]
-        from dispatch.routing import Solution
 
-        assert check(problem, Solution(routes=routes)) == []
+        assert check_solution(problem, Solution(routes=routes)) == []
 
 
 def test_a_part_whose_plan_fails_the_checker_is_not_applied(monkeypatch):
@@ -86,7 +83,7 @@ def test_a_part_whose_plan_fails_the_checker_is_not_applied(monkeypatch):
     def checker(problem, solution):
         return [Broken()] if any(v.id == "t2.0" for v in problem.vehicles) else []
 
-    monkeypatch.setattr(national, "feasibility_checker", lambda: checker)
+    monkeypatch.setattr(national, "check_solution", checker)
     plan = national.day_solve_partitioned(
         day=two_city_day(), time_limit=1, travel=TRAVEL, part_size=1
     )
