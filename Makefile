@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board bench-mobile bench-kpis clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-emergency bench-http bench-day bench-intake bench-board bench-mobile bench-kpis bench-chat clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-mobile: $(STAMP)
 
 bench-kpis: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.kpis
+
+bench-chat: $(STAMP)
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.chat
 
 # Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
 chaos: $(STAMP)
