@@ -191,8 +191,11 @@ async def open_sockets(ws_base: str, seeded: dict, deliveries: Deliveries, stop,
     return sockets, tasks
 
 
-async def bare_pushes(seeded: dict, deliveries: Deliveries, rounds: int) -> None:
-    """The baseline: frames of the same shape sent by `group_send` straight to the groups."""
+async def bare_pushes(seeded: dict, deliveries: Deliveries, rounds: int, interval: float) -> None:
+    """The baseline: frames of the same shape sent by `group_send` straight to the groups, at
+    the conversations' pace (each conversation one frame per `interval` / 2 s, as each side
+    hears a message every other interval)."""
+    gap = interval / len(seeded["chats"])
     from channels.layers import get_channel_layer
 
     from core import groups
@@ -207,15 +210,19 @@ async def bare_pushes(seeded: dict, deliveries: Deliveries, rounds: int) -> None
                 groups.conversation(chat["id"]),
                 {"type": "chat.push", "seq": 0, "message": {**frame, "attachment": False}},
             )
-        await asyncio.sleep(0.5)
+            await asyncio.sleep(gap)
 
 
 async def measure_messages(stack: Stack, seeded: dict, args) -> dict:
     base, ws_base = f"http://127.0.0.1:{stack.http_port}", f"ws://127.0.0.1:{stack.ws_port}"
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    # Sockets hold their connection: they get a pool of their own, without a limit; the POSTs
+    # share 64 connections (as a few proxies in front of many browsers would).
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as wsp,
+    ):
         product, bare, stop = Deliveries(), Deliveries(), asyncio.Event()
-        sockets, listeners = await open_sockets(ws_base, seeded, product, stop, http)
+        sockets, listeners = await open_sockets(ws_base, seeded, product, stop, wsp)
         print(f"· {len(sockets)} sockets open; {args.seconds:.0f} s of conversations", flush=True)
         talkers = [
             asyncio.create_task(
@@ -245,7 +252,7 @@ async def measure_messages(stack: Stack, seeded: dict, args) -> dict:
             asyncio.create_task(listen(ws, bare, "to-visitor", stop))
             for ws in sockets[: len(seeded["chats"])]
         ]
-        await bare_pushes(seeded, bare, rounds=3)
+        await bare_pushes(seeded, bare, rounds=2, interval=args.interval)
         await asyncio.sleep(2)
         stop.set()
         for task in listeners:
@@ -305,8 +312,13 @@ async def measure_queue(stack: Stack, seeded: dict, args) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench.chat", description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--interval", type=float, default=4.0, help="seconds between messages")
+    parser.add_argument("--seconds", type=float, default=40)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=10.0,
+        help="seconds between two messages of a conversation (alternately visitor, operator)",
+    )
     parser.add_argument("--grace", type=float, default=5)
     parser.add_argument("--open-contacts", type=int, default=5000)
     parser.add_argument("--queue-requests", type=int, default=60)
