@@ -116,6 +116,8 @@ class Deliveries:
     def __init__(self):
         self.sent: dict[tuple, float] = {}
         self.arrived: dict[tuple, float] = {}
+        self.answered: dict[tuple, float] = {}  # when the POST's answer came back
+        self.errors = 0
 
     def latencies(self) -> list[float]:
         return [self.arrived.get(key, math.inf) - sent for key, sent in self.sent.items()]
@@ -158,11 +160,13 @@ async def conversation(
         deliveries.sent[(side, body)] = time.perf_counter()
         try:
             async with http.post(url, json={"body": body}, headers=headers) as response:
+                await response.read()
+                deliveries.answered[(side, body)] = time.perf_counter()
                 if response.status != 201:
                     deliveries.sent.pop((side, body), None)
-                    deliveries.errors = getattr(deliveries, "errors", 0) + 1
+                    deliveries.errors += 1
         except aiohttp.ClientError:
-            deliveries.errors = getattr(deliveries, "errors", 0) + 1
+            deliveries.errors += 1
         await asyncio.sleep(args.interval)
 
 
@@ -262,7 +266,8 @@ async def measure_messages(stack: Stack, seeded: dict, args) -> dict:
     return {
         "product": _spread(product),
         "bare": _spread(bare),
-        "errors": getattr(product, "errors", 0),
+        "errors": product.errors,
+        "post": _post_spread(product),
     }
 
 
@@ -276,6 +281,24 @@ def _spread(deliveries: Deliveries) -> dict:
         "p95_ms": _ms(percentile(values, 0.95)),
         "p99_ms": _ms(percentile(values, 0.99)),
     }
+
+
+def _post_spread(deliveries: Deliveries) -> dict:
+    """The POSTs' own time (request to answer), per direction: the part of a delivery the HTTP
+    side takes, the rest being the push."""
+    found = {}
+    for side in ("to-op", "to-visitor"):
+        values = [
+            answered - deliveries.sent[key]
+            for key, answered in deliveries.answered.items()
+            if key[0] == side and key in deliveries.sent
+        ]
+        found[side] = {
+            "p50_ms": _ms(percentile(values, 0.5)),
+            "p99_ms": _ms(percentile(values, 0.99)),
+            "n": len(values),
+        }
+    return found
 
 
 def _ms(value: float) -> float | None:
@@ -355,6 +378,7 @@ def main() -> int:
         "messages": product,
         "messages_bare_group_send": bare,
         "message_post_errors": messages["errors"],
+        "message_posts": messages["post"],
         "queue": queue,
         "met": {
             "message_p99_ms": message_p99 is not None and message_p99 <= TARGETS["message_p99_ms"],
@@ -405,6 +429,8 @@ def main() -> int:
             metric=44,
         )
     )
+    for side, row in messages["post"].items():
+        print(f"· POST {side}: p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms (n {row['n']})")
     print(f"· wrote {args.output}")
     return 0
 
