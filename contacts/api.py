@@ -170,7 +170,7 @@ class ContactQueueView(ContactView):
 class ContactDetailView(ContactView):
     @extend_schema(responses={200: ContactDetailSerializer, **error_responses(404)})
     def get(self, request, pk: int):
-        return Response(_detail(self.contact(request, pk)))
+        return Response(_detail(get_contact_for_user(request.user, pk, full=True)))
 
 
 class ContactMessagesView(ContactView):

@@ -95,7 +95,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @role_required(*CONTACT_ROLES)
 def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        contact = get_contact_for_user(request.user, pk)
+        contact = get_contact_for_user(request.user, pk, full=True)
     except NotFound:
         raise Http404 from None
     tenant = contact.tenant
@@ -108,7 +108,7 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
         if isinstance(outcome, HttpResponse):
             return outcome
         days, chosen, category = outcome
-        contact = get_contact_for_user(request.user, pk)
+        contact = get_contact_for_user(request.user, pk, full=True)
     return render(
         request,
         "contacts/contact.html",
