@@ -61,6 +61,9 @@ bench-mobile: $(STAMP)
 bench-kpis: $(STAMP)
 	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.kpis
 
+bench-chat: $(STAMP)
+	$(PY) -m devtools.devstack run --profile bench -- $(PY) -m bench.chat
+
 # Faults injected into the real topology (bench/chaos.py): private embedded servers, bounded.
 chaos: $(STAMP)
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m devtools.devstack run --profile chaos -- $(PY) -m bench.chaos $(CHAOS_ARGS)

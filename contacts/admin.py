@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from contacts import models
-from core.admin import TenantScopedAdmin
+from core.admin import ReadOnlyAdmin, TenantScopedAdmin
 
 
 @admin.register(models.ContactSettings)
@@ -31,3 +31,18 @@ class ContactAdmin(TenantScopedAdmin):
 @admin.register(models.Campaign)
 class CampaignAdmin(TenantScopedAdmin):
     list_display = ["name", "channel", "created_at", "tenant"]
+
+
+@admin.register(models.ContactMessage)
+class ContactMessageAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "seq", "direction", "created_at", "tenant"]
+
+
+@admin.register(models.ContactChange)
+class ContactChangeAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "from_status", "to_status", "actor", "created_at", "tenant"]
+
+
+@admin.register(models.CampaignMessage)
+class CampaignMessageAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "customer", "status", "skip_reason", "send_after", "tenant"]

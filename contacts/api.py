@@ -82,6 +82,7 @@ class QueueQuery(serializers.Serializer):
     tenant = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(Contact.Status.choices, required=False)
     mine = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=200)
 
 
 class MessagesQuery(serializers.Serializer):
@@ -160,6 +161,7 @@ class ContactQueueView(ContactView):
             request.user,
             tenant_id=data.get("tenant"),
             mine=data["mine"],
+            limit=data["limit"],
             **({"statuses": statuses} if statuses else {}),
         )
         return Response([contact_payload(contact) for contact in contacts])
@@ -168,7 +170,7 @@ class ContactQueueView(ContactView):
 class ContactDetailView(ContactView):
     @extend_schema(responses={200: ContactDetailSerializer, **error_responses(404)})
     def get(self, request, pk: int):
-        return Response(_detail(self.contact(request, pk)))
+        return Response(_detail(get_contact_for_user(request.user, pk, full=True)))
 
 
 class ContactMessagesView(ContactView):

@@ -174,10 +174,17 @@ class Contact(TenantOwned):
         verbose_name_plural = _("contacts")
         ordering = ["sla_due", "priority", "pk"]
         indexes = [
-            # "Take next" and the queues read the open contacts by urgency, per client.
+            # "Take next" and the queues read the open contacts by urgency: walked in this
+            # order, a queue of several clients stops at its page instead of sorting them all.
             models.Index(
-                fields=["tenant", "sla_due", "priority"],
+                fields=["sla_due", "priority", "id"],
                 name="contact_open_by_urgency",
+                condition=~Q(status="done"),
+            ),
+            # A sender's open contact of a channel, which the next message joins.
+            models.Index(
+                fields=["tenant", "channel", "sender"],
+                name="contact_open_by_sender",
                 condition=~Q(status="done"),
             ),
         ]

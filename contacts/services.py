@@ -195,7 +195,11 @@ def contact_receive(
 
 
 def _locked(contact: Contact) -> Contact:
-    locked = Contact.objects.select_for_update().select_related("tenant").get(pk=contact.pk)
+    locked = (
+        Contact.objects.select_for_update()
+        .only("message_seq", "status", "first_response_at", "version", "assigned_to", "tenant")
+        .get(pk=contact.pk)
+    )
     for field in ("message_seq", "status", "first_response_at", "version", "assigned_to_id"):
         setattr(contact, field, getattr(locked, field))
     return contact
@@ -212,6 +216,11 @@ def message_add(
 ) -> ContactMessage:
     """A message numbered in its conversation under the contact's row lock, pushed after
     commit to the conversation's audience."""
+    body = _checked_body(body, attachment)
+    return _message_write(_locked(contact), direction, body, author, attachment)
+
+
+def _checked_body(body: str, attachment: Attachment | None) -> str:
     body = (body or "").replace("\x00", "").strip()
     if len(body) > MAX_BODY:
         raise DomainError(
@@ -220,7 +229,17 @@ def message_add(
         )
     if not body and attachment is None:
         raise DomainError(_("The message is empty."), field="body")
-    contact = _locked(contact)
+    return body
+
+
+def _message_write(
+    contact: Contact,
+    direction: str,
+    body: str,
+    author: User | None,
+    attachment: Attachment | None = None,
+) -> ContactMessage:
+    """The message of a contact whose row this transaction holds locked."""
     now = timezone.now()
     contact.message_seq += 1
     message = ContactMessage(
@@ -250,10 +269,11 @@ def message_add(
 def contact_reply(*, contact: Contact, author: User, body: str) -> ContactMessage:
     """An operator's answer: in the chat, or through the outbox in the client's name to where
     the contact came from."""
+    body = _checked_body(body, None)
     contact = _locked(contact)
     if contact.status == Status.DONE:
         raise ContactClosed()
-    message = message_add(contact=contact, direction=Direction.OUTBOUND, body=body, author=author)
+    message = _message_write(contact, Direction.OUTBOUND, body, author)
     now = timezone.now()
     before = contact.status
     fields = []

@@ -73,7 +73,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     tenant_id = _int(request.GET.get("client"))
     if tenant_id is not None and tenant_id not in {t.pk for t in served}:
         tenant_id = None
-    contacts = queue_for(user, tenant_id=tenant_id)
+    contacts = queue_for(user, tenant_id=tenant_id, limit=100)
     profile = profile_for(user)
     return render(
         request,
@@ -95,7 +95,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @role_required(*CONTACT_ROLES)
 def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        contact = get_contact_for_user(request.user, pk)
+        contact = get_contact_for_user(request.user, pk, full=True)
     except NotFound:
         raise Http404 from None
     tenant = contact.tenant
@@ -108,7 +108,7 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
         if isinstance(outcome, HttpResponse):
             return outcome
         days, chosen, category = outcome
-        contact = get_contact_for_user(request.user, pk)
+        contact = get_contact_for_user(request.user, pk, full=True)
     return render(
         request,
         "contacts/contact.html",
@@ -226,7 +226,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
         return redirect("contacts-supervisor")
     clients = []
     for tenant in served:
-        contacts = queue_for(user, tenant_id=tenant.pk)
+        contacts = queue_for(user, tenant_id=tenant.pk, limit=100)
         clients.append(
             {
                 "tenant": tenant,

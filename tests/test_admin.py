@@ -27,6 +27,9 @@ WRITTEN_BY_SERVICES = (
     "reports.DailyKpi",
     "reports.Dispute",
     "reports.PromiseRisk",
+    "contacts.ContactMessage",
+    "contacts.ContactChange",
+    "contacts.CampaignMessage",
 )
 
 

@@ -74,7 +74,7 @@ function apply(contact) {
 }
 
 async function resync() {
-  const query = live.client ? `?tenant=${live.client}` : "";
+  const query = live.client ? `?limit=100&tenant=${live.client}` : "?limit=100";
   const response = await fetch(`/api/v1/contacts/${query}`, { credentials: "same-origin" });
   if (response.ok) for (const contact of await response.json()) apply(contact);
 }
