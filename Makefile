@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-fieldday bench-emergency bench-http bench-day bench-national bench-intake bench-board bench-mobile bench-kpis clean
+.PHONY: up test smoke chaos screenshots lint vendor bench-vrptw bench-fieldday bench-emergency bench-http bench-day bench-national bench-intake bench-board bench-mobile bench-kpis bench-chat clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -130,6 +130,11 @@ def shoot(base: str, tracking: str, phone: str) -> None:
         ("admin-tenant", "admin", DESK, "/admin/", "en"),
         ("manager-reports", "manager", DESK, "/reports/", "en"),
         ("manager-surveys", "manager", DESK, "/surveys/", "ru"),
+        ("manager-contact-center", "manager", DESK, "/reports/contacts/", "en"),
+        ("operator-contacts", "operator", DESK, "/contacts/", "en"),
+        ("operator-contact", "operator", DESK, "/contacts/#first", "ru"),
+        ("supervisor-contacts", "manager", DESK, "/contacts/supervisor/", "kk"),
+        ("chat-widget", None, PHONE, "/chat/demo/almaty-telecom/#open", "en"),
         ("customer-portal", None, PHONE, "/p/almaty-telecom/", "en"),
         ("customer-tracking", None, PHONE, tracking.removeprefix(base), "ru"),
     ]
@@ -150,9 +155,17 @@ def shoot(base: str, tracking: str, phone: str) -> None:
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             time.sleep(1.0)  # the live badge, the timeline and fonts settle
-            if path.endswith("#first"):  # the board with the first job's drawer open
+            if path == "/board/#first":  # the board with the first job's drawer open
                 page.locator("tbody#rows tr[data-id]").first.click()
                 page.get_by_test_id("drawer").wait_for()
+                time.sleep(0.5)
+            elif path == "/contacts/#first":  # the first contact of the operator's queue
+                page.locator("#contact-rows tr[data-id] a").first.click()
+                page.get_by_test_id("conversation").wait_for()
+                time.sleep(0.5)
+            elif path.endswith("#open"):  # a client's page with its chat widget open
+                page.get_by_test_id("chat-launcher").click()
+                page.get_by_test_id("chat-panel").wait_for()
                 time.sleep(0.5)
             page.screenshot(path=str(OUT / f"{name}.png"))
             context.close()
