@@ -9,10 +9,12 @@ from django.db.models import (
     Aggregate,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -92,20 +94,27 @@ def time_to_restore(*, f: KpiFilter, tenant) -> Restoration:
 
 def restorations(f: KpiFilter, tenant) -> list[dict]:
     """Each emergency completed (for the last time) in the period: {done, seconds, within_sla,
-    category, channel}. From the completions since the period began — the last one overall is
-    in the period exactly when the last of these is before its end: one grouped query over the
-    period's completions (indexed), not a lookup per request."""
+    category, channel}. The last completion overall is in the period exactly when one is in it
+    and none came after: one grouped query over the period's completions (indexed), not a
+    lookup per request, nor a scan of every completion since (a past period stays cheap)."""
     emergencies = _requests(f).filter(kind=Kind.EMERGENCY, status=Status.COMPLETED)
+    later = StatusChange.objects.filter(
+        tenant_id=f.tenant_id,
+        request_id=OuterRef("request_id"),
+        to_status=Status.COMPLETED,
+        created_at__gte=f.end,
+    )
     rows = (
         StatusChange.objects.filter(
             tenant_id=f.tenant_id,
             to_status=Status.COMPLETED,
             created_at__gte=f.start,
+            created_at__lt=f.end,
             request_id__in=emergencies.values("pk"),
         )
+        .exclude(Exists(later))
         .values("request_id")
         .annotate(done=Max("created_at"))
-        .filter(done__lt=f.end)
         .values_list(
             "request__created_at",
             "done",
