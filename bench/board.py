@@ -407,11 +407,11 @@ def queries_per_endpoint(tenant: Tenant) -> dict:
 # ── 2. first load over HTTP (gunicorn) ───────────────────────────────────────────────────────
 
 
-def http_get(port: int, path: str, session: str) -> tuple[float, int, int]:
+def http_get(port: int, path: str, session: str, timeout: float = 30) -> tuple[float, int, int]:
     """One GET on a new connection (gunicorn's sync workers close it after each answer), read
     to the end: (seconds, status, bytes)."""
     started = time.perf_counter()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(
             "GET",

@@ -58,8 +58,11 @@ def _first_arrival() -> Subquery:
 def _windows(f: KpiFilter) -> QuerySet:
     """Planned requests whose agreed window ended in the period (and is over), not cancelled
     before it ended: each one a promise to judge."""
-    cancelled_early = StatusChange.objects.filter(
-        request_id=OuterRef("pk"), to_status=Status.CANCELLED, created_at__lt=OuterRef("window_end")
+    cancelled_early = StatusChange.objects.filter(  # the tenant: its index, not every tenant's
+        tenant_id=f.tenant_id,
+        request_id=OuterRef("pk"),
+        to_status=Status.CANCELLED,
+        created_at__lt=OuterRef("window_end"),
     )
     return (
         _requests(f)

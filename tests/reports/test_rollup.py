@@ -1,9 +1,11 @@
 """The nightly roll-up: the same figures as the live rows, refreshed idempotently, today live."""
 
+import io
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -11,6 +13,7 @@ from django.utils import timezone
 from reports import selectors, services, tasks
 from reports.models import DailyKpi
 from reports.selectors import KpiFilter
+from reports.selectors import figures as figure_selectors
 from reports.selectors import misses as miss_selectors
 from reports.selectors import rates as rate_selectors
 from requests_app.states import Status
@@ -152,19 +155,26 @@ def mixed_day(tenant):
     Shift.objects.create(
         tenant=tenant, technician=other, date=DAY, start=at(8), end=at(20), lunch_minutes=60
     )
+    for created, done in ((at(10), at(12, 30)), (at(11), at(11, 40)), (at(13), at(19, 5))):
+        outage = make_request(
+            tenant, kind="emergency", created=created, channel="phone", status=Status.COMPLETED
+        )
+        change(outage, Status.COMPLETED, when=done, from_status=Status.ON_SITE)
 
 
 def test_every_figure_of_the_summary_reads_the_same_from_the_roll_up(tenant, mixed_day):
     f = KpiFilter.for_days(tenant=tenant, first=DAY, last=DAY)
-    live = selectors.kpi_figures(f=f, tenant=tenant)
+    live = selectors.kpi_summary(f=f, tenant=tenant)
     live_trend = selectors.kpi_rate_trend(key="windows_kept", f=f, tenant=tenant, bucket="day")
 
-    services.daily_kpis_refresh(tenant=tenant, day=DAY)
+    # This day and the one before (the summary's previous period).
+    services.daily_kpis_refresh_days(tenant=tenant, first=DAY - timedelta(days=1), last=DAY)
     with (
         mock.patch.object(rate_selectors, "_live_counts", side_effect=AssertionError("live")),
         mock.patch.object(miss_selectors, "promise_misses", side_effect=AssertionError("live")),
+        mock.patch.object(figure_selectors, "restorations", side_effect=AssertionError("live")),
     ):
-        rolled = selectors.kpi_figures(f=f, tenant=tenant)
+        rolled = selectors.kpi_summary(f=f, tenant=tenant)
         rolled_trend = selectors.kpi_rate_trend(
             key="windows_kept", f=f, tenant=tenant, bucket="day"
         )
@@ -172,7 +182,10 @@ def test_every_figure_of_the_summary_reads_the_same_from_the_roll_up(tenant, mix
     assert rolled == live and rolled_trend == live_trend
     assert live["promise_misses_by_cause"][selectors.Cause.NOT_ASSIGNED] == 1
     assert live["unproductive_by_reason"] == {Visit.Reason.CUSTOMER_ABSENT: 1}
-    assert live["requests_by_channel"] == {"api": 1, "phone": 2, "web": 2}
+    assert live["requests_by_channel"] == {"api": 1, "phone": 5, "web": 2}
+    # 40 min, 2 h 30, 6 h 05: the median 2.5 h; two within the 4 h SLA.
+    assert live["time_to_restore"] == {"n": 3, "median_hours": 2.5, "within_sla": 2}
+    assert live["backlog"]["open"] == rolled["backlog"]["open"]
     assert live["workload"]["shift_minutes"] == 660 and live["workload"]["jobs_completed"] == 1
 
 
@@ -187,3 +200,12 @@ def test_a_month_rolls_up_in_as_many_queries_as_a_day(tenant, mixed_day):
     assert len(month) == len(day)
     marks = DailyKpi.objects.filter(kpi=selectors.ROLLUP_MARK).count()
     assert marks == 31
+
+
+def test_a_command_rolls_up_the_history_of_every_tenant(tenant, other_tenant, mixed_day):
+    call_command("rollup_kpis", "--days", "40", stdout=io.StringIO())
+
+    marks = DailyKpi.objects.filter(kpi=selectors.ROLLUP_MARK)
+    assert marks.filter(tenant=tenant).count() == 40
+    assert marks.filter(tenant=other_tenant).count() == 40
+    assert DailyKpi.objects.filter(tenant=tenant, day=DAY, kpi="windows_kept").exists()
