@@ -18,8 +18,9 @@ Then, against a bare authenticated DRF read (`GET /bench/bare/list/`) in the sam
 HTTP against gunicorn (2 sync workers) as a signed-in manager:
 
 1. **month, live only**: `/api/v1/kpis/summary/` + `/trend/` for the last 30 days before any
-   roll-up; then the nightly roll-up over the year (`services.daily_kpis_refresh`, every day
-   of both tenants, as beat would), timed: `rollup_s`;
+   roll-up (`--live-rounds`, no target); then the roll-up over the year
+   (`services.daily_kpis_refresh_days` over each tenant's last 365 days, the service the beat
+   task runs each night over its last days), timed: `rollup_s`;
 2. **month and year with the roll-up**: the same for 30 and 365 days (`dashboard_*_ms`);
 3. **drill-down**: the first page of `/api/v1/kpis/requests/?kpi=windows_kept&part=misses`
    over the year (`drilldown_ms`);
