@@ -4,6 +4,7 @@ a customer who opted out, held in quiet hours and sent after them, once per cust
 from datetime import UTC, datetime
 
 import pytest
+from django.utils.translation import gettext, override
 
 from contacts.campaigns import campaign_create, campaign_launch, campaign_message_send_due
 from contacts.models import CampaignMessage, ContactSettings
@@ -43,8 +44,12 @@ def test_a_campaign_reaches_every_customer_in_the_clients_name_except_who_opted_
     assert sorted(sent.values_list("recipient", flat=True)) == sorted(
         c.phone for c in customers[1:]
     )
-    assert all(n.body.startswith("Almaty Telecom: Faster plans") for n in sent)
-    assert all("STOP" in n.body for n in sent)
+    with override(tenant.language):  # the customers' language: theirs, or the client's
+        expected = gettext("%(tenant)s: %(text)s Reply STOP to receive no more messages.") % {
+            "tenant": tenant.name,
+            "text": "Faster plans are here.",
+        }
+    assert [n.body for n in sent] == [expected] * 2
 
 
 def test_launching_again_reaches_nobody_twice(tenant, manager, customers):
