@@ -138,6 +138,7 @@ def contact_payload(contact: Contact) -> dict:
         "tenant": tenant.pk,
         "client": tenant.name,
         "client_colour": tenant.brand_color,
+        "time_zone": tenant.time_zone,  # times on every screen in the client's zone
         "channel": contact.channel,
         "status": contact.status,
         "priority": contact.priority,

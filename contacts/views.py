@@ -124,7 +124,11 @@ def contact_page(request: HttpRequest, pk: int) -> HttpResponse:
             "category": category,
             "may_act": request.user.has_role(*OPERATOR_ROLES),
             "live": _live_config(
-                request, contact=contact.pk, seq=contact.message_seq, client=tenant.pk
+                request,
+                contact=contact.pk,
+                seq=contact.message_seq,
+                client=tenant.pk,
+                time_zone=tenant.time_zone,
             ),
             "text": _text(),
         },

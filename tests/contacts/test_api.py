@@ -1,7 +1,7 @@
 """The contact center's API and pages: the queue, a contact's screen with its client's name and
 colour, reply through the outbox in the client's name, a request made from a contact."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -237,3 +237,21 @@ def test_the_supervisor_sees_each_clients_queue_and_reassigns(client, tenant, ma
     assert contact.number in page
     contact.refresh_from_db()
     assert contact.assigned_to == operator
+
+
+def test_a_contacts_times_are_shown_in_its_clients_time_zone(client, api, tenant, other_tenant):
+    """An operator answering for a client in another zone reads its deadlines in that zone:
+    the queue's rows, their live updates and the API carry it."""
+    other_tenant.time_zone = "Europe/Moscow"
+    other_tenant.save(update_fields=["time_zone"])
+    operator = operator_of(tenant, username="both-op", clients=[other_tenant])
+    contact = contact_in(other_tenant)
+    due = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 10:00 in Moscow, 12:00 in Almaty
+    Contact.objects.filter(pk=contact.pk).update(sla_due=due)
+
+    client.force_login(operator)
+    page = client.get("/contacts/").content.decode()
+
+    assert "10:00" in page and "12:00" not in page
+    row = next(r for r in api(operator).get("/api/v1/contacts/").json() if r["id"] == contact.pk)
+    assert row["time_zone"] == "Europe/Moscow"

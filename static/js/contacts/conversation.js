@@ -29,7 +29,9 @@ function append(message) {
     li.append(a);
   }
   const time = document.createElement("time");
-  time.textContent = new Date(message.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  time.textContent = new Date(message.at).toLocaleTimeString(document.documentElement.lang || undefined, {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: live.time_zone,
+  });
   li.append(time);
   list.append(li);
   lastSeq = message.seq;

@@ -32,11 +32,15 @@ function rowFor(contact) {
   tr.dataset.id = contact.id;
   tr.dataset.tenant = contact.tenant;
   tr.className = `status-${contact.status}`;
-  const due = new Date(contact.sla_due);
+  // In the client's time zone and the page's language, as the server renders the first rows.
+  const due = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    day: "numeric", month: "long", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: contact.time_zone,
+  }).format(new Date(contact.sla_due));
   tr.append(
     cell(chip(contact)), cell(link(contact)), cell(text.channels[contact.channel]),
     cell(contact.customer_name || contact.sender), cell(text.statuses[contact.status]),
-    cell(due.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })),
+    cell(due),
     cell(contact.assigned_name || "—"),
   );
   return tr;
