@@ -4,6 +4,8 @@ Hard rules: agreed windows, skills, shifts (a technician leaves home, or the job
 home by the shift end), absences. Visits a technician accepted or started, visits a dispatcher
 pinned and emergencies already placed are pinned to their technician and time. Requests that
 cannot fit are left unassigned with the reason, shown to dispatchers, and their customers told.
+A re-plan keeps each booked visit with its technician while their route can hold it and inserts
+only new and displaced work (`dispatch.routing.keep`), so a technician's day stays as promised.
 
 The plan is computed without locks, then applied under the technicians' row locks; a technician
 whose route changed meanwhile (an emergency, an acceptance) keeps their route until the next run.
