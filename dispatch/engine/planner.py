@@ -4,6 +4,8 @@ Hard rules: agreed windows, skills, shifts (a technician leaves home, or the job
 home by the shift end), absences. Visits a technician accepted or started, visits a dispatcher
 pinned and emergencies already placed are pinned to their technician and time. Requests that
 cannot fit are left unassigned with the reason, shown to dispatchers, and their customers told.
+A re-plan keeps each booked visit with its technician while their route can hold it and inserts
+only new and displaced work (`dispatch.routing.keep`), so a technician's day stays as promised.
 
 The plan is computed without locks, then applied under the technicians' row locks; a technician
 whose route changed meanwhile (an emergency, an acceptance) keeps their route until the next run.
@@ -34,6 +36,7 @@ from dispatch.models import Decision
 from dispatch.reads import IN_HAND, could_not_finish, live_after
 from dispatch.routes import free_after, latest_arrival, working_window
 from dispatch.routing import Problem, Solution, SolverJob, UnassignedReason, Vehicle, get_solver
+from dispatch.routing.keep import solve_keeping
 from dispatch.routing.partition import PlainDay
 from dispatch.rules import LUNCH_FROM, LUNCH_TO
 from dispatch.travel import travel_for_tenant
@@ -151,6 +154,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
 
     vehicles, technicians, signatures, jobs = [], {}, {}, []
     lunch_shifts: dict[str, Shift] = {}
+    spans: dict[int, list[tuple[datetime, datetime, str]]] = {}  # technician → their segments
     requests, movable, retimes = {}, {}, []
     for shift in shifts:
         technician = shift.technician
@@ -191,6 +195,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
         for number, (leave, frm, back, to) in enumerate(usable):
             vehicle_id = f"t{technician.pk}.{number}"
             technicians[vehicle_id] = technician
+            spans.setdefault(technician.pk, []).append((leave, back, vehicle_id))
             length = _seconds(back, origin) - _seconds(leave, origin)
             break_window = None
             if lunch and number == host:
@@ -253,6 +258,7 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
                 at,
                 booked=job_id in movable,
                 excluded=excluded,
+                current_vehicle=_current_vehicle(movable.get(job_id), spans),
                 margin=tenant.window_margin_minutes,
             )
         )
@@ -272,6 +278,16 @@ def build_day(*, tenant: Tenant, day: date, now: datetime) -> DayModel | None:
     return DayModel(
         tenant, origin, problem, technicians, requests, movable, retimes, signatures, lunch_shifts
     )
+
+
+def _current_vehicle(visit: Visit | None, spans: dict) -> str | None:
+    """The segment of the technician's day that holds the booked visit now, if any."""
+    if visit is None:
+        return None
+    for leave, back, vehicle_id in spans.get(visit.technician_id, ()):
+        if leave <= visit.planned_start < back:
+            return vehicle_id
+    return None
 
 
 def _lunch_starts(shift: Shift, leave: datetime, back: datetime, origin: datetime) -> tuple:
@@ -295,6 +311,7 @@ def _planned_job(
     booked=False,
     excluded=frozenset(),
     margin: int | None = None,
+    current_vehicle: str | None = None,
 ) -> SolverJob:
     tw_start = max(request.window_start, now)
     tw_end = max(tw_start, latest_arrival(request.window_end, now, margin_minutes=margin))
@@ -318,6 +335,7 @@ def _planned_job(
         skills=frozenset(skill.code for skill in request.required_skills.all()),
         priority=priority,
         excluded=excluded,
+        current_vehicle=current_vehicle,
     )
 
 
@@ -341,7 +359,8 @@ def plan_day(
         if model.plain is not None:
             solution = _solve_in_parts(model, time_limit=limit)
         else:
-            solution = get_solver().solve(model.problem, time_limit=limit)
+            # Booked visits stay with their technician unless their route cannot hold them.
+            solution = solve_keeping(model.problem, solver=get_solver(), time_limit=limit)
         result = apply_plan(model, solution, now=now)
     log.info("planned tenant %s %s: %s", tenant_id, day, result)
     return result

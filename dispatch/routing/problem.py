@@ -55,6 +55,9 @@ class SolverJob:
     excluded: frozenset[str] = frozenset()  # `Vehicle.id`s the job must not go to
     priority: int = 1  # higher is more important to serve when not everything fits
     demand: int = 0
+    # The `Vehicle.id` holding the job in the current plan: a re-plan keeps it there when it
+    # can (`dispatch.routing.keep`), so a technician's day stays as promised.
+    current_vehicle: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

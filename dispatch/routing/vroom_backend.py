@@ -127,15 +127,18 @@ def _skills(problem: Problem, allowed: np.ndarray, servable: np.ndarray) -> _Ski
         {number[code] for code in vehicle.skills if code in number} for vehicle in problem.vehicles
     ]
     jobs: dict[int, set[int]] = {}
-    extra = len(codes)
+    # Jobs allowed the same vehicles share one skill (a re-plan pins most jobs to their route).
+    shared: dict[bytes, int] = {}
     for j in np.flatnonzero(servable):
         job = problem.jobs[j]
         needs = {number[code] for code in job.skills}
         if job.pinned_to is not None or job.excluded:
-            needs.add(extra)
-            for i in np.flatnonzero(allowed[j]):
-                vehicles[i].add(extra)
-            extra += 1
+            key = allowed[j].tobytes()
+            if key not in shared:
+                shared[key] = len(codes) + len(shared)
+                for i in np.flatnonzero(allowed[j]):
+                    vehicles[i].add(shared[key])
+            needs.add(shared[key])
         jobs[int(j)] = needs
     return _Skills(vehicles, jobs)
 

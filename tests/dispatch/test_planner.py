@@ -371,3 +371,25 @@ def test_the_latest_arrival_keeps_the_tenants_window_margin(tenant, day, margin)
 
     (job,) = model.problem.jobs
     assert job.tw_end == 12 * 3600 - margin * 60
+
+
+def test_a_re_plan_with_nothing_changed_keeps_every_visit_with_its_technician(tenant, day):
+    technicians = [
+        worker(tenant, day, home=home)
+        for home in ((43.24, 76.89), (43.235, 76.885), (43.25, 76.9), (43.23, 76.93))
+    ]
+    for i in range(16):
+        planned(tenant, day, 9 + 2 * (i % 4), spot=i, minutes=30)
+    plan(tenant, day)
+    # A dispatcher swapped two technicians' days: worse for travel, but it still holds.
+    ann, bob = technicians[0], technicians[3]
+    ann_visits = list(live_visits().filter(technician=ann).values_list("pk", flat=True))
+    live_visits().filter(technician=bob).update(technician=ann)
+    live_visits().filter(pk__in=ann_visits).update(technician=bob)
+    before = {visit.request_id: visit.technician_id for visit in live_visits()}
+
+    second = plan(tenant, day, hour=8)
+
+    assert {visit.request_id: visit.technician_id for visit in live_visits()} == before
+    assert len(before) == 16
+    assert (second.moved, second.unassigned) == (0, 0)

@@ -21,6 +21,7 @@ from dispatch.routing import (
     Vehicle,
     get_solver,
 )
+from dispatch.routing.keep import solve_keeping
 
 TIME_LIMIT = 0.2
 SPEED = 60  # seconds per unit of distance on the line
@@ -145,6 +146,42 @@ def test_a_pinned_job_stays_on_its_vehicle() -> None:
 
     assert [stop.job_id for stop in solution.route_of("bob").stops] == ["follow-up"]
     assert solution.route_of("ann") is None
+
+
+@pytest.mark.parametrize("name", ["pyvrp", "vroom"])
+def test_a_re_plan_keeps_a_job_on_its_current_vehicle_while_it_fits_there(name: str) -> None:
+    # The job is next door to ann, but bob holds it in the current plan and still has room;
+    # the new job goes wherever it fits best.
+    problem = Problem(
+        vehicles=[technician("ann", home=0), technician("bob", home=1)],
+        jobs=[job("booked", 2, current_vehicle="bob"), job("new", 3)],
+        duration=line_matrix([0, 100, 1, 2]),
+    )
+
+    solution = solve_keeping(problem, solver=get_solver(name), time_limit=TIME_LIMIT)
+
+    assert_plan_holds(problem, solution)
+    assert "booked" in [stop.job_id for stop in solution.route_of("bob").stops]
+    assert solution.unassigned == {}
+
+
+@pytest.mark.parametrize("name", ["pyvrp", "vroom"])
+def test_a_re_plan_moves_a_job_its_current_vehicle_can_no_longer_hold(name: str) -> None:
+    # Bob's shift now ends before he could reach the job: ann takes it instead of nobody.
+    problem = Problem(
+        vehicles=[
+            technician("ann", home=0),
+            Vehicle(id="bob", start=1, end=1, shift_start=0, shift_end=600),
+        ],
+        jobs=[job("booked", 2, current_vehicle="bob", tw_start=3600)],
+        duration=line_matrix([0, 100, 1]),
+    )
+
+    solution = solve_keeping(problem, solver=get_solver(name), time_limit=TIME_LIMIT)
+
+    assert_plan_holds(problem, solution)
+    assert [stop.job_id for stop in solution.route_of("ann").stops] == ["booked"]
+    assert solution.unassigned == {}
 
 
 def test_an_unreachable_job_is_left_unassigned_with_its_reason() -> None:
