@@ -23,6 +23,9 @@ HISTORY_DAYS = 90
 WINDOWS = [(9, 11), (11, 13), (13, 15), (15, 17), (17, 19)]
 # The share of a team's windows missed: the demo's answer to "which team keeps its promises".
 LATE_BY_TEAM = {"North": 0.04, "South": 0.16, "East": 0.09, "West": 0.07}
+# The share of requests from a customer already served in the history: a telecom's repeat rate,
+# not the demo's few live customers over and over.
+REPEAT_SHARE = 0.07
 CATEGORIES = [
     ServiceRequest.Category.INSTALLATION,
     ServiceRequest.Category.RELOCATION,
@@ -55,6 +58,7 @@ def seed_kpi_history(
     today = timezone.localdate(timezone=tenant.zone)
     first = today - timedelta(days=days)
     crew = [t for t in technicians if t.territory in LATE_BY_TEAM] or technicians
+    customers = _History(rng, tenant, customers)
     shifts, made = [], []
     for back in range(days, 0, -1):
         day = today - timedelta(days=back)
@@ -80,6 +84,32 @@ def seed_kpi_history(
     _write_history(tenant, made)
     daily_kpis_refresh_days(tenant=tenant, first=first, last=today - timedelta(days=1))
     return len(made)
+
+
+class _History:
+    """The customers of the history: mostly new ones (made in bulk as they are needed, near
+    the live customers' addresses), now and then one served before."""
+
+    def __init__(self, rng: random.Random, tenant: Tenant, live: list[Customer]) -> None:
+        self.rng, self.tenant, self.live, self.served = rng, tenant, live, []
+
+    def pick(self) -> Customer:
+        if self.served and self.rng.random() < REPEAT_SHARE:
+            return self.rng.choice(self.served)
+        near = self.rng.choice(self.live)
+        n = len(self.served)
+        customer = Customer.objects.create(
+            tenant=self.tenant,
+            name=near.name,
+            phone=f"+7702{n:07d}",
+            email=f"history{n}@example.kz",
+            address=near.address,
+            lat=near.lat,
+            lon=near.lon,
+            account_number=f"H{self.tenant.pk}{n:06d}",
+        )
+        self.served.append(customer)
+        return customer
 
 
 def _at(day: date, hour: int, tenant: Tenant, minute: int = 0) -> datetime:
@@ -116,7 +146,7 @@ def _one_request(rng, tenant, technician, customers, day, start_h, end_h) -> dic
             kind=ServiceRequest.Kind.EMERGENCY if emergency else ServiceRequest.Kind.PLANNED,
             category=ServiceRequest.Category.OUTAGE if emergency else rng.choice(CATEGORIES),
             channel=rng.choice(list(ServiceRequest.Channel.values)),
-            customer=(customer := rng.choice(customers)),
+            customer=(customer := customers.pick()),
             address=customer.address,
             lat=customer.lat,
             lon=customer.lon,
