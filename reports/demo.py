@@ -127,6 +127,8 @@ def _one_request(rng, tenant, technician, customers, day, start_h, end_h) -> dic
     created = window[0] - timedelta(days=rng.randint(1, 4), hours=rng.randint(0, 8))
     if emergency:
         created = window[0] - timedelta(minutes=rng.randint(20, 50))
+        # On site within the response SLA mostly (the emergency rule's job), late now and then.
+        arrived = created + timedelta(minutes=rng.randint(70, 120) if late else rng.randint(25, 58))
     failed = not emergency and rng.random() < 0.12  # the first visit could not finish the job
     # Planned inside the technician's slot (two slots of a day never overlap), whatever the
     # arrival: (planned start, arrived, finished, status).
