@@ -13,8 +13,12 @@ The product run uses its own database: the planner builds every technician's rou
 re-plans every `--replan-every` minutes; emergencies arrive through `request_create` and are
 placed by the emergency engine; technicians follow their routes through the real status flow
 (accept → en route → on site → done), with actual durations and travel drawn from the
-scenario's noise. The whole product runs on a simulated clock (`timezone.now` is the simulation's
-time). The greedy baseline (bench/day_greedy.py) runs on the same day with the same noise.
+scenario's noise. A service's `replan_soon` (after each emergency it places) runs as in
+production: one `plan_day` of the day PLAN_DEBOUNCE_SECONDS of simulated time after the first
+ask, for all the asks within those seconds (`--followup-replan-seconds`: its time limit,
+PLAN_TIME_LIMIT_SECONDS unless given). The whole product runs on a simulated clock
+(`timezone.now` is the simulation's time). The greedy baseline (bench/day_greedy.py) runs on
+the same day with the same noise.
 
 Prints a table and writes bench/results/day.json.
 """
@@ -175,6 +179,20 @@ class ProductDay:
         self.arrived: dict[int, float] = {}  # request id → minute on site
         self.travel_total = 0.0
         self.plan_runs: list[dict] = []
+        self.replan_due: dict[tuple, float] = {}  # (tenant, day) → minute its debounced plan runs
+
+    def replan_soon(self, *, tenant_id, day):
+        """`core.followups.replan_soon` on the simulated clock: the first ask schedules a plan
+        PLAN_DEBOUNCE_SECONDS later (Redis SET NX with that expiry, then a Celery countdown);
+        asks before it runs join it."""
+        from django.conf import settings
+
+        key = (tenant_id, day)
+        if self.clock.minute < self.replan_due.get(key, float("-inf")):
+            return
+        due = self.clock.minute + settings.PLAN_DEBOUNCE_SECONDS / 60
+        self.replan_due[key] = due
+        self.push(due, "plan", (day, self.args.followup_replan_seconds, "replan_soon"))
 
     def push(self, minute, kind, payload=None):
         self.order += 1
@@ -197,10 +215,10 @@ class ProductDay:
             self.position[t.pk] = (t.home_lat, t.home_lon)
             self.busy[t.pk] = False
             self.push(SHIFT[0] * 60, "poll", t.pk)
-        self.push(7 * 60, "plan", self.args.plan_seconds)
+        self.push(7 * 60, "plan", (self.day, self.args.plan_seconds, "first"))
         minute = 7 * 60 + self.args.replan_every
         while minute < SHIFT[1] * 60:
-            self.push(minute, "plan", self.args.replan_seconds)
+            self.push(minute, "plan", (self.day, self.args.replan_seconds, "periodic"))
             minute += self.args.replan_every
         for job in self.scenario.emergencies:
             self.push(job.arrives_minute, "emergency", job)
@@ -209,7 +227,7 @@ class ProductDay:
         with (
             mock.patch("django.utils.timezone.now", self.clock.now),
             mock.patch("dispatch.tasks.assign_request.delay"),
-            mock.patch("core.followups.replan_soon"),
+            mock.patch("core.followups.replan_soon", self.replan_soon),
             mock.patch("core.events.broadcast"),
             mock.patch("notifications.tasks.deliver_notifications.delay"),
         ):
@@ -220,13 +238,13 @@ class ProductDay:
                 self.clock.minute = minute
                 now = self.clock.now()
                 if kind == "plan":
+                    plan_date, limit, trigger = payload
                     started = wallclock.perf_counter()
-                    result = plan_day(
-                        tenant_id=tenant.pk, day=self.day, now=now, time_limit=payload
-                    )
+                    result = plan_day(tenant_id=tenant.pk, day=plan_date, now=now, time_limit=limit)
                     self.plan_runs.append(
                         {
-                            "minute": minute,
+                            "minute": round(minute, 2),
+                            "trigger": trigger,
                             **(vars(result) if result else {}),
                             "wall_s": round(wallclock.perf_counter() - started, 2),
                         }
@@ -421,6 +439,12 @@ def main() -> int:
     parser.add_argument("--plan-seconds", type=float, default=30)
     parser.add_argument("--replan-seconds", type=float, default=5)
     parser.add_argument("--replan-every", type=int, default=60, help="simulated minutes")
+    parser.add_argument(
+        "--followup-replan-seconds",
+        type=float,
+        default=None,
+        help="time limit of the re-plans `replan_soon` asks for (default: PLAN_TIME_LIMIT_SECONDS)",
+    )
     parser.add_argument("--output", default=str(RESULTS / "day.json"))
     parser.add_argument(
         "--variant",
@@ -489,8 +513,15 @@ def main() -> int:
         "shift": f"{SHIFT[0]:02d}:00–{SHIFT[1]:02d}:00",
         "windows": "2 h, starting 09/11/13/15/17",
     }
+    from django.conf import settings
+
     results["runs"] = {
         "product_wall_s": round(product_s, 1),
+        "replan_soon": {
+            "debounce_s": settings.PLAN_DEBOUNCE_SECONDS,
+            "time_limit_s": args.followup_replan_seconds or settings.PLAN_TIME_LIMIT_SECONDS,
+            "runs": sum(1 for run in product.plan_runs if run["trigger"] == "replan_soon"),
+        },
         "greedy_wall_s": round(greedy_s, 2),
         "plan_runs": product.plan_runs,
     }
