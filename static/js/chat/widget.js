@@ -1,5 +1,5 @@
 // The web-chat widget a client puts on its own site with one tag:
-//   <script src="https://<platform>/chat/widget.js" data-client="<public key>" async></script>
+//   <script src="PLATFORM/chat/widget.js" data-client="<public key>" async></script>
 // It asks nothing of the host page: no inline script or style (its styles are set through the
 // CSSOM, which a Content-Security-Policy does not restrict), no cookie, no third party: every
 // request goes to the platform the script came from. Text is always set as text, never as HTML.
